@@ -1,8 +1,46 @@
-"""`python -m lipsync ...`: the plain-Python command line."""
+"""`python -m lipsync COMMAND ...`: the plain-Python command line.
 
+    python -m lipsync preprocess --frames DIR --out DIR [--keypoints FILE.npz]
+    python -m lipsync blend shot.blend preprocess [options]   (same as blender -c lipsync)
+    python -m lipsync demo --out demo/out
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
 import sys
 
-from .cli import main
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if argv[:1] == ["blend"]:
+        if len(argv) < 3:
+            print("usage: python -m lipsync blend FILE.blend COMMAND [options] "
+                  "(COMMAND: preprocess; add -h for its options)", file=sys.stderr)
+            return 2
+        from .addon.headless import run_blend
+
+        return run_blend(argv[1], argv[2:])
+
+    from .core import cli_preprocess
+
+    parser = argparse.ArgumentParser(prog="python -m lipsync",
+                                     description="Image-space lip-sync for rendered characters.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    cli_preprocess.add_parser(commands)
+    commands.add_parser("blend", help="run a command on a .blend file: "
+                                      "blend FILE.blend preprocess [options]")
+    demo = commands.add_parser("demo", help="build the demo scene, run it, save .blend and mp4")
+    demo.add_argument("--out", default="demo/out", help="output folder")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from .addon.demo import run_demo
+
+        return run_demo(args.out)
+    return cli_preprocess.run(args)
+
 
 if __name__ == "__main__":
     sys.exit(main())

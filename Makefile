@@ -1,0 +1,48 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both set up .venv first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BL_EXT := $(VENV)/lib/python3.11/site-packages/bpy/5.0/scripts/addons_core/bl_pkg/cli/blender_ext.py
+APT_PACKAGES := espeak-ng libespeak-ng1
+export BLENDER_USER_RESOURCES ?= $(CURDIR)/build/blender-user
+
+.PHONY: setup demo test test-fast bench extension clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
+	  { echo "Python 3.11 is needed (bpy 5.0.1 is built for it); found $$($(PYTHON) --version)." >&2; exit 1; }
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing apt packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null) || \
+	  echo "warning: could not install$$missing (only the data factory needs them)" >&2; \
+	fi
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m lipsync demo --out demo/out
+
+test: setup
+	$(PY) -m pytest -q tests
+
+test-fast: setup
+	$(PY) -m pytest -q tests -m "not slow"
+
+bench: setup
+	$(PY) benchmarks/bench_preprocess.py
+
+extension: setup
+	mkdir -p dist
+	$(PY) $(BL_EXT) build --source-dir . --output-dir dist
+	$(PY) $(BL_EXT) validate dist/lipsync-$$(sed -n 's/^version = "\(.*\)"/\1/p' blender_manifest.toml).zip
+
+clean:
+	rm -rf build dist demo/out

@@ -1,0 +1,176 @@
+"""Mouth keypoints and face boxes from the scene: mesh vertices projected through the camera.
+
+Per frame the character's evaluated mesh (shape keys, armature, modifiers applied)
+is projected with the camera's own projection matrix. The 25 mouth keypoints are
+25 fixed vertices of the mouth, chosen once per shot by
+`core.preprocess.keypoints.select_mouth_landmarks` on the first frame where the
+mouth faces the camera, so the points move with the mesh and never jump between
+vertices. Pixel coordinates: x right, y down, origin at the image's top-left corner.
+"""
+
+from __future__ import annotations
+
+import re
+
+import bpy
+import numpy as np
+
+from ..core.errors import InputError
+from ..core.preprocess.keypoints import KeypointTrack, N_MOUTH_KEYPOINTS, select_mouth_landmarks
+
+MOUTH_NAME = re.compile(r"lip|mouth", re.IGNORECASE)
+FACE_GROUP_NAMES = ("face", "head")
+
+
+def require_mesh(scene, name: str) -> bpy.types.Object:
+    """The mesh object called `name` in `scene`, or InputError listing the scene's meshes."""
+    obj = scene.objects.get(name)
+    if obj is None or obj.type != "MESH":
+        meshes = ", ".join(o.name for o in scene.objects if o.type == "MESH") or "none"
+        raise InputError(f"Character '{name}' is not a mesh object of scene '{scene.name}' "
+                         f"(meshes: {meshes}): pick the character's mesh in the Lip Sync panel.")
+    return obj
+
+
+def _group_vertices(mesh, group_index: int) -> np.ndarray:
+    return np.array([v.index for v in mesh.vertices
+                     if any(g.group == group_index and g.weight > 0 for g in v.groups)], np.int64)
+
+
+def mouth_vertex_indices(obj, mesh, group_name: str = "") -> np.ndarray:
+    """Indices (M,) of the mouth's vertices in `mesh` (the evaluated mesh of `obj`).
+
+    From the vertex group `group_name`, else automatically: a vertex group whose name
+    contains 'lip' or 'mouth', else the faces of material slots so named.
+    """
+    if group_name:
+        group = obj.vertex_groups.get(group_name)
+        if group is None:
+            names = ", ".join(g.name for g in obj.vertex_groups) or "none"
+            raise InputError(f"'{obj.name}' has no vertex group '{group_name}' (groups: {names}).")
+        found = _group_vertices(mesh, group.index)
+    else:
+        found = np.zeros(0, np.int64)
+        for group in obj.vertex_groups:
+            if MOUTH_NAME.search(group.name):
+                found = np.union1d(found, _group_vertices(mesh, group.index))
+        if found.size == 0:
+            slots = [i for i, slot in enumerate(obj.material_slots)
+                     if MOUTH_NAME.search(slot.name or "")]
+            found = np.array(sorted({v for p in mesh.polygons if p.material_index in slots
+                                     for v in p.vertices}), np.int64)
+    if found.size < N_MOUTH_KEYPOINTS:
+        raise InputError(f"Found {found.size} mouth vertices on '{obj.name}', need at least "
+                         f"{N_MOUTH_KEYPOINTS}: assign the lip vertices to a vertex group and pick it "
+                         "in the Lip Sync panel (Mouth group).")
+    return found
+
+
+def _face_vertex_indices(obj, mesh) -> np.ndarray | None:
+    for name in FACE_GROUP_NAMES:
+        group = obj.vertex_groups.get(name)
+        if group is not None:
+            return _group_vertices(mesh, group.index)
+    return None
+
+
+def render_size(scene) -> tuple[int, int]:
+    """Rendered image size (width, height) in pixels."""
+    r = scene.render
+    return (int(r.resolution_x * r.resolution_percentage / 100),
+            int(r.resolution_y * r.resolution_percentage / 100))
+
+
+def project_points(scene, depsgraph, camera, world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """World points (N, 3) -> pixel coordinates (N, 2) float32 and in-front flags (N,) bool."""
+    width, height = render_size(scene)
+    proj = np.array(camera.calc_matrix_camera(depsgraph, x=width, y=height,
+                                              scale_x=scene.render.pixel_aspect_x,
+                                              scale_y=scene.render.pixel_aspect_y))
+    view = np.array(camera.matrix_world.inverted())
+    homo = np.concatenate([world, np.ones((len(world), 1))], axis=1)  # (N, 4)
+    eye = homo @ view.T                                                # (N, 4) camera space
+    clip = eye @ proj.T                                                # (N, 4)
+    in_front = eye[:, 2] < 0                                           # camera looks down -Z
+    w = np.where(np.abs(clip[:, 3]) > 1e-12, clip[:, 3], 1e-12)
+    ndc = clip[:, :2] / w[:, None]
+    pixels = np.stack([(ndc[:, 0] + 1) * 0.5 * width, (1 - ndc[:, 1]) * 0.5 * height], axis=1)
+    return pixels.astype(np.float32), in_front
+
+
+class MouthProjector:
+    """Projects one character's mouth and face through the scene camera, frame by frame."""
+
+    def __init__(self, scene, obj, camera, mouth_group: str = ""):
+        self.scene, self.obj, self.camera, self.mouth_group = scene, obj, camera, mouth_group
+        self.landmarks: np.ndarray | None = None  # (25,) vertex indices, chosen once
+        self.mouth: np.ndarray | None = None
+        self.face: np.ndarray | None = None
+        self.n_vertices = -1
+
+    def _world_vertices(self, mesh) -> tuple[np.ndarray, np.ndarray]:
+        n = len(mesh.vertices)
+        co = np.empty(n * 3, np.float64)
+        mesh.vertices.foreach_get("co", co)
+        normals = np.empty(n * 3, np.float64)
+        mesh.vertex_normals.foreach_get("vector", normals)
+        matrix = np.array(self.obj.matrix_world)
+        world = co.reshape(n, 3) @ matrix[:3, :3].T + matrix[:3, 3]
+        normal_matrix = np.linalg.inv(matrix[:3, :3]).T
+        return world, normals.reshape(n, 3) @ normal_matrix.T
+
+    def project(self, frame: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Keypoints (25, 2) px, visibility (25,) bool and face box (4,) px at scene `frame`."""
+        self.scene.frame_set(frame)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        obj_eval = self.obj.evaluated_get(depsgraph)
+        mesh = obj_eval.to_mesh()
+        try:
+            if self.mouth is None:
+                self.mouth = mouth_vertex_indices(self.obj, mesh, self.mouth_group)
+                self.face = _face_vertex_indices(self.obj, mesh)
+                self.n_vertices = len(mesh.vertices)
+            elif len(mesh.vertices) != self.n_vertices:
+                raise InputError(f"'{self.obj.name}' changes its vertex count at frame {frame} "
+                                 f"({self.n_vertices} -> {len(mesh.vertices)}): mouth keypoints "
+                                 "need a fixed topology; apply or disable the modifier that "
+                                 "adds or removes vertices over time.")
+            world, normals = self._world_vertices(mesh)
+        finally:
+            obj_eval.to_mesh_clear()
+        return self._keypoints(depsgraph, world, normals)
+
+    def _keypoints(self, depsgraph, world, normals):
+        width, height = render_size(self.scene)
+        box_vertices = world if self.face is None or self.face.size == 0 else world[self.face]
+        box_px, box_front = project_points(self.scene, depsgraph, self.camera, box_vertices)
+        box = np.zeros(4, np.float32)
+        if box_front.any():
+            lo = np.clip(box_px[box_front].min(axis=0), 0, [width, height])
+            hi = np.clip(box_px[box_front].max(axis=0), 0, [width, height])
+            box[:] = [lo[0], lo[1], hi[0], hi[1]]
+
+        mouth_px, mouth_front = project_points(self.scene, depsgraph, self.camera,
+                                               world[self.mouth])
+        centre = world[self.mouth].mean(axis=0)
+        to_camera = np.array(self.camera.matrix_world.translation) - centre
+        facing = float(normals[self.mouth].mean(axis=0) @ to_camera) > 0
+        if self.landmarks is None:
+            if not (facing and mouth_front.all()):
+                return np.zeros((N_MOUTH_KEYPOINTS, 2), np.float32), \
+                    np.zeros(N_MOUTH_KEYPOINTS, bool), box
+            self.landmarks = select_mouth_landmarks(mouth_px)
+        points = mouth_px[self.landmarks]
+        inside = ((points[:, 0] >= 0) & (points[:, 0] < width)
+                  & (points[:, 1] >= 0) & (points[:, 1] < height))
+        visible = inside & mouth_front[self.landmarks] & facing
+        return points, visible, box
+
+
+def empty_track(frames: list[int], n_characters: int) -> KeypointTrack:
+    """A track with room for `n_characters` on each frame, all invisible."""
+    f = len(frames)
+    return KeypointTrack(points=np.zeros((f, n_characters, N_MOUTH_KEYPOINTS, 2), np.float32),
+                         visible=np.zeros((f, n_characters, N_MOUTH_KEYPOINTS), bool),
+                         boxes=np.zeros((f, n_characters, 4), np.float32),
+                         frames=np.asarray(frames, np.int64))

@@ -1,0 +1,61 @@
+"""The add-on's settings: one property group on the scene, runtime state on the window manager."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
+
+
+def _is_mesh(_self, obj) -> bool:
+    return obj.type == "MESH"
+
+
+class LIPSYNC_PG_settings(bpy.types.PropertyGroup):
+    """Per-scene Lip Sync settings (Scene.lipsync)."""
+
+    character: PointerProperty(name="Character", type=bpy.types.Object, poll=_is_mesh,
+                               description="The character's mesh; its mouth gives the keypoints")
+    mouth_group: StringProperty(name="Mouth Group",
+                                description="Vertex group of the lips (empty: a group or material "
+                                            "named lip/mouth is found automatically)")
+    audio_source: EnumProperty(name="Audio", default="STRIP", items=[
+        ("STRIP", "Sound Strip", "One sound strip of the scene"),
+        ("MIX", "Mix All", "All unmuted sound strips mixed")])
+    sound_strip: StringProperty(name="Sound Strip",
+                                description="Sound strip to lip-sync to (empty: the only one)")
+    frames_source: EnumProperty(name="Frames", default="RENDER", items=[
+        ("RENDER", "Render Camera", "Render the active camera's view (scene's engine and settings)"),
+        ("STRIP", "Existing Strip", "Use the frames of an image or movie strip")])
+    frames_strip: StringProperty(name="Frames Strip", description="Image or movie strip to use")
+    use_scene_range: BoolProperty(name="Scene Range", default=True,
+                                  description="Use the scene's frame range")
+    frame_start: IntProperty(name="Start", default=1, min=0)
+    frame_end: IntProperty(name="End", default=250, min=0)
+    fusion_weight: FloatProperty(name="HSI Weight", default=0.5, min=0.01, max=0.99,
+                                 description="Weight w of the hue (HSI) blur against the skin "
+                                             "(YCbCr) blur: w*A + (1-w)*B")
+    output_dir: StringProperty(name="Output", subtype="DIR_PATH", default="//lipsync_cache",
+                               description="Folder for renders and passes (each run adds a "
+                                           "new sub-folder; nothing is overwritten)")
+
+
+class LIPSYNC_PG_runtime(bpy.types.PropertyGroup):
+    """State of the running job, for the panel's progress bar (WindowManager.lipsync)."""
+
+    running: BoolProperty(default=False)
+    progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    message: StringProperty(default="")
+
+
+CLASSES = (LIPSYNC_PG_settings, LIPSYNC_PG_runtime)
+
+
+def attach() -> None:
+    bpy.types.Scene.lipsync = PointerProperty(type=LIPSYNC_PG_settings)
+    bpy.types.WindowManager.lipsync = PointerProperty(type=LIPSYNC_PG_runtime)
+
+
+def detach() -> None:
+    del bpy.types.WindowManager.lipsync
+    del bpy.types.Scene.lipsync

@@ -1,0 +1,73 @@
+"""Render the active camera's view, one frame at a time, into the add-on's cache.
+
+The scene's own engine, samples, resolution and colour management are used.
+Only what the cache needs is overridden for the duration of one render (output
+path, PNG format, no sequencer) and put back afterwards, so the user's render
+output and settings are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+import bpy
+
+from ..core.errors import InputError
+
+
+def require_camera(scene) -> bpy.types.Object:
+    """The scene's active camera, or InputError saying how to set one."""
+    camera = scene.camera
+    if camera is None or camera.type != "CAMERA":
+        raise InputError(f"Scene '{scene.name}' has no active camera: add a camera and make it "
+                         "active (View > Cameras > Set Active Object as Camera).")
+    return camera
+
+
+@contextmanager
+def cache_render_settings(scene, filepath: str):
+    """Temporarily render stills to `filepath` as 8-bit RGB PNG, 3D view only."""
+    render = scene.render
+    fmt = render.image_settings
+    saved = dict(filepath=render.filepath, use_file_extension=render.use_file_extension,
+                 use_sequencer=render.use_sequencer, media_type=fmt.media_type,
+                 file_format=fmt.file_format, color_mode=fmt.color_mode,
+                 color_depth=fmt.color_depth, frame=scene.frame_current)
+    try:
+        render.filepath = filepath
+        render.use_file_extension = False
+        render.use_sequencer = False
+        fmt.media_type = "IMAGE"
+        fmt.file_format = "PNG"
+        fmt.color_mode = "RGB"
+        fmt.color_depth = "8"
+        yield
+    finally:
+        render.filepath = saved["filepath"]
+        render.use_file_extension = saved["use_file_extension"]
+        render.use_sequencer = saved["use_sequencer"]
+        fmt.media_type = saved["media_type"]
+        fmt.file_format = saved["file_format"]
+        fmt.color_mode = saved["color_mode"]
+        fmt.color_depth = saved["color_depth"]
+        scene.frame_set(saved["frame"])
+
+
+def render_frame(scene, frame: int, path: str) -> str:
+    """Render scene frame `frame` through the active camera to the PNG `path`.
+
+    Writes to ``path + '.part'`` first and renames, so a cancelled render leaves no
+    half-written frame. Returns `path`.
+    """
+    require_camera(scene)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = path + ".part.png"
+    with cache_render_settings(scene, partial):
+        scene.frame_set(frame)
+        bpy.ops.render.render(write_still=True, scene=scene.name)
+    if not os.path.isfile(partial):
+        raise InputError(f"Rendering frame {frame} of scene '{scene.name}' wrote no image: "
+                         "check the render engine and camera.")
+    os.replace(partial, path)
+    return path
