@@ -21,7 +21,7 @@ from ..core.errors import AudioError, InputError
 class SceneAudio:
     """Audio samples for exactly the frames ``first_frame .. first_frame + n_frames - 1``.
 
-    samples: (N,) float32 mono at `sample_rate`, N = round(n_frames / fps * sample_rate).
+    samples: (N,) float32 mono at `sample_rate`, N = AudioTiming.n_samples_for(n_frames).
     covered_frames: how many of the frames any selected strip covers (0 means silence).
     """
 
@@ -34,9 +34,12 @@ class SceneAudio:
     sources: tuple[str, ...]
 
 
-def scene_fps(scene: bpy.types.Scene) -> float:
-    """Frames per second of a scene (fps / fps_base, e.g. 30000/1001)."""
-    return scene.render.fps / scene.render.fps_base
+def scene_timing(scene: bpy.types.Scene, sample_rate: int = 16000):
+    """The scene's `AudioTiming` (fps / fps_base, e.g. exactly 30000/1001)."""
+    from ..core.audio import AudioTiming
+
+    return AudioTiming.from_blender_fps(scene.render.fps, scene.render.fps_base,
+                                        sample_rate=sample_rate)
 
 
 def sound_strips(scene: bpy.types.Scene) -> list:
@@ -100,11 +103,13 @@ def strip_samples(strip, scene, first_frame: int, n_frames: int, sample_rate: in
     """
     from ..core.audio import load_audio
 
-    fps = scene_fps(scene)
-    n_out = int(round(n_frames / fps * sample_rate))
+    timing = scene_timing(scene, sample_rate)
+    fps = timing.fps
+    start, stop = timing.sample_range(first_frame, n_frames)
+    n_out = stop - start
     audio = load_audio(_strip_file(strip, cache_dir), sample_rate=sample_rate)
     # Scene time of each output sample, then the file time it reads (see module docstring).
-    t_out = first_frame / fps + np.arange(n_out) / sample_rate
+    t_out = np.arange(start, stop) / sample_rate
     t_file = t_out - strip.frame_start / fps - strip.sound_offset
     audible = ((t_out >= strip.frame_final_start / fps) & (t_out < strip.frame_final_end / fps)
                & (t_file >= 0) & (t_file < len(audio) / sample_rate))
@@ -138,6 +143,6 @@ def read_scene_audio(scene, first_frame: int, n_frames: int, strip_name: str = "
         raise AudioError(f"Frames {first_frame}-{first_frame + n_frames - 1} lie outside the audio "
                          f"({spans}): set the frame range inside the sound strip or move the strip.")
     np.clip(mix, -1.0, 1.0, out=mix)
-    return SceneAudio(mix, sample_rate, scene_fps(scene), first_frame, n_frames,
+    return SceneAudio(mix, sample_rate, scene_timing(scene).fps, first_frame, n_frames,
                       int(np.count_nonzero(covered)),
                       tuple(s.name for s in strips))

@@ -1,0 +1,154 @@
+"""The preprocessing operator end to end with the real bpy module: a scene built in code,
+rendered with Cycles, keypoints projected, passes put on the sequencer."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from lipsync.addon.job import PASSES  # noqa: E402
+
+pytestmark = [pytest.mark.blender, pytest.mark.slow]
+
+
+def _our_strips(scene):
+    return sorted((s for s in scene.sequence_editor.strips if "lipsync_pass" in s),
+                  key=lambda s: s.channel)
+
+
+def _run_dirs(shot):
+    root = shot.folder / "lipsync_cache"
+    return sorted(root.glob("*/*")) if root.exists() else []
+
+
+def test_operator_puts_frames_and_passes_on_the_sequencer(shot):
+    assert bpy.ops.lipsync.preprocess() == {"FINISHED"}
+    strips = _our_strips(shot.scene)
+    assert [s["lipsync_pass"] for s in strips] == ["frames", *PASSES]
+    channels = [s.channel for s in strips]
+    assert channels == sorted(set(channels)) and channels[0] > 1  # sound strip sits on 1
+    for strip in strips:
+        assert (strip.frame_final_start, strip.frame_final_duration) == (1, 10)
+        assert len(strip.elements) == 10
+        folder = Path(bpy.path.abspath(strip.directory))
+        files = sorted(folder.glob("*.png"))
+        assert len(files) == 10
+        image = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
+        assert image.shape[:2] == (96, 96)
+    (run,) = _run_dirs(shot)
+    report = json.loads((run / "report.json").read_text())
+    assert report["frames"] == 10 and report["passed_through"] == []
+    assert np.load(run / "mfcc_windows.npy").shape[0] == 10
+
+
+def test_keypoints_land_on_the_rendered_lips(shot):
+    bpy.ops.lipsync.preprocess()
+    (run,) = _run_dirs(shot)
+    track = np.load(run / "keypoints.npz")
+    points, visible = track["points"][:, 0], track["visible"][:, 0]  # (F, 25, 2), (F, 25)
+    assert visible.all()
+    on_lip = []
+    for i, frame in enumerate(range(1, 11)):
+        rgb = cv2.imread(str(run / "frames" / f"{frame:04d}.png"))[:, :, ::-1].astype(float)
+        # Between outer point k and inner point k lies the lip itself (upper: k=2..4, lower 8..10).
+        for k in (2, 3, 4, 8, 9, 10):
+            x, y = np.round((points[i, k] + points[i, 12 + k]) / 2).astype(int)
+            r, g, b = rgb[y, x]
+            on_lip.append(r > 1.4 * g and r > 1.2 * b)
+    assert np.mean(on_lip) >= 0.9
+
+
+def test_mouth_keypoints_follow_the_shape_key(shot):
+    bpy.ops.lipsync.preprocess()
+    (run,) = _run_dirs(shot)
+    points = np.load(run / "keypoints.npz")["points"][:, 0]
+    opening = points[:, 21, 1] - points[:, 15, 1]  # inner bottom-middle minus inner top-middle
+    mouth = 0.5 - 0.5 * np.cos(np.linspace(0, 2 * np.pi, 10))
+    assert np.corrcoef(opening, mouth)[0, 1] > 0.9
+
+
+def test_second_run_adds_a_new_version_and_keeps_the_first(shot):
+    bpy.ops.lipsync.preprocess()
+    bpy.ops.lipsync.preprocess()
+    runs = _run_dirs(shot)
+    assert len(runs) == 2
+    assert len(_our_strips(shot.scene)) == 8
+    assert all(len(list((r / "passes" / "blur").glob("*.png"))) == 10 for r in runs)
+
+
+def test_character_off_screen_passes_through_unchanged(shot):
+    head = shot.head
+    head.location = (0, 0, 0)
+    head.keyframe_insert("location", frame=7)
+    head.location = (30, 0, 0)  # far right of the camera
+    head.keyframe_insert("location", frame=8)  # integer frames: 1-7 at 0, 8-10 at 30
+    assert bpy.ops.lipsync.preprocess() == {"FINISHED"}
+    (run,) = _run_dirs(shot)
+    report = json.loads((run / "report.json").read_text())
+    assert report["passed_through"] == [8, 9, 10]
+    for frame in (8, 9, 10):
+        original = cv2.imread(str(run / "frames" / f"{frame:04d}.png"))
+        blurred = cv2.imread(str(run / "passes" / "blur" / f"{frame:04d}.png"))
+        assert np.array_equal(original, blurred)
+    changed = cv2.imread(str(run / "passes" / "blur" / "0003.png"))
+    assert not np.array_equal(changed, cv2.imread(str(run / "frames" / "0003.png")))
+
+
+def _expect_error(shot, match):
+    before = {s.name for s in shot.scene.sequence_editor.strips} if shot.scene.sequence_editor else set()
+    with pytest.raises(RuntimeError, match=match):
+        bpy.ops.lipsync.preprocess()
+    after = {s.name for s in shot.scene.sequence_editor.strips} if shot.scene.sequence_editor else set()
+    assert after == before
+    assert _run_dirs(shot) == []
+
+
+def test_no_camera_is_a_clear_error_and_changes_nothing(shot):
+    bpy.data.objects.remove(shot.scene.camera)
+    _expect_error(shot, "no active camera")
+
+
+def test_no_sound_strip_is_a_clear_error(make_shot):
+    shot = make_shot(sound=False)
+    _expect_error(shot, "no sound strip")
+
+
+def test_frame_range_outside_the_audio_is_a_clear_error(shot):
+    settings = shot.scene.lipsync
+    settings.use_scene_range = False
+    settings.frame_start, settings.frame_end = 500, 505
+    _expect_error(shot, "outside the audio")
+
+
+def test_unreadable_audio_file_is_a_clear_error(shot, tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(open(shot.scene.sequence_editor.strips["speech"].sound.filepath, "rb").read())
+    strip = shot.scene.sequence_editor.strips["speech"]
+    strip.sound.filepath = str(bad)
+    bad.write_text("this is not audio")
+    _expect_error(shot, "broken.wav")
+
+
+def test_unwritable_output_folder_is_a_clear_error(shot, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    shot.scene.lipsync.output_dir = str(blocker / "cache")
+    _expect_error(shot, "not writable")
+    assert blocker.read_text() == "x"
+
+
+def test_user_render_settings_are_untouched(shot):
+    render = shot.scene.render
+    render.filepath = "//my_renders/shot_"
+    render.image_settings.file_format = "JPEG"
+    bpy.ops.lipsync.preprocess()
+    assert render.filepath == "//my_renders/shot_"
+    assert render.image_settings.file_format == "JPEG"
+    assert not (shot.folder / "my_renders").exists()
