@@ -186,7 +186,7 @@ class PreprocessJob:
             track.save(run / "keypoints.npz")
         result = preprocess_sequence([Path(p) for p in self.frame_paths], run / "passes",
                                      self.request.config, track=track, progress=progress,
-                                     should_cancel=should_cancel)
+                                     should_cancel=should_cancel, frame_numbers=self.frames)
         check_cancel(should_cancel)
         audio = self.audio
         timing = AudioTiming(fps=audio.fps, sample_rate=audio.sample_rate)
@@ -199,7 +199,7 @@ class PreprocessJob:
             "frame_start": self.first, "frame_end": self.last, "frames": len(self.frames),
             "fps": audio.fps, "audio_sources": list(audio.sources),
             "silent_frames": len(self.frames) - audio.covered_frames,
-            "passed_through": [self.frames[i] for i in passed] if track is not None else [],
+            "passed_through": passed,
             "keypoints": track is not None, "seconds": result.seconds,
             "frames_per_second": result.frames_per_second,
             "config": asdict(self.request.config),
@@ -211,7 +211,7 @@ class PreprocessJob:
     def finish(self) -> JobResult:
         """Put the frames (when rendered) and the passes on the sequencer, above the frames."""
         scene, req = self.scene, self.request
-        names = [Path(p).stem + ".png" for p in self.frame_paths]
+        names = [self.frame_name(f) for f in self.frames]
         label = req.character or req.frames_strip or scene.name
         made = {}
         editor = scene.sequence_editor or scene.sequence_editor_create()

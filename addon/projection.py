@@ -4,8 +4,10 @@ Per frame the character's evaluated mesh (shape keys, armature, modifiers applie
 is projected with the camera's own projection matrix. The 25 mouth keypoints are
 25 fixed vertices of the mouth, chosen once per shot by
 `core.preprocess.keypoints.select_mouth_landmarks` on the first frame where the
-mouth faces the camera, so the points move with the mesh and never jump between
-vertices. Pixel coordinates: x right, y down, origin at the image's top-left corner.
+mouth lies in front of the camera, so the points move with the mesh and never jump
+between vertices. A point is visible when it is inside the image and no surface hides it
+(a ray cast from the camera), so a character turned away or behind another object has no
+visible mouth. Pixel coordinates: x right, y down, origin at the image's top-left corner.
 """
 
 from __future__ import annotations
@@ -108,16 +110,36 @@ class MouthProjector:
         self.face: np.ndarray | None = None
         self.n_vertices = -1
 
-    def _world_vertices(self, mesh) -> tuple[np.ndarray, np.ndarray]:
+    def _world_vertices(self, mesh) -> np.ndarray:
         n = len(mesh.vertices)
         co = np.empty(n * 3, np.float64)
         mesh.vertices.foreach_get("co", co)
-        normals = np.empty(n * 3, np.float64)
-        mesh.vertex_normals.foreach_get("vector", normals)
         matrix = np.array(self.obj.matrix_world)
-        world = co.reshape(n, 3) @ matrix[:3, :3].T + matrix[:3, 3]
-        normal_matrix = np.linalg.inv(matrix[:3, :3]).T
-        return world, normals.reshape(n, 3) @ normal_matrix.T
+        return co.reshape(n, 3) @ matrix[:3, :3].T + matrix[:3, 3]
+
+    def _unoccluded(self, depsgraph, points: np.ndarray, tolerance: float) -> np.ndarray:
+        """(N,) bool: no surface lies more than `tolerance` (m) in front of each world point.
+
+        One ray per point from the camera; the lips' own thickness stays within the
+        tolerance, the back of the head (character turned away) or another object does not.
+        """
+        from mathutils import Vector
+
+        cam = self.camera
+        forward = np.array(cam.matrix_world.to_3x3() @ Vector((0, 0, -1)))
+        out = np.zeros(len(points), bool)
+        for i, point in enumerate(points):
+            if cam.data.type == "ORTHO":
+                direction = forward
+                origin = point - forward * cam.data.clip_end
+            else:
+                origin = np.array(cam.matrix_world.translation)
+                direction = point - origin
+            distance = float(np.linalg.norm(point - origin))
+            hit, *_ = self.scene.ray_cast(depsgraph, Vector(origin), Vector(direction / distance),
+                                          distance=max(distance - tolerance, 0.0))
+            out[i] = not hit
+        return out
 
     def project(self, frame: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Keypoints (25, 2) px, visibility (25,) bool and face box (4,) px at scene `frame`."""
@@ -135,12 +157,12 @@ class MouthProjector:
                                  f"({self.n_vertices} -> {len(mesh.vertices)}): mouth keypoints "
                                  "need a fixed topology; apply or disable the modifier that "
                                  "adds or removes vertices over time.")
-            world, normals = self._world_vertices(mesh)
+            world = self._world_vertices(mesh)
         finally:
             obj_eval.to_mesh_clear()
-        return self._keypoints(depsgraph, world, normals)
+        return self._keypoints(depsgraph, world)
 
-    def _keypoints(self, depsgraph, world, normals):
+    def _keypoints(self, depsgraph, world):
         width, height = render_size(self.scene)
         box_vertices = world if self.face is None or self.face.size == 0 else world[self.face]
         box_px, box_front = project_points(self.scene, depsgraph, self.camera, box_vertices)
@@ -150,20 +172,22 @@ class MouthProjector:
             hi = np.clip(box_px[box_front].max(axis=0), 0, [width, height])
             box[:] = [lo[0], lo[1], hi[0], hi[1]]
 
-        mouth_px, mouth_front = project_points(self.scene, depsgraph, self.camera,
-                                               world[self.mouth])
-        centre = world[self.mouth].mean(axis=0)
-        to_camera = np.array(self.camera.matrix_world.translation) - centre
-        facing = float(normals[self.mouth].mean(axis=0) @ to_camera) > 0
+        mouth = world[self.mouth]
+        mouth_px, mouth_front = project_points(self.scene, depsgraph, self.camera, mouth)
         if self.landmarks is None:
-            if not (facing and mouth_front.all()):
+            if not mouth_front.all():
                 return np.zeros((N_MOUTH_KEYPOINTS, 2), np.float32), \
                     np.zeros(N_MOUTH_KEYPOINTS, bool), box
             self.landmarks = select_mouth_landmarks(mouth_px)
         points = mouth_px[self.landmarks]
         inside = ((points[:, 0] >= 0) & (points[:, 0] < width)
                   & (points[:, 1] >= 0) & (points[:, 1] < height))
-        visible = inside & mouth_front[self.landmarks] & facing
+        visible = inside & mouth_front[self.landmarks]
+        if visible.any():
+            mouth_width = float(np.ptp(mouth, axis=0).max())
+            candidates = np.flatnonzero(visible)
+            visible[candidates] = self._unoccluded(depsgraph, mouth[self.landmarks][candidates],
+                                                   tolerance=0.5 * mouth_width)
         return points, visible, box
 
 
