@@ -30,10 +30,11 @@ def _fresh_output(out: Path) -> None:
 def _mosaic(scene, strip_names: dict[str, str]) -> None:
     """Show frames, blur, gradient and keypoints as a 2x2 mosaic in the sequencer output."""
     width, height = scene.render.resolution_x, scene.render.resolution_y
+    scale = 0.5 * width / RESOLUTION[0]  # the strips were fitted at RESOLUTION
     quarters = {"frames": (-1, 1), "blur": (1, 1), "gradient": (-1, -1), "keypoints": (1, -1)}
     for pass_name, (sx, sy) in quarters.items():
         strip = scene.sequence_editor.strips[strip_names[pass_name]]
-        strip.transform.scale_x = strip.transform.scale_y = 0.5
+        strip.transform.scale_x = strip.transform.scale_y = scale
         strip.transform.offset_x = sx * width / 4
         strip.transform.offset_y = sy * height / 4
         strip.blend_type = "ALPHA_OVER"
@@ -73,6 +74,7 @@ def run_demo(out: str) -> int:
     out_dir = Path(out).resolve()
     _fresh_output(out_dir)
     bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.preferences.filepaths.save_version = 0  # no demo.blend1 backups
     register()
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = FPS, 1.0

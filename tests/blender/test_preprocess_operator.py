@@ -152,3 +152,66 @@ def test_user_render_settings_are_untouched(shot):
     assert render.filepath == "//my_renders/shot_"
     assert render.image_settings.file_format == "JPEG"
     assert not (shot.folder / "my_renders").exists()
+
+
+def test_character_turned_away_has_no_visible_mouth(shot):
+    shot.head.rotation_euler[2] = np.pi  # the back of the head faces the camera
+    assert bpy.ops.lipsync.preprocess() == {"FINISHED"}
+    (run,) = _run_dirs(shot)
+    assert json.loads((run / "report.json").read_text())["passed_through"] == list(range(1, 11))
+
+
+def _use_strip(shot, strip):
+    settings = shot.scene.lipsync
+    settings.frames_source = "STRIP"
+    settings.frames_strip = strip.name
+
+
+def test_frames_from_an_existing_image_strip(shot, tmp_path):
+    folder = tmp_path / "renders"
+    folder.mkdir()
+    scene = shot.scene
+    scene.render.image_settings.file_format = "PNG"
+    for frame in range(1, 11):  # the user's own renders, named their way
+        scene.frame_set(frame)
+        scene.render.filepath = str(folder / f"take{frame + 100}.png")
+        bpy.ops.render.render(write_still=True)
+    strip = scene.sequence_editor.strips.new_image("renders", str(folder / "take101.png"), 3, 1)
+    for frame in range(2, 11):
+        strip.elements.append(f"take{frame + 100}.png")
+    _use_strip(shot, strip)
+    assert bpy.ops.lipsync.preprocess() == {"FINISHED"}
+    ours = _our_strips(scene)
+    assert [s["lipsync_pass"] for s in ours] == list(PASSES)  # no second copy of the frames
+    assert all(s.channel > 3 for s in ours)
+    (run,) = _run_dirs(shot)
+    assert not (run / "frames").exists()
+    assert sorted(p.name for p in (run / "passes" / "blur").iterdir())[0] == "0001.png"
+    assert sorted(folder.iterdir()) == [folder / f"take{n}.png" for n in range(101, 111)]
+
+
+def test_frames_from_a_movie_strip(shot, tmp_path):
+    movie = tmp_path / "take.mp4"
+    writer = cv2.VideoWriter(str(movie), cv2.VideoWriter_fourcc(*"mp4v"), 25, (96, 96))
+    for i in range(12):
+        image = np.full((96, 96, 3), 40 + 10 * i, np.uint8)
+        cv2.circle(image, (48, 60), 12, (40, 40, 200), -1)  # a red "mouth" (BGR)
+        writer.write(image)
+    writer.release()
+    strip = shot.scene.sequence_editor.strips.new_movie("take", str(movie), 3, 1)
+    _use_strip(shot, strip)
+    assert bpy.ops.lipsync.preprocess() == {"FINISHED"}
+    (run,) = _run_dirs(shot)
+    frames = sorted((run / "frames").glob("*.png"))
+    assert len(frames) == 10
+    first = cv2.imread(str(frames[0]))
+    assert abs(int(first[5, 5, 0]) - 40) <= 6  # frame 1 is the movie's first frame
+    assert len(_our_strips(shot.scene)) == 3
+
+
+def test_frame_range_outside_the_frames_strip_is_a_clear_error(shot, tmp_path):
+    image = tmp_path / "still.png"
+    cv2.imwrite(str(image), np.zeros((96, 96, 3), np.uint8))
+    strip = shot.scene.sequence_editor.strips.new_image("still", str(image), 3, 1)
+    _use_strip(shot, strip)
+    _expect_error(shot, "not all inside strip 'still'")
