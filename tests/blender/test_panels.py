@@ -1,0 +1,78 @@
+"""The sidebar panels draw every control against real RNA properties and operators."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+pytestmark = pytest.mark.blender
+
+
+class RecordingLayout:
+    """Stands in for `UILayout` in background mode (no UI there) and checks each call."""
+
+    def __init__(self, log):
+        self.log = log
+        self.use_property_split = self.use_property_decorate = False
+
+    def column(self, **_):
+        return self
+
+    row = column
+
+    def prop(self, data, name, **_):
+        assert name in data.bl_rna.properties, name
+        self.log.append(("prop", name))
+
+    def prop_search(self, data, name, search_data, search_name, **_):
+        assert name in data.bl_rna.properties, name
+        assert search_name in search_data.bl_rna.properties, search_name
+        self.log.append(("search", name))
+
+    def label(self, text="", **_):
+        self.log.append(("label", text))
+
+    def operator(self, idname, **_):
+        category, name = idname.split(".")
+        assert hasattr(getattr(bpy.ops, category), name), idname
+        self.log.append(("operator", idname))
+
+    def progress(self, factor=0.0, type="BAR", text=""):
+        self.log.append(("progress", text))
+
+
+def _draw(panel_class, context):
+    log = []
+    panel_class.draw(SimpleNamespace(layout=RecordingLayout(log)), context)
+    return log
+
+
+@pytest.mark.parametrize("name", ["LIPSYNC_PT_view3d", "LIPSYNC_PT_sequencer"])
+def test_panels_draw_every_setting(shot, name):
+    panel = getattr(bpy.types, name)
+    assert panel.bl_category == "Lip Sync" and panel.bl_region_type == "UI"
+    settings = shot.scene.lipsync
+    settings.use_scene_range = False
+    settings.frames_source = "STRIP"
+    log = _draw(panel, bpy.context)
+    drawn = {n for kind, n in log if kind in ("prop", "search")}
+    assert {"character", "mouth_group", "audio_source", "sound_strip", "frames_source",
+            "frames_strip", "use_scene_range", "frame_start", "frame_end", "fusion_weight",
+            "output_dir"} <= drawn
+    assert ("operator", "lipsync.preprocess") in log
+
+
+def test_panel_warns_without_camera_and_shows_progress_while_running(shot):
+    bpy.data.objects.remove(shot.scene.camera)
+    runtime = bpy.context.window_manager.lipsync
+    runtime.running, runtime.message = True, "frame 3"
+    try:
+        log = _draw(bpy.types.LIPSYNC_PT_view3d, bpy.context)
+    finally:
+        runtime.running = False
+    assert ("label", "The scene has no active camera") in log
+    assert ("progress", "frame 3 (Esc to cancel)") in log
+    assert not any(kind == "operator" for kind, _ in log)
