@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AudioError
-from .io import fit_to_frames
+from .io import check_mono, fit_to_frames
 from .timing import AudioTiming
 
 __all__ = ["features_for_frames", "frame_windows", "mel_spectrogram", "mfcc"]
@@ -25,11 +25,7 @@ _AMIN = 1e-10  # power floor before taking dB: -100 dB
 
 
 def _check_samples(samples: object, what: str) -> np.ndarray:
-    arr = np.asarray(samples)
-    if arr.ndim != 1:
-        raise AudioError(f"{what}: samples must be mono with shape (N,), got shape {arr.shape}.")
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise AudioError(f"{what}: samples must be floats in [-1, 1], got dtype {arr.dtype}.")
+    arr = check_mono(samples, what)
     if arr.shape[0] == 0:
         raise AudioError(f"{what}: samples are empty; the audio holds no sound.")
     if not np.all(np.isfinite(arr)):

@@ -31,7 +31,8 @@ def _check_sample_rate(sample_rate: object) -> int:
     return int(sample_rate)
 
 
-def _check_mono(samples: object, what: str) -> np.ndarray:
+def check_mono(samples: object, what: str) -> np.ndarray:
+    """`samples` as a float array of shape (N,), or AudioError naming `what`."""
     arr = np.asarray(samples)
     if arr.ndim != 1:
         raise AudioError(f"{what}: samples must be mono with shape (N,), got shape {arr.shape}.")
@@ -95,7 +96,7 @@ def save_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int
         AudioError: bad samples or sample rate, or the file cannot be written.
     """
     sample_rate = _check_sample_rate(sample_rate)
-    arr = _check_mono(samples, f"save_wav('{path}')")
+    arr = check_mono(samples, f"save_wav('{path}')")
     arr = np.clip(np.nan_to_num(arr.astype(np.float32), nan=0.0), -1.0, 1.0)
     p = Path(path)
     if not p.parent.is_dir():
@@ -134,7 +135,7 @@ def fit_to_frames(
         ``(fitted, fit)``: float32 array (timing.n_samples_for(n_frames),) and an
         :class:`AudioFit` saying how many samples were padded or trimmed.
     """
-    arr = _check_mono(samples, "fit_to_frames")
+    arr = check_mono(samples, "fit_to_frames")
     if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 0:
         raise AudioError(f"fit_to_frames: n_frames={n_frames!r} must be an integer >= 0.")
     want = timing.n_samples_for(int(n_frames))
@@ -158,7 +159,7 @@ def is_silent(samples: np.ndarray, threshold_db: float = -60.0) -> bool:
     Returns:
         True for empty input or an RMS level under the threshold.
     """
-    arr = _check_mono(samples, "is_silent")
+    arr = check_mono(samples, "is_silent")
     if arr.shape[0] == 0:
         return True
     rms = float(np.sqrt(np.mean(np.square(arr, dtype=np.float64))))

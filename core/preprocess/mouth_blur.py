@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from functools import cached_property, lru_cache
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -151,12 +152,7 @@ def mouth_region_hsi(frame: np.ndarray, face: Face, config: PreprocessConfig) ->
     Returns:
         (H, W) bool mask.
     """
-    frame = check_rgb_image(frame, "frame")
-    mask = np.zeros(frame.shape[:2], dtype=bool)
-    view = _FaceView(frame, face, config)
-    if not view.empty:
-        mask[view.slices] = _region_hsi(view)
-    return mask
+    return _full_frame_mask(frame, face, config, _region_hsi)
 
 
 def mouth_region_skin(frame: np.ndarray, face: Face, config: PreprocessConfig) -> np.ndarray:
@@ -170,11 +166,17 @@ def mouth_region_skin(frame: np.ndarray, face: Face, config: PreprocessConfig) -
     Returns:
         (H, W) bool mask.
     """
+    return _full_frame_mask(frame, face, config, _region_skin)
+
+
+def _full_frame_mask(frame: np.ndarray, face: Face, config: PreprocessConfig,
+                     region: Callable[["_FaceView"], np.ndarray]) -> np.ndarray:
+    """(H, W) bool: `region` of the face's view placed into a frame-sized mask."""
     frame = check_rgb_image(frame, "frame")
     mask = np.zeros(frame.shape[:2], dtype=bool)
     view = _FaceView(frame, face, config)
     if not view.empty:
-        mask[view.slices] = _region_skin(view)
+        mask[view.slices] = region(view)
     return mask
 
 
