@@ -115,6 +115,7 @@ class PreprocessJob:
             raise InputError(f"Frame range {self.first}-{self.last} is empty: the end must not "
                              "come before the start.")
         self.frames = list(range(self.first, self.last + 1))
+        self.character = None
         self.run_dir = ""
         self.frame_paths: list[str] = []
         self.track = None
@@ -123,18 +124,20 @@ class PreprocessJob:
 
     # -- phase 1: main thread ------------------------------------------------------------
     def prepare(self) -> None:
-        """Check every input and create the run folder. Changes nothing in the scene."""
+        """Check every input, then create the run folder. Changes nothing in the scene, and
+        writes nothing when an input is wrong."""
         req, scene = self.request, self.scene
-        if not req.frames_strip:
+        if req.frames_strip:
+            strips.require_frames_strip(scene, req.frames_strip, self.first, self.last)
+        else:
             render.require_camera(scene)
-        self.character = projection.require_mesh(scene, req.character) if req.character else None
-        if self.character is not None:
+        if req.character:
+            self.character = projection.require_mesh(scene, req.character)
             render.require_camera(scene)
-        root = resolve_output_dir(req.output_dir)
-        label = req.character or req.frames_strip or "frames"
-        self.run_dir = new_run_dir(root, scene.name, label)
         self.audio = sound.read_scene_audio(scene, self.first, len(self.frames), req.sound_strip,
-                                            req.mix_sounds, cache_dir=self.run_dir)
+                                            req.mix_sounds)
+        root = resolve_output_dir(req.output_dir)
+        self.run_dir = new_run_dir(root, scene.name, req.character or req.frames_strip or "frames")
 
     def frame_name(self, frame: int) -> str:
         return f"{frame:04d}.png"
@@ -145,7 +148,7 @@ class PreprocessJob:
         total = len(self.frames)
         frames_dir = os.path.join(self.run_dir, "frames")
         if req.frames_strip:
-            strip = strips.find_strip(scene, req.frames_strip)
+            strip = strips.require_frames_strip(scene, req.frames_strip, self.first, self.last)
             if strip.type == "MOVIE":
                 from ..core.movie import extract_movie_frames
 

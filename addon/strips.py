@@ -30,12 +30,22 @@ def free_channel(editor, start: int, end: int, above: int = 0) -> int:
                      "remove or move some strips.")
 
 
+def require_frames_strip(scene, name: str, first: int, last: int):
+    """The image or movie strip `name`, checked to cover scene frames first..last."""
+    strip = find_strip(scene, name)
+    if strip.type not in {"IMAGE", "MOVIE"}:
+        raise InputError(f"Strip '{name}' is a {strip.type.lower()} strip: pick an image or "
+                         "movie strip as the frames.")
+    if first < strip.frame_final_start or last >= strip.frame_final_end:
+        raise InputError(f"Frames {first}-{last} are not all inside strip '{name}' "
+                         f"({strip.frame_final_start}-{strip.frame_final_end - 1}): narrow the "
+                         "frame range or extend the strip.")
+    return strip
+
+
 def image_strip_frames(scene, strip_name: str, first: int, last: int) -> list[str]:
     """Absolute file paths of image strip `strip_name` for scene frames first..last."""
-    strip = find_strip(scene, strip_name)
-    if strip.type != "IMAGE":
-        raise InputError(f"Strip '{strip_name}' is a {strip.type.lower()} strip, not an image strip.")
-    _require_span(strip, first, last)
+    strip = require_frames_strip(scene, strip_name, first, last)
     directory = bpy.path.abspath(strip.directory)
     paths = []
     for frame in range(first, last + 1):
@@ -49,10 +59,7 @@ def image_strip_frames(scene, strip_name: str, first: int, last: int) -> list[st
 
 def movie_strip_source(scene, strip_name: str, first: int, last: int) -> tuple[str, int]:
     """(movie file path, movie frame index of scene frame `first`) for a movie strip."""
-    strip = find_strip(scene, strip_name)
-    if strip.type != "MOVIE":
-        raise InputError(f"Strip '{strip_name}' is a {strip.type.lower()} strip, not a movie strip.")
-    _require_span(strip, first, last)
+    strip = require_frames_strip(scene, strip_name, first, last)
     path = bpy.path.abspath(strip.filepath)
     if not os.path.isfile(path):
         raise InputError(f"The movie of strip '{strip_name}' is missing: '{path}'.")
@@ -65,13 +72,6 @@ def find_strip(scene, name: str):
     if strip is None:
         raise InputError(f"Scene '{scene.name}' has no strip named '{name}'.")
     return strip
-
-
-def _require_span(strip, first: int, last: int) -> None:
-    if first < strip.frame_final_start or last >= strip.frame_final_end:
-        raise InputError(f"Frames {first}-{last} are not all inside strip '{strip.name}' "
-                         f"({strip.frame_final_start}-{strip.frame_final_end - 1}): narrow the "
-                         "frame range or extend the strip.")
 
 
 def add_image_sequence(scene, name: str, folder: str, filenames: list[str], frame_start: int,

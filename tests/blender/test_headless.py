@@ -17,7 +17,7 @@ from lipsync.addon import headless  # noqa: E402
 from lipsync.addon.job import PreprocessJob  # noqa: E402
 from lipsync.addon.operators import request_from_settings  # noqa: E402
 from lipsync.addon.runner import JobRunner  # noqa: E402
-from lipsync.core.errors import Cancelled  # noqa: E402
+from lipsync.core.errors import Cancelled, InputError  # noqa: E402
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,3 +81,12 @@ def test_runner_cancel_leaves_nothing(shot, cancel_after):
     assert isinstance(runner.error, Cancelled)
     assert not [s for s in shot.scene.sequence_editor.strips if "lipsync_pass" in s]
     assert list((shot.folder / "lipsync_cache").glob("*/*")) == []
+
+
+def test_runner_start_with_bad_input_writes_nothing(shot):
+    shot.scene.lipsync.use_scene_range = False
+    shot.scene.lipsync.frame_start, shot.scene.lipsync.frame_end = 400, 410
+    runner = JobRunner(PreprocessJob(request_from_settings(shot.scene)))
+    with pytest.raises(InputError, match="outside the audio"):
+        runner.start()
+    assert not (shot.folder / "lipsync_cache").exists()
