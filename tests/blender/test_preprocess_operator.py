@@ -15,6 +15,8 @@ bpy = pytest.importorskip("bpy")
 
 from lipsync.addon.job import PASSES  # noqa: E402
 
+SPEECH = Path(__file__).resolve().parents[2] / "demo" / "speech.wav"
+
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 
@@ -129,10 +131,10 @@ def test_frame_range_outside_the_audio_is_a_clear_error(shot):
 
 def test_unreadable_audio_file_is_a_clear_error(shot, tmp_path):
     bad = tmp_path / "broken.wav"
-    bad.write_bytes(open(shot.scene.sequence_editor.strips["speech"].sound.filepath, "rb").read())
+    bad.write_bytes(SPEECH.read_bytes())
     strip = shot.scene.sequence_editor.strips["speech"]
     strip.sound.filepath = str(bad)
-    bad.write_text("this is not audio")
+    bad.write_text("this is not audio")  # the file went bad after it was added
     _expect_error(shot, "broken.wav")
 
 
