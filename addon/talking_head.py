@@ -6,6 +6,10 @@ mouth interior, eyes, brows, nose, hair; one material per part, with
 lips), shape keys "Basis" and "open", a camera, a sun light and a world colour.
 
 The face looks towards -Y; the camera sits on the -Y side looking at +Y.
+
+The building blocks (`MeshBuilder`, `part_class`, `make_material`,
+`mesh_from_builder`, `add_shape_key`) are shared with the characters of the
+training-data factory (`addon/factory/character.py`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ PART_CLASSES: dict[str, int] = {
     "hair": 10,
     "mouth_interior": 11,
 }
+
+# Part names that are not classes of their own: the class they count as.
+PART_ALIASES: dict[str, str] = {"tongue": "mouth_interior", "ears": "skin"}
 
 # Linear base colours (RGB) per part; skin is jittered by the seed.
 _COLOURS: dict[str, tuple[float, float, float]] = {
@@ -93,16 +100,26 @@ class _Dims:
         return -self.ry * math.sqrt(max(s, 0.0)) - self.chin(x, z)
 
 
-def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    """Hermite step: 0 at `e0`, 1 at `e1` (either order), smooth between; same shape as `x`."""
     t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
 
-class _Builder:
-    def __init__(self) -> None:
+class MeshBuilder:
+    """Builds one bmesh made of parts; every vertex carries its part's class id and a role.
+
+    Faces get the material slot of their part (`slots` lists the part names in
+    slot order). With `params=True` every vertex also carries two floats
+    ("pu", "pv"): the parametric coordinates of `grid` surfaces.
+    """
+
+    def __init__(self, params: bool = False) -> None:
         self.bm = bmesh.new()
         self.role = self.bm.verts.layers.int.new("role")
         self.part = self.bm.verts.layers.int.new("part")
+        self.pu = self.bm.verts.layers.float.new("pu") if params else None
+        self.pv = self.bm.verts.layers.float.new("pv") if params else None
         self.slots: list[str] = []
 
     def slot(self, name: str) -> int:
@@ -112,7 +129,7 @@ class _Builder:
 
     def tag(self, verts, part: str, role: int = _R_NONE) -> None:
         mi = self.slot(part)
-        pid = _class_of(part)
+        pid = part_class(part)
         faces = set()
         for v in verts:
             v[self.role] = role
@@ -123,7 +140,7 @@ class _Builder:
             f.smooth = True
 
     def sphere(self, centre, scale, part: str, segs=(24, 12), role=_R_NONE):
-        mat = _matrix(centre, scale)
+        mat = matrix_from(centre, scale)
         verts = bmesh.ops.create_uvsphere(self.bm, u_segments=segs[0], v_segments=segs[1],
                                           radius=1.0, matrix=mat)["verts"]
         self.tag(verts, part, role)
@@ -167,15 +184,48 @@ class _Builder:
                 v[self.role] = role_fn(v.co)
         return verts
 
+    def grid(self, points: np.ndarray, pu: np.ndarray, pv: np.ndarray, part: str, role: int,
+             wrap: bool = False, caps: bool = False, flip: bool = False):
+        """A quad grid from precomputed points.
 
-def _class_of(part: str) -> int:
-    """Class id of a part name; pupils count as the eye they sit in."""
-    if part.startswith("pupil_"):
-        part = "eye_" + part[len("pupil_"):]
-    return PART_CLASSES[part]
+        Args:
+            points: (NU, NV, 3) vertex positions.
+            pu, pv: (NU, NV) parametric coordinates stored per vertex (needs `params=True`).
+            wrap: join the last column to the first (a tube around v).
+            caps: close both ends of a wrapped grid with n-gons.
+            flip: reverse the face winding (normals the other way).
+        """
+        nu, nv = points.shape[:2]
+        bm = self.bm
+        g = [[bm.verts.new(tuple(map(float, points[i, j]))) for j in range(nv)] for i in range(nu)]
+        for i in range(nu):
+            for j in range(nv):
+                g[i][j][self.pu] = float(pu[i, j])
+                g[i][j][self.pv] = float(pv[i, j])
+        jn = nv if wrap else nv - 1
+        for i in range(nu - 1):
+            for j in range(jn):
+                j2 = (j + 1) % nv
+                quad = (g[i][j], g[i][j2], g[i + 1][j2], g[i + 1][j])
+                bm.faces.new(quad[::-1] if flip else quad)
+        if wrap and caps:
+            for ring, rev in ((g[0], not flip), (g[-1], flip)):
+                bm.faces.new(ring[::-1] if rev else ring)
+        verts = [v for row in g for v in row]
+        self.tag(verts, part, role)
+        return verts
 
 
-def _matrix(centre, scale):
+def part_class(part: str) -> int:
+    """Class id of a part name; pupils and irises count as the eye they sit in."""
+    for prefix in ("pupil_", "iris_"):
+        if part.startswith(prefix):
+            part = "eye_" + part[len(prefix):]
+    return PART_CLASSES[PART_ALIASES.get(part, part)]
+
+
+def matrix_from(centre, scale):
+    """4x4 matrix: scale by `scale` (x, y, z), then move to `centre`."""
     from mathutils import Matrix
 
     m = Matrix.Diagonal((*scale, 1.0))
@@ -183,8 +233,47 @@ def _matrix(centre, scale):
     return m
 
 
-def _build_mesh(d: _Dims) -> tuple[bmesh.types.BMesh, _Builder]:
-    b = _Builder()
+def mesh_from_builder(b: MeshBuilder, name: str) -> tuple[bpy.types.Mesh, dict[str, np.ndarray]]:
+    """Write `b`'s bmesh to a new mesh `name` and free it.
+
+    Returns the mesh (no materials yet) and per-vertex arrays in mesh order:
+    "role", "part" (int32, N) and, for a builder with params, "pu", "pv" (float64, N).
+    """
+    bm = b.bm
+    bm.verts.index_update()
+    mesh = bpy.data.meshes.new(name)
+    bm.to_mesh(mesh)
+    arrays = {"role": np.array([v[b.role] for v in bm.verts], dtype=np.int32),
+              "part": np.array([v[b.part] for v in bm.verts], dtype=np.int32)}
+    if b.pu is not None:
+        arrays["pu"] = np.array([v[b.pu] for v in bm.verts], dtype=np.float64)
+        arrays["pv"] = np.array([v[b.pv] for v in bm.verts], dtype=np.float64)
+    bm.free()
+    return mesh, arrays
+
+
+def add_vertex_group(obj: bpy.types.Object, name: str, indices: np.ndarray) -> None:
+    """Add vertex group `name` holding the vertices `indices` with weight 1."""
+    group = obj.vertex_groups.new(name=name)
+    group.add(np.asarray(indices).tolist(), 1.0, "REPLACE")
+
+
+def add_shape_key(obj: bpy.types.Object, name: str, co: np.ndarray) -> bpy.types.ShapeKey:
+    """Add shape key `name` (value 0, range [0, 1]) with positions `co` (N, 3) in object space.
+
+    Adds the "Basis" key first when the object has none.
+    """
+    if obj.data.shape_keys is None:
+        obj.shape_key_add(name="Basis", from_mix=False)
+    key = obj.shape_key_add(name=name, from_mix=False)
+    key.data.foreach_set("co", np.asarray(co, dtype=np.float32).ravel())
+    key.slider_min, key.slider_max = 0.0, 1.0
+    key.value = 0.0
+    return key
+
+
+def _build_mesh(d: _Dims) -> tuple[bmesh.types.BMesh, MeshBuilder]:
+    b = MeshBuilder()
     mz, mw = d.mz, d.mw
 
     # Head: deformed UV sphere (jaw taper, chin).
@@ -199,7 +288,7 @@ def _build_mesh(d: _Dims) -> tuple[bmesh.types.BMesh, _Builder]:
 
     # Neck.
     neck = bmesh.ops.create_cone(b.bm, cap_ends=False, segments=24, radius1=0.40, radius2=0.42,
-                                 depth=1.0, matrix=_matrix((0, 0.12, -1.25), (1, 1, 1)))["verts"]
+                                 depth=1.0, matrix=matrix_from((0, 0.12, -1.25), (1, 1, 1)))["verts"]
     b.tag(neck, "skin")
 
     # Nose: a tall bump plus a round tip.
@@ -314,22 +403,33 @@ def _open_offsets(co: np.ndarray, role: np.ndarray, d: _Dims) -> np.ndarray:
     off[inner, 0] = (-0.06 * x * np.abs(iu))[inner]
 
     jaw = role == _R_JAW
-    wz = _smoothstep(d.mz - 0.005, d.mz - 0.13, z)
-    wy = _smoothstep(-0.25 * d.ry, -0.6 * d.ry, y)
-    wx = 1.0 - _smoothstep(0.25, 0.65, np.abs(x))
+    wz = smoothstep(d.mz - 0.005, d.mz - 0.13, z)
+    wy = smoothstep(-0.25 * d.ry, -0.6 * d.ry, y)
+    wx = 1.0 - smoothstep(0.25, 0.65, np.abs(x))
     w = wz * wy * wx
     off[jaw, 2] = -0.85 * d.drop * w[jaw]
     off[jaw, 1] = 0.02 * w[jaw]
     return off
 
 
-def _material(name: str, part: str, colour) -> bpy.types.Material:
+def make_material(name: str, part: str, colour, *, roughness: float | None = None,
+                  specular: float = 0.3, emission: float = 0.0) -> bpy.types.Material:
+    """A Principled material for `part` with `pass_index` = its class id.
+
+    Args:
+        colour: linear RGB base colour, each in [0, 1] (also the Workbench colour).
+        roughness: in [0, 1]; None takes the part's default.
+        specular: `specular_intensity` of the viewport/Workbench material, [0, 1].
+        emission: in [0, 1]: 0 shaded, 1 flat (the base colour emitted, the diffuse
+            part scaled by 1 - emission), for flat-stylised looks in Cycles/EEVEE.
+    """
     mat = bpy.data.materials.new(name)
-    mat.pass_index = _class_of(part)
+    mat.pass_index = part_class(part)
+    rough = _ROUGHNESS.get(part, 0.5) if roughness is None else float(roughness)
     rgba = (*colour, 1.0)
     mat.diffuse_color = rgba
-    mat.roughness = _ROUGHNESS.get(part, 0.5)
-    mat.specular_intensity = 0.3
+    mat.roughness = rough
+    mat.specular_intensity = specular
     tree = mat.node_tree
     if tree is None:  # older files: make sure there is a node tree
         mat.use_nodes = True
@@ -337,9 +437,14 @@ def _material(name: str, part: str, colour) -> bpy.types.Material:
     bsdf = next((n for n in tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled"), None)
     if bsdf is not None:
         bsdf.inputs["Base Color"].default_value = rgba
-        bsdf.inputs["Roughness"].default_value = _ROUGHNESS.get(part, 0.5)
-        if part in ("skin", "nose"):
+        bsdf.inputs["Roughness"].default_value = rough
+        if part in ("skin", "nose", "ears"):
             bsdf.inputs["Subsurface Weight"].default_value = 0.0
+        if emission > 0.0:
+            k = 1.0 - float(emission)
+            bsdf.inputs["Base Color"].default_value = (colour[0] * k, colour[1] * k, colour[2] * k, 1.0)
+            bsdf.inputs["Emission Color"].default_value = rgba
+            bsdf.inputs["Emission Strength"].default_value = float(emission)
     return mat
 
 
@@ -362,13 +467,8 @@ def build_talking_head(
     d = _Dims(rx=0.80 * width, ry=0.86, rz=1.05, mz=-0.45, mw=0.31, drop=0.24)
 
     bm, b = _build_mesh(d)
-    bm.verts.index_update()
-    mesh = bpy.data.meshes.new("Head")
-    bm.to_mesh(mesh)
-    n = len(bm.verts)
-    role = np.array([v[b.role] for v in bm.verts], dtype=np.int32)
-    part = np.array([v[b.part] for v in bm.verts], dtype=np.int32)
-    bm.free()
+    mesh, arrays = mesh_from_builder(b, "Head")
+    part = arrays["part"]
 
     # Materials, one slot per part.
     tone = float(rng.uniform(0.85, 1.15))
@@ -380,26 +480,21 @@ def build_talking_head(
         if name in ("skin", "nose"):
             r, g, bb = colour
             colour = (r * tone, g * tone * (1 + warm), bb * tone * (1 - warm))
-        mesh.materials.append(_material(f"Head_{name}", name, colour))
+        mesh.materials.append(make_material(f"Head_{name}", name, colour))
 
     obj = bpy.data.objects.new("Head", mesh)
     scene.collection.objects.link(obj)
 
     # Vertex group "mouth": both lips.
     lips = np.flatnonzero((part == PART_CLASSES["lip_upper"]) | (part == PART_CLASSES["lip_lower"]))
-    group = obj.vertex_groups.new(name=MOUTH_GROUP)
-    group.add(lips.tolist(), 1.0, "REPLACE")
+    add_vertex_group(obj, MOUTH_GROUP, lips)
 
     # Shape keys.
+    n = len(mesh.vertices)
     co = np.empty(n * 3, dtype=np.float32)
     mesh.vertices.foreach_get("co", co)
     co = co.reshape(n, 3).astype(np.float64)
-    obj.shape_key_add(name="Basis", from_mix=False)
-    key = obj.shape_key_add(name=OPEN_KEY, from_mix=False)
-    opened = co + _open_offsets(co, role, d)
-    key.data.foreach_set("co", opened.astype(np.float32).ravel())
-    key.slider_min, key.slider_max = 0.0, 1.0
-    key.value = 0.0
+    key = add_shape_key(obj, OPEN_KEY, co + _open_offsets(co, arrays["role"], d))
     mesh.update()
 
     if mouth_open is not None:
