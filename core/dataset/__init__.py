@@ -1,0 +1,1 @@
+"""The synthetic talking-character data set: its plan (clips, splits) and its sentences."""

@@ -1,0 +1,105 @@
+"""The plan of a synthetic data set: which character, voice, sentence and shot each clip gets.
+
+A plan is a pure function of (number of clips, seed): the same arguments give the same clips,
+so an interrupted run can resume and a data set can be rebuilt from its recipe. Splits hold
+characters and voices apart: a "test" clip has a character seed AND a voice never used in
+"train"; a "val" clip has exactly one of the two held out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from .sentences import SENTENCES
+
+TRAIN_VOICES: dict[str, tuple[str, ...]] = {
+    "en": ("en-us", "en-us+f3", "en-us+m3", "en-gb", "en-gb+f2"),
+    "de": ("de", "de+f3"),
+    "fr": ("fr", "fr+m3"),
+    "es": ("es", "es+f3"),
+    "it": ("it",),
+}
+HELD_OUT_VOICES: dict[str, tuple[str, ...]] = {
+    "en": ("en-us+f4", "en-gb+m2"),
+    "de": ("de+m2",),
+    "fr": ("fr+f2",),
+    "es": ("es+m2",),
+    "it": ("it+f3",),
+}
+LANGUAGE_WEIGHTS = {"en": 0.6, "de": 0.1, "fr": 0.1, "es": 0.1, "it": 0.1}
+CHARACTER_POOL = 1_000_000        # character seeds are drawn from [0, CHARACTER_POOL)
+HELD_OUT_CHARACTER_EVERY = 10     # seeds divisible by this are never trained on
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """One clip of the data set (see the module docstring for `split`)."""
+
+    clip_id: str
+    split: str                 # "train", "val" or "test"
+    character_seed: int
+    shot_seed: int
+    language: str
+    voice: str                 # espeak-ng voice name, with optional +variant
+    rate_wpm: int              # speaking rate, words per minute
+    pitch: int                 # espeak-ng pitch, 0-99
+    sentence: str
+    dub_sentence: str | None   # a second sentence on the same shot (the dubbing case), or None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def held_out_character(seed: int) -> bool:
+    """Whether character `seed` belongs to the held-out characters."""
+    return seed % HELD_OUT_CHARACTER_EVERY == 0
+
+
+def _character_seed(rng: np.random.Generator, held_out: bool) -> int:
+    base = int(rng.integers(0, CHARACTER_POOL // HELD_OUT_CHARACTER_EVERY))
+    if held_out:
+        return base * HELD_OUT_CHARACTER_EVERY
+    return base * HELD_OUT_CHARACTER_EVERY + int(rng.integers(1, HELD_OUT_CHARACTER_EVERY))
+
+
+def plan_clips(n_clips: int, seed: int, test_share: float = 0.1, val_share: float = 0.05,
+               dub_share: float = 0.3) -> list[ClipPlan]:
+    """The first `n_clips` clips of data set `seed` (a prefix of a larger plan is the same).
+
+    test_share / val_share: fraction of clips in each held-out split; dub_share: fraction of
+    clips that also speak a second sentence on the same shot.
+    """
+    if n_clips < 1:
+        raise InputError(f"--clips must be at least 1, got {n_clips}")
+    if not (0 <= test_share < 1 and 0 <= val_share < 1 and test_share + val_share < 1):
+        raise InputError(f"test_share {test_share} and val_share {val_share} must be in [0, 1) "
+                         "and leave room for training clips")
+    languages = list(LANGUAGE_WEIGHTS)
+    weights = np.array([LANGUAGE_WEIGHTS[k] for k in languages])
+    plans = []
+    for i in range(n_clips):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
+        draw = rng.random()
+        split = "test" if draw < test_share else "val" if draw < test_share + val_share else "train"
+        language = str(rng.choice(languages, p=weights / weights.sum()))
+        if split == "val":
+            held_character = bool(rng.random() < 0.5)
+            held_voice = not held_character
+        else:
+            held_character = held_voice = split == "test"
+        voices = (HELD_OUT_VOICES if held_voice else TRAIN_VOICES)[language]
+        sentences = SENTENCES[language]
+        first, second = rng.choice(len(sentences), size=2, replace=False)
+        plans.append(ClipPlan(
+            clip_id=f"clip_{i:05d}", split=split,
+            character_seed=_character_seed(rng, held_character),
+            shot_seed=int(rng.integers(0, 2**31 - 1)),
+            language=language, voice=str(rng.choice(voices)),
+            rate_wpm=int(rng.integers(140, 210)), pitch=int(rng.integers(30, 70)),
+            sentence=sentences[first],
+            dub_sentence=sentences[second] if rng.random() < dub_share else None,
+        ))
+    return plans
