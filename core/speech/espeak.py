@@ -34,6 +34,8 @@ Timing conventions of :class:`Utterance`:
   are dropped: they are not sounds.
 - espeak-ng starts speaking a few milliseconds into the audio; that gap is
   covered by a leading pause phoneme ``_``, so the phonemes tile ``[0, duration]``.
+- espeak-ng keeps some state from call to call: the same text and settings give
+  the same phonemes, but times and length may differ by about 15 ms.
 - Text is spoken with ``espeakENDPAUSE``: a sentence pause (about 0.3 s at 175
   words per minute) follows the last word, so the mouth has time to relax.
 """
@@ -263,7 +265,7 @@ class _Engine:
         return out
 
     def set_voice(self, voice: str) -> bool:
-        """Select a voice by name, file or language code; False when none matches."""
+        """Select a voice by name or language code; False when none matches."""
         key = voice.encode("utf-8")
         if self.lib.espeak_SetVoiceByName(key) == _EE_OK:
             return True
@@ -271,7 +273,13 @@ class _Engine:
         spec = _Voice()
         buf = ctypes.create_string_buffer(key)
         spec.languages = ctypes.cast(buf, ctypes.c_void_p)
-        return self.lib.espeak_SetVoiceByProperties(ctypes.byref(spec)) == _EE_OK
+        if self.lib.espeak_SetVoiceByProperties(ctypes.byref(spec)) == _EE_OK:
+            return True
+        # Some listed codes (e.g. "chr-US-Qaaa-x-west") are found only by their voice file.
+        for ident, langs in self.voices():
+            if voice.lower() in (lang.lower() for lang in langs):
+                return self.lib.espeak_SetVoiceByName(ident.encode("utf-8")) == _EE_OK
+        return False
 
     def speak(self, text: str) -> tuple[np.ndarray, list[tuple[int, str]]]:
         """int16 samples at ``native_rate`` and the phoneme events of ``text``."""

@@ -40,8 +40,9 @@ Per frame, each viseme takes the largest envelope among its targets; the open, w
 round, lip_teeth and tongue_teeth weights then share the largest of them in proportion
 (their sum is that largest value), and are scaled by ``1 - closed``, so full lip
 closure shuts the mouth. Bilabials (closed, strength 1) are flat at 1 over their
-whole length, release faster (``closure_release_s``, 0.04 s: lips part at the burst) and the frame nearest each one's centre is set to closed = 1 exactly,
-so the lips close at any frame rate. neutral = 1 - (sum of the six), so every row
+whole length, release faster (``closure_release_s``, 0.04 s: lips part at the
+burst), and the frame nearest each one's centre is set to closed = 1 exactly, so
+the lips close at any frame rate, even for a stop shorter than a frame. neutral = 1 - (sum of the six), so every row
 sums to 1 and silence longer than ``onset_s + release_s`` (0.15 s) is neutral = 1.
 """
 
@@ -287,7 +288,10 @@ def _check_phonemes(phonemes: Sequence[Phoneme]) -> list[tuple[float, float, str
                 f"phonemes[{k}]={p!r} must be a Phoneme with start_s, end_s (seconds) and symbol."
             ) from exc
         if not (math.isfinite(s) and math.isfinite(e)) or e < s:
-            raise SpeechError(f"phonemes[{k}] ({sym!r}) has start_s={s}, end_s={e}: need finite times with end_s >= start_s.")
+            raise SpeechError(
+                f"phonemes[{k}] ({sym!r}) has start_s={s}, end_s={e}: "
+                "need finite times with end_s >= start_s."
+            )
         out.append((s, e, sym))
     return out
 
@@ -332,7 +336,8 @@ def viseme_weights(
         else:
             parts = [(start, end, tgt) for tgt in targets]
         for s, e, (viseme, strength) in parts:
-            lo, hi = np.searchsorted(t, [s - co.onset_s, e + max(co.release_s, co.closure_release_s)], side="left")
+            reach = (s - co.onset_s, e + max(co.release_s, co.closure_release_s))
+            lo, hi = np.searchsorted(t, reach, side="left")  # frames the envelope touches
             hi = min(hi + 1, n)
             full_closure = viseme == "closed" and strength >= 1.0
             if lo < hi:
