@@ -3,6 +3,8 @@
     python -m lipsync preprocess --frames DIR --out DIR [--keypoints FILE.npz]
     python -m lipsync blend shot.blend preprocess [options]   (same as blender -c lipsync)
     python -m lipsync demo --out demo/out
+    python -m lipsync dataset make --out DIR --clips N --seed S [--workers K] [--engine ...]
+    python -m lipsync dataset show DIR
 """
 
 from __future__ import annotations
@@ -32,9 +34,20 @@ def main(argv: list[str] | None = None) -> int:
     cli_preprocess.add_parser(commands)
     commands.add_parser("blend", help="run a command on a .blend file: "
                                       "blend FILE.blend preprocess [options]")
+    if argv[:1] == ["dataset"]:
+        from .addon.factory import dataset
+
+        dataset.add_parser(commands)
+    else:
+        commands.add_parser("dataset", help="render or inspect the synthetic data set: "
+                                            "dataset make|show ... (needs bpy)")
     demo = commands.add_parser("demo", help="build the demo scene, run it, save .blend and mp4")
     demo.add_argument("--out", default="demo/out", help="output folder")
     args = parser.parse_args(argv)
+    if args.command == "dataset":
+        from .addon.factory import dataset
+
+        return dataset.run(args)
     if args.command == "demo":
         from .addon.demo import run_demo
 

@@ -1,0 +1,234 @@
+"""One clip of the synthetic data set, rendered with the bpy module.
+
+A clip is one character in one shot speaking one sentence, rendered three ways on the same
+frames: `neutral` (mouth held at rest: what an animator renders before lip-sync), `talking`
+(visemes from the speech's phoneme timings) and, for some clips, `dub` (the same shot
+speaking a second sentence, fitted to the same frames). Stored per clip folder:
+
+- crops.npz: `talking`, `neutral`, `dub` (F, S, S, 3) uint8 RGB face crops, `labels`
+  (F, S, S) uint8 part classes of the talking frames, `boxes` (F, 4) float32 crop boxes
+  (x0, y0, x1, y1) in full-frame pixels (from the neutral keypoints, smoothed, so the crop
+  never follows the speaking mouth);
+- keypoints_{talking,neutral,dub}.npz: `KeypointTrack`s in full-frame pixels;
+- audio.wav / dub_audio.wav (16 kHz), visemes.npy / dub_visemes.npy (F, 7),
+  phonemes.json; full frames as PNG under frames/ when asked for;
+- clip.json: every parameter and seed; written last, so its presence means "complete".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...core.dataset.plan import ClipPlan
+from ...core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
+
+SAMPLE_RATE = 16000
+CLIP_MARKER = "clip.json"
+CROP_MOUTH_WIDTHS = 2.6   # crop side, in mouth widths (corner to corner at rest)
+CROP_UP_SHIFT = 0.15      # crop centre above the mouth centre, in crop sides
+SMOOTH_FRAMES = 5         # moving average of the crop box over this many frames
+
+
+@dataclass(frozen=True)
+class ClipOptions:
+    """How clips are rendered and stored (the same for a whole data set)."""
+
+    resolution: int = 128      # full frame side, px
+    crop_size: int = 96        # stored crop side, px
+    engine: str | None = None  # None: the shot's seeded choice
+    cycles_share: float = 0.3  # share of Cycles shots when `engine` is None
+    full_frames: bool = False  # also keep the full frames as PNG
+    max_frames: int | None = None  # cut every clip to at most this many frames (tests)
+
+
+def crop_boxes(points: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """Square crop boxes (F, 4) float32 around the mouth from keypoints (F, 25, 2) px.
+
+    Frames whose mouth is not visible borrow the nearest visible frame's box; the centre
+    and side are smoothed with a moving average over `SMOOTH_FRAMES` frames.
+    """
+    ok = visible.all(axis=1)
+    if not ok.any():
+        raise ValueError("the mouth is not visible on any frame of the clip")
+    idx = np.flatnonzero(ok)
+    nearest = idx[np.abs(np.arange(len(ok))[:, None] - idx[None, :]).argmin(axis=1)]
+    pts = points[nearest]                                        # (F, 25, 2)
+    side = CROP_MOUTH_WIDTHS * np.linalg.norm(pts[:, 6] - pts[:, 0], axis=1)
+    centre = pts[:, 24] - np.stack([np.zeros_like(side), CROP_UP_SHIFT * side], axis=1)
+    kernel = np.ones(SMOOTH_FRAMES) / SMOOTH_FRAMES
+    pad = SMOOTH_FRAMES // 2
+
+    def smooth(x):
+        return np.convolve(np.pad(x, pad, mode="edge"), kernel, mode="valid")
+
+    side = smooth(side)
+    cx, cy = smooth(centre[:, 0]), smooth(centre[:, 1])
+    return np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2],
+                    axis=1).astype(np.float32)
+
+
+def crop(image: np.ndarray, box: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
+    """Resample `box` (x0, y0, x1, y1) of `image` to a (size, size) crop; outside is edge-padded."""
+    import cv2
+
+    x0, y0, x1, y1 = (float(v) for v in box)
+    scale = size / (x1 - x0)
+    matrix = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
+    return cv2.warpAffine(image, matrix, (size, size),
+                          flags=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+class _Renderer:
+    """Renders frames of the built scene into arrays (and optionally PNGs)."""
+
+    def __init__(self, scene, character, work: Path):
+        from ..projection import MouthProjector
+
+        self.scene, self.character, self.work = scene, character, work
+        self.projector = MouthProjector(scene, character.object, scene.camera,
+                                        character.mouth_group)
+
+    def colour(self, frame: int) -> np.ndarray:
+        import cv2
+
+        from ..render import render_frame
+
+        path = render_frame(self.scene, frame, str(self.work / "frame.png"))
+        return cv2.imread(path, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+
+    def labels(self, frame: int) -> np.ndarray:
+        from .labels import render_labels
+
+        return render_labels(self.scene, self.character, frame, self.work / "labels.png")
+
+    def keypoints(self, frame: int):
+        points, visible, box = self.projector.project(frame)
+        return points, visible, box
+
+
+def _speak(plan_text: str, plan: ClipPlan):
+    from ...core.speech import synthesize
+
+    return synthesize(plan_text, voice=plan.voice, rate_wpm=plan.rate_wpm, pitch=plan.pitch,
+                      sample_rate=SAMPLE_RATE)
+
+
+def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions = ClipOptions(),
+              progress: ProgressFn = no_progress,
+              should_cancel: CancelFn = never_cancel) -> Path:
+    """Render clip `plan` into ``out_dir/<clip_id>`` and return that folder.
+
+    Builds a fresh file (the bpy module's current file is replaced). Work happens in a
+    ``.tmp`` sibling that is renamed into place at the end, so an interrupted clip leaves
+    no half-written folder under its own name.
+    """
+    import bpy
+
+    from ...core.audio import AudioTiming, fit_to_frames, save_wav
+    from ...core.preprocess.keypoints import KeypointTrack
+    from ...core.speech import viseme_weights
+    from .character import CharacterSpec, build_character, face_anchor, set_viseme_weights
+    from .shot import ShotSpec, setup_shot
+
+    out_dir = Path(out_dir)
+    final = out_dir / plan.clip_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{plan.clip_id}.", suffix=".tmp", dir=out_dir))
+    try:
+        speech = _speak(plan.sentence, plan)
+        shot = ShotSpec.random(plan.shot_seed, engine=options.engine,
+                               cycles_share=options.cycles_share, resolution=options.resolution)
+        timing = AudioTiming(fps=shot.fps, sample_rate=SAMPLE_RATE)
+        n_frames = timing.n_video_frames_for(len(speech.samples))
+        if options.max_frames is not None:
+            n_frames = min(n_frames, options.max_frames)
+        samples, _ = fit_to_frames(speech.samples, timing, n_frames)
+        visemes = viseme_weights(speech.phonemes, timing, n_frames)
+        dub = _speak(plan.dub_sentence, plan) if plan.dub_sentence else None
+
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        scene = bpy.context.scene
+        scene.frame_start, scene.frame_end = 1, n_frames
+        scene.render.fps, scene.render.fps_base = shot.fps, 1.0
+        character = build_character(scene, CharacterSpec.random(plan.character_seed))
+        setup_shot(scene, character.object, face_anchor(character), shot)
+        renderer = _Renderer(scene, character, work)
+        frames = np.arange(1, n_frames + 1)
+        versions = {"neutral": np.zeros_like(visemes), "talking": visemes}
+        if dub is not None:
+            versions["dub"] = viseme_weights(dub.phonemes, timing, n_frames)
+        total = n_frames * len(versions)
+        done = 0
+        images, tracks, labels = {}, {}, []
+        for name, weights in versions.items():
+            set_viseme_weights(character, weights, 1)
+            stack, points, visible, boxes = [], [], [], []
+            for frame in frames:
+                check_cancel(should_cancel)
+                stack.append(renderer.colour(int(frame)))
+                p, v, b = renderer.keypoints(int(frame))
+                points.append(p), visible.append(v), boxes.append(b)
+                if name == "talking":
+                    labels.append(renderer.labels(int(frame)))
+                done += 1
+                progress(done, total, f"{plan.clip_id} {name} frame {frame}")
+            images[name] = np.stack(stack)
+            tracks[name] = KeypointTrack(points=np.stack(points)[:, None],
+                                         visible=np.stack(visible)[:, None],
+                                         boxes=np.stack(boxes)[:, None], frames=frames)
+
+        boxes = crop_boxes(tracks["neutral"].points[:, 0], tracks["neutral"].visible[:, 0])
+        size = options.crop_size
+        arrays = {name: np.stack([crop(im, box, size) for im, box in zip(stack, boxes)])
+                  for name, stack in images.items()}
+        arrays["labels"] = np.stack([crop(lab, box, size, nearest=True)
+                                     for lab, box in zip(labels, boxes)])
+        arrays["boxes"] = boxes
+        np.savez_compressed(work / "crops.npz", **arrays)
+        for name, track in tracks.items():
+            track.save(work / f"keypoints_{name}.npz")
+        save_wav(work / "audio.wav", samples, SAMPLE_RATE)
+        np.save(work / "visemes.npy", visemes)
+        phonemes = {"talking": [[p.start_s, p.end_s, p.symbol] for p in speech.phonemes]}
+        if dub is not None:
+            fitted, _ = fit_to_frames(dub.samples, timing, n_frames)
+            save_wav(work / "dub_audio.wav", fitted, SAMPLE_RATE)
+            np.save(work / "dub_visemes.npy", versions["dub"])
+            phonemes["dub"] = [[p.start_s, p.end_s, p.symbol] for p in dub.phonemes]
+        (work / "phonemes.json").write_text(json.dumps(phonemes))
+        if options.full_frames:
+            _write_full_frames(work / "frames", images, labels)
+        for leftover in ("frame.png", "labels.png"):
+            (work / leftover).unlink(missing_ok=True)
+        meta = {"plan": plan.to_dict(), "character": character.spec.to_dict(),
+                "shot": shot.to_dict(), "frames": int(n_frames), "fps": shot.fps,
+                "sample_rate": SAMPLE_RATE, "crop_size": size, "versions": list(versions),
+                "audio_samples": len(samples)}
+        (work / CLIP_MARKER).write_text(json.dumps(meta, indent=1))
+        if final.exists():
+            shutil.rmtree(final)
+        work.rename(final)
+        return final
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _write_full_frames(folder: Path, images: dict, labels: list) -> None:
+    import cv2
+
+    for name, stack in images.items():
+        (folder / name).mkdir(parents=True)
+        for i, image in enumerate(stack, start=1):
+            cv2.imwrite(str(folder / name / f"{i:04d}.png"), image[:, :, ::-1])
+    (folder / "labels").mkdir()
+    for i, label in enumerate(labels, start=1):
+        cv2.imwrite(str(folder / "labels" / f"{i:04d}.png"), label)

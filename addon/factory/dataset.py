@@ -1,0 +1,207 @@
+"""`python -m lipsync dataset make|show`: render a data set of clips in worker processes.
+
+make: plans the clips (`core.dataset.plan`), renders the missing ones in K spawned worker
+processes (each its own bpy), keeps finished clips and redoes half-written ones after an
+interruption, and writes `manifest.jsonl` (one line per complete clip, with its split) and
+`recipe.json` (the command's arguments: the data set can be rebuilt from it).
+show: prints counts per split, engine, language and voice, and writes a contact sheet PNG of
+random frames with their labels and keypoints overlaid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ...core.dataset.plan import ClipPlan, plan_clips
+from ...core.errors import InputError
+from ...core.progress import ConsoleProgress
+from .clip import CLIP_MARKER, ClipOptions
+
+RECIPE = "recipe.json"
+MANIFEST = "manifest.jsonl"
+
+
+def _worker_init() -> None:
+    """Drop the script folders a parent's `import bpy` put on sys.path (spawned workers
+    inherit it), so the worker's own `import bpy` finds the bpy module, not its scripts."""
+    marker = os.sep + "bpy" + os.sep
+    sys.path[:] = [p for p in sys.path if not (marker in p and os.sep + "scripts" in p)]
+
+
+def _render_one(plan: dict, out_dir: str, options: dict) -> str:
+    """Worker-process entry: render one clip (imports bpy in the worker only)."""
+    from .clip import make_clip
+
+    return str(make_clip(ClipPlan(**plan), out_dir, ClipOptions(**options)))
+
+
+def _check_recipe(out: Path, recipe: dict) -> None:
+    path = out / RECIPE
+    if path.exists():
+        old = json.loads(path.read_text())
+        same = {k: old.get(k) for k in ("seed", "options")} == {k: recipe[k] for k in ("seed", "options")}
+        if not same:
+            raise InputError(f"'{out}' holds a data set made with other settings ({old}); "
+                             "resume with the same --seed and options, or choose another --out.")
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(recipe, indent=1))
+
+
+def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: ClipOptions,
+                 progress=None) -> dict:
+    """Render the clips of plan (n_clips, seed) that `out` lacks; returns counts."""
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    plans = plan_clips(n_clips, seed)
+    _check_recipe(out, {"seed": seed, "clips": n_clips, "options": asdict(options)})
+    for leftover in out.glob("*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)  # half-written clips of an interrupted run
+    todo = [p for p in plans if not (out / p.clip_id / CLIP_MARKER).exists()]
+    failed: dict[str, str] = {}
+    done = len(plans) - len(todo)
+    if progress:
+        progress(done, len(plans), "resuming" if done else "starting")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_worker_init) as pool:
+        futures = {pool.submit(_render_one, p.to_dict(), str(out), asdict(options)): p
+                   for p in todo}
+        try:
+            for future in as_completed(futures):
+                plan = futures[future]
+                try:
+                    future.result()
+                except Exception as exc:  # one bad clip does not stop the data set
+                    failed[plan.clip_id] = f"{type(exc).__name__}: {exc}"
+                done += 1
+                if progress:
+                    progress(done, len(plans), plan.clip_id)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    write_manifest(out, plans)
+    return {"clips": len(plans), "rendered": len(todo) - len(failed), "failed": failed}
+
+
+def write_manifest(out: Path, plans: list[ClipPlan]) -> None:
+    """manifest.jsonl: one line per complete clip (plan, frames, fps, engine, versions)."""
+    lines = []
+    for plan in plans:
+        marker = out / plan.clip_id / CLIP_MARKER
+        if marker.exists():
+            meta = json.loads(marker.read_text())
+            lines.append(json.dumps({**plan.to_dict(), "frames": meta["frames"], "fps": meta["fps"],
+                                     "engine": meta["shot"]["engine"],
+                                     "versions": meta["versions"]}))
+    partial = out / (MANIFEST + ".part")
+    partial.write_text("\n".join(lines) + "\n")
+    partial.replace(out / MANIFEST)
+
+
+def read_manifest(out: Path) -> list[dict]:
+    path = out / MANIFEST
+    if not path.exists():
+        raise InputError(f"'{out}' has no {MANIFEST}: make the data set first "
+                         "(python -m lipsync dataset make --out DIR --clips N --seed S).")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def show_dataset(out: Path, sheet: Path, n_tiles: int = 16, seed: int = 0) -> str:
+    """Counts as text, and a contact sheet (crops: talking frame | labels | keypoints)."""
+    import cv2
+
+    from ...core.preprocess.keypoints import KeypointTrack, draw_keypoints, Face
+    from .labels import label_colours
+
+    clips = read_manifest(out)
+    lines = [f"{len(clips)} clips, {sum(c['frames'] for c in clips)} frames in '{out}'"]
+    for key in ("split", "engine", "language", "voice", "fps"):
+        counts = Counter(str(c[key]) for c in clips)
+        lines.append(f"  {key:9s} " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    dubbed = sum("dub" in c["versions"] for c in clips)
+    lines.append(f"  dubbed    {dubbed} clips")
+
+    rng = np.random.default_rng(seed)
+    colours = label_colours()
+    lut = np.zeros((256, 3), np.uint8)
+    for cls, rgb in colours.items():
+        lut[cls] = rgb
+    tiles = []
+    for _ in range(n_tiles):
+        clip = clips[int(rng.integers(len(clips)))]
+        folder = out / clip["clip_id"]
+        crops = np.load(folder / "crops.npz")
+        i = int(rng.integers(clip["frames"]))
+        box = crops["boxes"][i]
+        size = crops["talking"].shape[1]
+        track = KeypointTrack.load(folder / "keypoints_talking.npz")
+        scale = size / (box[2] - box[0])
+        points = (track.points[i, 0] - box[:2]) * scale
+        face = Face(points.astype(np.float32), track.visible[i, 0], (0.0, 0.0, size, size))
+        overlay = draw_keypoints(crops["talking"][i], [face])
+        blend = (0.5 * crops["talking"][i] + 0.5 * lut[crops["labels"][i]]).astype(np.uint8)
+        tiles.append(np.hstack([crops["talking"][i], blend, overlay]))
+    columns = 2
+    rows = [np.hstack(tiles[r:r + columns]) for r in range(0, len(tiles) - columns + 1, columns)]
+    sheet.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(sheet), np.vstack(rows)[:, :, ::-1])
+    lines.append(f"contact sheet: {sheet}")
+    return "\n".join(lines)
+
+
+def add_parser(commands) -> None:
+    data = commands.add_parser("dataset", help="render or inspect the synthetic data set")
+    sub = data.add_subparsers(dest="dataset_command", required=True)
+    make = sub.add_parser("make", help="render clips (resumes an interrupted run)")
+    make.add_argument("--out", required=True, type=Path)
+    make.add_argument("--clips", required=True, type=int)
+    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--workers", type=int, default=2)
+    make.add_argument("--engine", choices=["BLENDER_WORKBENCH", "CYCLES"], default=None,
+                      help="one engine for every clip (default: a seeded mix)")
+    make.add_argument("--cycles-share", type=float, default=0.3)
+    make.add_argument("--resolution", type=int, default=128)
+    make.add_argument("--crop-size", type=int, default=96)
+    make.add_argument("--full-frames", action="store_true", help="also keep full frames")
+    make.add_argument("--max-frames", type=int, default=None, help="cut clips (for tests)")
+    show = sub.add_parser("show", help="counts and a contact sheet")
+    show.add_argument("dir", type=Path)
+    show.add_argument("--sheet", type=Path, default=None, help="PNG (default DIR/contact_sheet.png)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.dataset_command == "show":
+            print(show_dataset(args.dir, args.sheet or args.dir / "contact_sheet.png"))
+            return 0
+        options = ClipOptions(resolution=args.resolution, crop_size=args.crop_size,
+                              engine=args.engine, cycles_share=args.cycles_share,
+                              full_frames=args.full_frames, max_frames=args.max_frames)
+        bar = ConsoleProgress("dataset")
+        try:
+            result = make_dataset(args.out, args.clips, args.seed, args.workers, options, bar)
+        finally:
+            bar.close()
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished clips are kept; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    print(f"{result['clips']} clips planned, {result['rendered']} rendered now, "
+          f"{len(result['failed'])} failed")
+    for clip_id, reason in result["failed"].items():
+        print(f"  {clip_id}: {reason}", file=sys.stderr)
+    return 1 if result["failed"] else 0

@@ -1,0 +1,136 @@
+"""The data factory: a 2-clip, 8-frame data set rendered with the real bpy module in worker
+processes, then checked as a user of the data would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("bpy")
+
+from lipsync.addon.factory.clip import CLIP_MARKER, ClipOptions  # noqa: E402
+from lipsync.addon.factory.dataset import make_dataset, read_manifest  # noqa: E402
+from lipsync.core.audio import AudioTiming  # noqa: E402
+from lipsync.core.preprocess.keypoints import KeypointTrack  # noqa: E402
+
+pytestmark = [pytest.mark.blender, pytest.mark.slow]
+OPTIONS = ClipOptions(max_frames=8, full_frames=True, resolution=128, crop_size=96)
+UPPER_LIP, LOWER_LIP, TEETH, INTERIOR = 7, 9, 8, 11
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data")
+    result = make_dataset(out, n_clips=2, seed=11, workers=2, options=OPTIONS)
+    assert result["failed"] == {} and result["rendered"] == 2
+    return out
+
+
+def test_manifest_and_files(dataset):
+    clips = read_manifest(dataset)
+    assert [c["clip_id"] for c in clips] == ["clip_00000", "clip_00001"]
+    for clip in clips:
+        folder = dataset / clip["clip_id"]
+        meta = json.loads((folder / CLIP_MARKER).read_text())
+        assert meta["frames"] == clip["frames"] == 8
+        crops = np.load(folder / "crops.npz")
+        for version in meta["versions"]:
+            assert crops[version].shape == (8, 96, 96, 3)
+        assert crops["labels"].shape == (8, 96, 96)
+        assert {"character", "shot", "plan"} <= set(meta)
+
+
+def test_audio_length_matches_frames_at_the_clip_fps(dataset):
+    for clip in read_manifest(dataset):
+        samples, rate = sf.read(dataset / clip["clip_id"] / "audio.wav")
+        assert rate == 16000
+        assert len(samples) == AudioTiming(fps=clip["fps"]).n_samples_for(clip["frames"])
+
+
+def test_every_label_class_appears_where_expected(dataset):
+    for clip in read_manifest(dataset):
+        folder = dataset / clip["clip_id"]
+        labels = np.stack([np.asarray(_read_grey(folder / "frames" / "labels" / f"{i:04d}.png"))
+                           for i in range(1, 9)])
+        present = set(np.unique(labels))
+        meta = json.loads((folder / CLIP_MARKER).read_text())
+        expected = {0, 1, 4, 5, 6, UPPER_LIP, LOWER_LIP}  # background, skin, eyes, nose, lips
+        assert expected <= present, (clip["clip_id"], present)
+        assert (10 in present) == (meta["character"]["hair_style"] != "none")
+        # Lips sit below the nose, eyes above it, in every frame.
+        for frame in labels:
+            ys = {c: np.nonzero(frame == c)[0].mean() for c in (4, 6, UPPER_LIP)}
+            assert ys[4] < ys[6] < ys[UPPER_LIP]
+
+
+def _read_grey(path):
+    import cv2
+
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+
+
+def test_keypoints_fall_on_the_lip_labels(dataset):
+    hits = []
+    for clip in read_manifest(dataset):
+        folder = dataset / clip["clip_id"]
+        track = KeypointTrack.load(folder / "keypoints_talking.npz")
+        for i in range(8):
+            labels = _read_grey(folder / "frames" / "labels" / f"{i + 1:04d}.png")
+            pts = track.points[i, 0]
+            for k in (2, 3, 4, 8, 9, 10):  # lip bodies: between outer and inner contour
+                x, y = np.round((pts[k] + pts[12 + k]) / 2).astype(int)
+                window = labels[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2]
+                hits.append(bool(np.isin(window, (UPPER_LIP, LOWER_LIP)).any()))
+    assert np.mean(hits) >= 0.9
+
+
+def test_neutral_differs_from_talking_only_around_the_mouth(dataset):
+    """Lips, teeth, interior and the jaw below them change; the eyes, brows, nose and
+    everything above the eyes do not (the mouth-only change is what a generator must learn)."""
+    checked = 0
+    for clip in read_manifest(dataset):
+        crops = np.load(dataset / clip["clip_id"] / "crops.npz")
+        diff = np.abs(crops["talking"].astype(int) - crops["neutral"].astype(int)).max(axis=3)
+        for changed, labels in zip(diff > 12, crops["labels"]):
+            if not changed.any():
+                continue  # a silent frame
+            eyes_bottom = np.nonzero(np.isin(labels, (4, 5)))[0].max()
+            rows, cols = np.nonzero(changed)
+            assert rows.min() > eyes_bottom
+            on_features = np.isin(labels[rows, cols], (2, 3, 4, 5, 6)).sum()
+            assert on_features <= 0.02 * len(rows) + 2  # edge pixels next to the upper lip
+            checked += 1
+    assert checked >= 4
+
+
+def test_resume_keeps_finished_clips_and_redoes_half_written_ones(dataset, tmp_path):
+    before = (dataset / "clip_00000" / "crops.npz").stat().st_mtime_ns
+    (dataset / "clip_00001.abc.tmp").mkdir()  # a clip cut off mid-way
+    (dataset / "clip_00001.abc.tmp" / "crops.npz").write_bytes(b"half")
+    result = make_dataset(dataset, n_clips=2, seed=11, workers=1, options=OPTIONS)
+    assert result["rendered"] == 0
+    assert not list(dataset.glob("*.tmp"))
+    assert (dataset / "clip_00000" / "crops.npz").stat().st_mtime_ns == before
+
+
+def test_resume_with_other_settings_is_refused(dataset):
+    from lipsync.core.errors import InputError
+
+    with pytest.raises(InputError, match="other settings"):
+        make_dataset(dataset, n_clips=2, seed=12, workers=1, options=OPTIONS)
+
+
+def test_show_prints_counts_and_writes_a_contact_sheet(dataset, tmp_path):
+    env = dict(os.environ)
+    out = subprocess.run([sys.executable, "-m", "lipsync", "dataset", "show", str(dataset),
+                          "--sheet", str(tmp_path / "sheet.png")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "2 clips, 16 frames" in out.stdout and "split" in out.stdout
+    assert (tmp_path / "sheet.png").stat().st_size > 10_000
