@@ -332,11 +332,11 @@ class _Face:
         n = _Pose()
         if upper:
             _, _, zc = self.lip_centre(u, True, n)
-            cover = zc + self.lip_radius(u, True, n) - 0.008
+            cover = zc + 0.55 * self.lip_radius(u, True, n) - 0.004
             lo = self.mz - 0.15 * self.r_up - 0.25 * self.s.teeth_height * u * u
             return np.minimum(lo + self.s.teeth_height, cover), lo
         _, _, zc = self.lip_centre(u, False, n)
-        cover = zc - self.lip_radius(u, False, n) + 0.008
+        cover = zc - 0.55 * self.lip_radius(u, False, n) + 0.004
         hi = self.mz - 0.003 + 0.25 * self.s.teeth_height * u * u
         return hi, np.maximum(hi - 0.9 * self.s.teeth_height, cover)
 
