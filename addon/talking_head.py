@@ -38,7 +38,7 @@ PART_CLASSES: dict[str, int] = {
 }
 
 # Part names that are not classes of their own: the class they count as.
-PART_ALIASES: dict[str, str] = {"tongue": "mouth_interior", "ears": "skin"}
+PART_ALIASES: dict[str, str] = {"tongue": "mouth_interior"}
 
 # Linear base colours (RGB) per part; skin is jittered by the seed.
 _COLOURS: dict[str, tuple[float, float, float]] = {
@@ -438,7 +438,7 @@ def make_material(name: str, part: str, colour, *, roughness: float | None = Non
     if bsdf is not None:
         bsdf.inputs["Base Color"].default_value = rgba
         bsdf.inputs["Roughness"].default_value = rough
-        if part in ("skin", "nose", "ears"):
+        if part in ("skin", "nose"):
             bsdf.inputs["Subsurface Weight"].default_value = 0.0
         if emission > 0.0:
             k = 1.0 - float(emission)

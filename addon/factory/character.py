@@ -383,7 +383,7 @@ class _Face:
         return off
 
 
-# Parametric grids of the mouth parts: (role, nu, nv).
+# Grid sizes of the lip tubes: along the mouth, around the cross-section.
 _LIP_N, _LIP_M = 33, 12
 
 
