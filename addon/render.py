@@ -26,32 +26,36 @@ def require_camera(scene) -> bpy.types.Object:
 
 
 @contextmanager
-def cache_render_settings(scene, filepath: str):
-    """Temporarily render stills to `filepath` as 8-bit RGB PNG, 3D view only."""
-    render = scene.render
-    fmt = render.image_settings
-    saved = dict(filepath=render.filepath, use_file_extension=render.use_file_extension,
-                 use_sequencer=render.use_sequencer, media_type=fmt.media_type,
-                 file_format=fmt.file_format, color_mode=fmt.color_mode,
-                 color_depth=fmt.color_depth, frame=scene.frame_current)
+def temporary_settings(changes):
+    """Set each (owner, attribute, value) of `changes` for the duration, then restore all.
+
+    Every value is read before any is changed (some settings reset others, e.g. a new
+    view transform resets the look) and restored in the given order, so list dependent
+    settings after what they depend on (media type before file format).
+    """
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in changes]
     try:
-        render.filepath = filepath
-        render.use_file_extension = False
-        render.use_sequencer = False
-        fmt.media_type = "IMAGE"
-        fmt.file_format = "PNG"
-        fmt.color_mode = "RGB"
-        fmt.color_depth = "8"
+        for owner, name, value in changes:
+            setattr(owner, name, value)
         yield
     finally:
-        render.filepath = saved["filepath"]
-        render.use_file_extension = saved["use_file_extension"]
-        render.use_sequencer = saved["use_sequencer"]
-        fmt.media_type = saved["media_type"]
-        fmt.file_format = saved["file_format"]
-        fmt.color_mode = saved["color_mode"]
-        fmt.color_depth = saved["color_depth"]
-        scene.frame_set(saved["frame"])
+        for owner, name, value in saved:
+            setattr(owner, name, value)
+
+
+@contextmanager
+def cache_render_settings(scene, filepath: str):
+    """Temporarily render stills to `filepath` as 8-bit RGB PNG, 3D view only."""
+    render, fmt = scene.render, scene.render.image_settings
+    frame = scene.frame_current
+    changes = ((render, "filepath", filepath), (render, "use_file_extension", False),
+               (render, "use_sequencer", False), (fmt, "media_type", "IMAGE"),
+               (fmt, "file_format", "PNG"), (fmt, "color_mode", "RGB"), (fmt, "color_depth", "8"))
+    try:
+        with temporary_settings(changes):
+            yield
+    finally:
+        scene.frame_set(frame)
 
 
 def render_frame(scene, frame: int, path: str) -> str:

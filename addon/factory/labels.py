@@ -27,7 +27,7 @@ import bpy
 import numpy as np
 
 from ...core.errors import LipSyncError
-from ..render import require_camera
+from ..render import require_camera, temporary_settings
 from .character import Character
 
 
@@ -102,16 +102,8 @@ def label_render_settings(scene: bpy.types.Scene, filepath: str) -> Iterator[Non
         (shading, "show_object_outline", False), (shading, "show_cavity", False),
         (shading, "show_shadows", False), (shading, "show_specular_highlight", False),
         (shading, "show_xray", False), (shading, "use_dof", False))
-    # Read everything before changing anything: some settings reset others (a new
-    # view transform resets the look), so values read later would be wrong.
-    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in changes]
-    try:
-        for owner, name, value in changes:
-            setattr(owner, name, value)
+    with temporary_settings(changes):
         yield
-    finally:
-        for owner, name, value in saved:  # forward order: media type before format, view before look
-            setattr(owner, name, value)
 
 
 def _scene_objects(scene: bpy.types.Scene) -> list[bpy.types.Object]:
