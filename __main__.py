@@ -5,6 +5,7 @@
     python -m lipsync demo --out demo/out
     python -m lipsync dataset make --out DIR --clips N --seed S [--workers K] [--engine ...]
     python -m lipsync dataset show DIR
+    python -m lipsync train {sync,generator,parser} --data DIR --out DIR [--steps N] [--resume]
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         commands.add_parser("dataset", help="render or inspect the synthetic data set: "
                                             "dataset make|show ... (needs bpy)")
+    from .core.train import cli as train_cli
+
+    train_cli.add_parser(commands)
     demo = commands.add_parser("demo", help="build the demo scene, run it, save .blend and mp4")
     demo.add_argument("--out", default="demo/out", help="output folder")
     args = parser.parse_args(argv)
@@ -48,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         from .addon.factory import dataset
 
         return dataset.run(args)
+    if args.command == "train":
+        return train_cli.run(args)
     if args.command == "demo":
         from .addon.demo import run_demo
 

@@ -1,6 +1,6 @@
 """Benchmark of the data factory: labelled training frames per minute, per engine.
 
-    python benchmarks/bench_factory.py [--clips 4] [--workers 2] [--max-frames 40]
+    python benchmarks/bench_factory.py [--clips 8] [--workers 2] [--max-frames 60]
 
 A "labelled training frame" is one frame of a clip with its neutral, talking (and, for
 dubbed clips, dub) renders, its part labels and its keypoints. Prints the machine, then for
@@ -24,9 +24,9 @@ from lipsync.addon.factory.dataset import make_dataset, read_manifest
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=4)
+    parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--max-frames", type=int, default=40)
+    parser.add_argument("--max-frames", type=int, default=60)
     parser.add_argument("--resolution", type=int, default=128)
     args = parser.parse_args(argv)
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python {sys.version.split()[0]}")

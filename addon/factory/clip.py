@@ -11,7 +11,9 @@ speaking a second sentence, fitted to the same frames). Stored per clip folder:
   never follows the speaking mouth);
 - keypoints_{talking,neutral,dub}.npz: `KeypointTrack`s in full-frame pixels;
 - audio.wav / dub_audio.wav (16 kHz), visemes.npy / dub_visemes.npy (F, 7),
-  phonemes.json; full frames as PNG under frames/ when asked for;
+  phonemes.json;
+- frames.npz (held-out clips and a share of training clips): the full frames `talking`,
+  `neutral`, `dub` (F, H, W, 3) and `labels` (F, H, W);
 - clip.json: every parameter and seed; written last, so its presence means "complete".
 """
 
@@ -44,7 +46,7 @@ class ClipOptions:
     crop_size: int = 96        # stored crop side, px
     engine: str | None = None  # None: the shot's seeded choice
     cycles_share: float = 0.3  # share of Cycles shots when `engine` is None
-    full_frames: bool = False  # also keep the full frames as PNG
+    full_frame_share: float = 0.1  # share of training clips that also keep full frames
     max_frames: int | None = None  # cut every clip to at most this many frames (tests)
 
 
@@ -87,37 +89,53 @@ def crop(image: np.ndarray, box: np.ndarray, size: int, nearest: bool = False) -
 
 
 class _Renderer:
-    """Renders frames of the built scene into arrays (and optionally PNGs)."""
+    """Renders the built scene's frames 1..F into arrays: colour, labels, keypoints."""
 
-    def __init__(self, scene, character, work: Path):
+    def __init__(self, scene, character, work: Path, n_frames: int):
         from ..projection import MouthProjector
 
-        self.scene, self.character, self.work = scene, character, work
+        self.scene, self.character, self.work, self.n_frames = scene, character, work, n_frames
         self.projector = MouthProjector(scene, character.object, scene.camera,
                                         character.mouth_group)
 
-    def colour(self, frame: int) -> np.ndarray:
+    def colour(self) -> np.ndarray:
+        """(F, H, W, 3) uint8 RGB, one animation render."""
         import cv2
 
-        from ..render import render_frame
+        from ..render import render_range
 
-        path = render_frame(self.scene, frame, str(self.work / "frame.png"))
-        return cv2.imread(path, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+        paths = render_range(self.scene, 1, self.n_frames, str(self.work / "render"))
+        stack = np.stack([cv2.imread(p, cv2.IMREAD_COLOR)[:, :, ::-1] for p in paths])
+        shutil.rmtree(self.work / "render")
+        return stack
 
-    def labels(self, frame: int) -> np.ndarray:
-        from .labels import render_labels
+    def labels(self) -> np.ndarray:
+        """(F, H, W) uint8 part classes, one animation render."""
+        from .labels import render_label_range
 
-        return render_labels(self.scene, self.character, frame, self.work / "labels.png")
+        return render_label_range(self.scene, self.character, 1, self.n_frames)
 
-    def keypoints(self, frame: int):
-        points, visible, box = self.projector.project(frame)
-        return points, visible, box
+    def keypoints(self):
+        """KeypointTrack of the mouth over frames 1..F (full-frame px)."""
+        from ...core.preprocess.keypoints import KeypointTrack
+
+        projected = [self.projector.project(f) for f in range(1, self.n_frames + 1)]
+        points, visible, boxes = (np.stack(x)[:, None] for x in zip(*projected))
+        return KeypointTrack(points=points, visible=visible, boxes=boxes,
+                             frames=np.arange(1, self.n_frames + 1))
+
+
+def keeps_full_frames(plan: ClipPlan, options: ClipOptions) -> bool:
+    """Held-out clips always keep full frames (evaluation composites into them); a seeded
+    `options.full_frame_share` of training clips does too."""
+    draw = np.random.default_rng(plan.shot_seed).random()
+    return plan.split != "train" or draw < options.full_frame_share
 
 
 def _speak(plan_text: str, plan: ClipPlan):
-    from ...core.speech import synthesize
+    from ...core.speech import synthesize_isolated
 
-    return synthesize(plan_text, voice=plan.voice, rate_wpm=plan.rate_wpm, pitch=plan.pitch,
+    return synthesize_isolated(plan_text, voice=plan.voice, rate_wpm=plan.rate_wpm, pitch=plan.pitch,
                       sample_rate=SAMPLE_RATE)
 
 
@@ -133,7 +151,6 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
     import bpy
 
     from ...core.audio import AudioTiming, fit_to_frames, save_wav
-    from ...core.preprocess.keypoints import KeypointTrack
     from ...core.speech import viseme_weights
     from .character import CharacterSpec, build_character, face_anchor, set_viseme_weights
     from .shot import ShotSpec, setup_shot
@@ -160,30 +177,22 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
         scene.render.fps, scene.render.fps_base = shot.fps, 1.0
         character = build_character(scene, CharacterSpec.random(plan.character_seed))
         setup_shot(scene, character.object, face_anchor(character), shot)
-        renderer = _Renderer(scene, character, work)
-        frames = np.arange(1, n_frames + 1)
+        renderer = _Renderer(scene, character, work, n_frames)
         versions = {"neutral": np.zeros_like(visemes), "talking": visemes}
         if dub is not None:
             versions["dub"] = viseme_weights(dub.phonemes, timing, n_frames)
-        total = n_frames * len(versions)
-        done = 0
-        images, tracks, labels = {}, {}, []
-        for name, weights in versions.items():
+        images, tracks = {}, {}
+        steps = len(versions) + 1
+        for step, (name, weights) in enumerate(versions.items()):
+            check_cancel(should_cancel)
+            progress(step, steps, f"{plan.clip_id} {name}")
             set_viseme_weights(character, weights, 1)
-            stack, points, visible, boxes = [], [], [], []
-            for frame in frames:
-                check_cancel(should_cancel)
-                stack.append(renderer.colour(int(frame)))
-                p, v, b = renderer.keypoints(int(frame))
-                points.append(p), visible.append(v), boxes.append(b)
-                if name == "talking":
-                    labels.append(renderer.labels(int(frame)))
-                done += 1
-                progress(done, total, f"{plan.clip_id} {name} frame {frame}")
-            images[name] = np.stack(stack)
-            tracks[name] = KeypointTrack(points=np.stack(points)[:, None],
-                                         visible=np.stack(visible)[:, None],
-                                         boxes=np.stack(boxes)[:, None], frames=frames)
+            images[name] = renderer.colour()
+            tracks[name] = renderer.keypoints()
+            if name == "talking":
+                labels = renderer.labels()
+        check_cancel(should_cancel)
+        progress(steps, steps, f"{plan.clip_id} stored")
 
         boxes = crop_boxes(tracks["neutral"].points[:, 0], tracks["neutral"].visible[:, 0])
         size = options.crop_size
@@ -204,10 +213,8 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
             np.save(work / "dub_visemes.npy", versions["dub"])
             phonemes["dub"] = [[p.start_s, p.end_s, p.symbol] for p in dub.phonemes]
         (work / "phonemes.json").write_text(json.dumps(phonemes))
-        if options.full_frames:
-            _write_full_frames(work / "frames", images, labels)
-        for leftover in ("frame.png", "labels.png"):
-            (work / leftover).unlink(missing_ok=True)
+        if keeps_full_frames(plan, options):
+            np.savez_compressed(work / "frames.npz", labels=labels, **images)
         meta = {"plan": plan.to_dict(), "character": character.spec.to_dict(),
                 "shot": shot.to_dict(), "frames": int(n_frames), "fps": shot.fps,
                 "sample_rate": SAMPLE_RATE, "crop_size": size, "versions": list(versions),
@@ -220,15 +227,3 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-
-
-def _write_full_frames(folder: Path, images: dict, labels: list) -> None:
-    import cv2
-
-    for name, stack in images.items():
-        (folder / name).mkdir(parents=True)
-        for i, image in enumerate(stack, start=1):
-            cv2.imwrite(str(folder / name / f"{i:04d}.png"), image[:, :, ::-1])
-    (folder / "labels").mkdir()
-    for i, label in enumerate(labels, start=1):
-        cv2.imwrite(str(folder / "labels" / f"{i:04d}.png"), label)

@@ -173,7 +173,9 @@ def add_parser(commands) -> None:
     make.add_argument("--cycles-share", type=float, default=0.3)
     make.add_argument("--resolution", type=int, default=128)
     make.add_argument("--crop-size", type=int, default=96)
-    make.add_argument("--full-frames", action="store_true", help="also keep full frames")
+    make.add_argument("--full-frame-share", type=float, default=0.1,
+                      help="share of training clips that also keep full frames "
+                           "(held-out clips always do)")
     make.add_argument("--max-frames", type=int, default=None, help="cut clips (for tests)")
     show = sub.add_parser("show", help="counts and a contact sheet")
     show.add_argument("dir", type=Path)
@@ -187,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         options = ClipOptions(resolution=args.resolution, crop_size=args.crop_size,
                               engine=args.engine, cycles_share=args.cycles_share,
-                              full_frames=args.full_frames, max_frames=args.max_frames)
+                              full_frame_share=args.full_frame_share, max_frames=args.max_frames)
         bar = ConsoleProgress("dataset")
         try:
             result = make_dataset(args.out, args.clips, args.seed, args.workers, options, bar)

@@ -212,3 +212,32 @@ def render_labels(scene: bpy.types.Scene, character: Character | bpy.types.Objec
     write_label_png(labels, path)
     return labels
 
+
+
+def render_label_range(scene: bpy.types.Scene, character: Character | bpy.types.Object,
+                       first: int, last: int) -> np.ndarray:
+    """Part labels of scene frames first..last, rendered in one animation render.
+
+    Returns:
+        (F, H, W) uint8 class ids, F = last - first + 1.
+    """
+    target = character.object if isinstance(character, Character) else character
+    require_camera(scene)
+    frame_before = scene.frame_current
+    with tempfile.TemporaryDirectory(prefix="lipsync-labels-") as tmp:
+        changes = ((scene, "frame_start", first), (scene, "frame_end", last))
+        try:
+            with temporary_settings(changes), \
+                    label_render_settings(scene, os.path.join(tmp, "#####")), \
+                    label_materials(scene, target):
+                scene.render.use_file_extension = True
+                bpy.ops.render.render(animation=True, scene=scene.name)
+        finally:
+            scene.frame_set(frame_before)
+        stack = []
+        for frame in range(first, last + 1):
+            raw = os.path.join(tmp, f"{frame:05d}.png")
+            if not os.path.isfile(raw):
+                raise LabelRenderError(f"label render of frame {frame} wrote no image")
+            stack.append(labels_from_rgba(_read_rgba(raw)))
+    return np.stack(stack)

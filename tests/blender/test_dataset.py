@@ -20,7 +20,7 @@ from lipsync.core.audio import AudioTiming  # noqa: E402
 from lipsync.core.preprocess.keypoints import KeypointTrack  # noqa: E402
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
-OPTIONS = ClipOptions(max_frames=8, full_frames=True, resolution=128, crop_size=96)
+OPTIONS = ClipOptions(max_frames=8, full_frame_share=1.0, resolution=128, crop_size=96)
 UPPER_LIP, LOWER_LIP, TEETH, INTERIOR = 7, 9, 8, 11
 
 
@@ -56,8 +56,8 @@ def test_audio_length_matches_frames_at_the_clip_fps(dataset):
 def test_every_label_class_appears_where_expected(dataset):
     for clip in read_manifest(dataset):
         folder = dataset / clip["clip_id"]
-        labels = np.stack([np.asarray(_read_grey(folder / "frames" / "labels" / f"{i:04d}.png"))
-                           for i in range(1, 9)])
+        labels = np.load(folder / "frames.npz")["labels"]
+        assert labels.shape == (8, 128, 128)
         present = set(np.unique(labels))
         meta = json.loads((folder / CLIP_MARKER).read_text())
         expected = {0, 1, 4, 5, 6, UPPER_LIP, LOWER_LIP}  # background, skin, eyes, nose, lips
@@ -69,19 +69,13 @@ def test_every_label_class_appears_where_expected(dataset):
             assert ys[4] < ys[6] < ys[UPPER_LIP]
 
 
-def _read_grey(path):
-    import cv2
-
-    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-
-
 def test_keypoints_fall_on_the_lip_labels(dataset):
     hits = []
     for clip in read_manifest(dataset):
         folder = dataset / clip["clip_id"]
         track = KeypointTrack.load(folder / "keypoints_talking.npz")
-        for i in range(8):
-            labels = _read_grey(folder / "frames" / "labels" / f"{i + 1:04d}.png")
+        all_labels = np.load(folder / "frames.npz")["labels"]
+        for i, labels in enumerate(all_labels):
             pts = track.points[i, 0]
             for k in (2, 3, 4, 8, 9, 10):  # lip bodies: between outer and inner contour
                 x, y = np.round((pts[k] + pts[12 + k]) / 2).astype(int)
@@ -107,6 +101,35 @@ def test_neutral_differs_from_talking_only_around_the_mouth(dataset):
             assert on_features <= 0.02 * len(rows) + 2  # edge pixels next to the upper lip
             checked += 1
     assert checked >= 4
+
+
+def test_same_plan_same_files_whatever_ran_before(dataset, tmp_path):
+    """A clip rendered alone, in this process after other work, equals the data set's copy."""
+    from lipsync.addon.factory.clip import make_clip
+    from lipsync.core.dataset.plan import plan_clips
+
+    plan = plan_clips(2, seed=11)[1]
+    again = make_clip(plan, tmp_path, OPTIONS)
+    first = dataset / plan.clip_id
+    for name in ("crops.npz", "frames.npz", "keypoints_talking.npz", "keypoints_neutral.npz"):
+        old, new = np.load(first / name), np.load(again / name)
+        assert sorted(old.files) == sorted(new.files)
+        for key in old.files:
+            np.testing.assert_array_equal(old[key], new[key], err_msg=f"{name}:{key}")
+    for name in ("audio.wav", "visemes.npy", "phonemes.json", CLIP_MARKER):
+        assert (first / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_held_out_clips_always_keep_full_frames():
+    from lipsync.addon.factory.clip import keeps_full_frames
+    from lipsync.core.dataset.plan import plan_clips
+
+    plans = plan_clips(300, seed=3)
+    options = ClipOptions(full_frame_share=0.1)
+    kept = [keeps_full_frames(p, options) for p in plans]
+    assert all(k for k, p in zip(kept, plans) if p.split != "train")
+    train = [k for k, p in zip(kept, plans) if p.split == "train"]
+    assert 0.03 < np.mean(train) < 0.2
 
 
 def test_resume_keeps_finished_clips_and_redoes_half_written_ones(dataset, tmp_path):

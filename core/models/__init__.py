@@ -1,0 +1,20 @@
+"""The networks (torch, no bpy) and their weights files.
+
+- :mod:`.sync`: the sync expert (feature extraction subnetwork);
+- :mod:`.generator`: the generator (decoder subnetwork) and the discriminator;
+- :mod:`.parser`: the face parser;
+- :mod:`.weights`: safetensors read/write without pickle.
+
+Shipped weights live in the repository's ``models/`` folder (:func:`shipped`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+def shipped(name: str) -> Path:
+    """Path of the shipped weights file of network `name` ('sync', 'generator', 'parser')."""
+    return MODELS_DIR / f"{name}.safetensors"

@@ -1,0 +1,88 @@
+"""The decoder/generator subnetwork and its discriminator.
+
+Generator: one output crop per target frame, from
+- the S20 passes of the input frame (mouth blur picture + gradient, 4 channels),
+- the input frame's lip contours as a heatmap (1 channel: the keypoints as position),
+- a reference crop of the same character at another time (3 channels: identity),
+conditioned at the bottleneck on the frozen sync expert's visual embedding of the frame's
+5-frame group and audio embedding of the same moment. A U-Net (64 -> 8 px and back) with
+the condition tiled over the 8x8 bottleneck. Output RGB in [0, 1]; the caller composites
+it back inside the feathered mouth-region mask (`composite`), so pixels outside the region
+are the input's own.
+
+Discriminator: a PatchGAN on mouth-region crops: (B, 3, S, S) -> (B, 1, S/8, S/8) logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .blocks import Residual, Up, conv
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    size: int = 64           # crop side, px
+    width: int = 32          # channels of the first stage
+    embedding: int = 64      # sync expert embedding size (visual and audio each)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Generator(nn.Module):
+    IN_CHANNELS = 4 + 1 + 3  # source passes, keypoint heatmap, reference
+
+    def __init__(self, config: GeneratorConfig = GeneratorConfig()):
+        super().__init__()
+        self.config = config
+        w = config.width
+        self.enc1 = conv(self.IN_CHANNELS, w)               # S
+        self.enc2 = conv(w, 2 * w, 2)                       # S/2
+        self.enc3 = conv(2 * w, 3 * w, 2)                   # S/4
+        self.enc4 = conv(3 * w, 4 * w, 2)                   # S/8
+        self.condition = nn.Sequential(nn.Linear(2 * config.embedding, 4 * w), nn.ReLU(inplace=True))
+        self.middle = nn.Sequential(conv(8 * w, 4 * w), Residual(4 * w), Residual(4 * w))
+        self.up3 = Up(4 * w, 3 * w, 3 * w)
+        self.up2 = Up(3 * w, 2 * w, 2 * w)
+        self.up1 = Up(2 * w, w, w)
+        self.head = nn.Conv2d(w, 3, 3, 1, 1)
+
+    def forward(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
+                visual_embedding: torch.Tensor, audio_embedding: torch.Tensor) -> torch.Tensor:
+        """source (B,4,S,S), heatmap (B,1,S,S), reference (B,3,S,S), embeddings (B,D) each
+        -> RGB (B,3,S,S) in [0, 1]."""
+        e1 = self.enc1(torch.cat([source, heatmap, reference], dim=1))
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
+        e4 = self.enc4(e3)
+        c = self.condition(torch.cat([visual_embedding, audio_embedding], dim=1))
+        c = c[:, :, None, None].expand(-1, -1, *e4.shape[-2:])
+        x = self.middle(torch.cat([e4, c], dim=1))
+        x = self.up1(self.up2(self.up3(x, e3), e2), e1)
+        return torch.sigmoid(self.head(x))
+
+
+def composite(generated: torch.Tensor, frame: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """mask * generated + (1 - mask) * frame; (B,3,S,S), (B,3,S,S), (B,1,S,S)."""
+    return mask * generated + (1 - mask) * frame
+
+
+class Discriminator(nn.Module):
+    def __init__(self, width: int = 32):
+        super().__init__()
+        w = width
+
+        def block(c_in, c_out):
+            return nn.Sequential(nn.Conv2d(c_in, c_out, 4, 2, 1),
+                                 nn.LeakyReLU(0.2, inplace=True))
+
+        self.net = nn.Sequential(block(3, w), block(w, 2 * w), block(2 * w, 4 * w),
+                                 nn.Conv2d(4 * w, 1, 3, 1, 1))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) in [0, 1] -> patch logits (B, 1, S/8, S/8), real = high."""
+        return self.net(image * 2 - 1)

@@ -1,0 +1,107 @@
+"""`python -m lipsync train {sync,generator,parser} --data DIR --out DIR [--steps N] ...`
+
+Trains one stage with a progress bar, held-out evaluation every --eval-every steps,
+checkpoints under OUT/<stage>/ (--resume goes on from the last one) and, at the end,
+OUT/<stage>.safetensors with OUT/<stage>.json (config, steps, time, device, metrics).
+With --evaluate WEIGHTS it only measures a trained file on --split (the model cards'
+numbers: e.g. --evaluate models/sync.safetensors --split test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import InputError, LipSyncError
+
+STAGES = ("sync", "generator", "parser")
+DEFAULT_STEPS = {"sync": 3000, "generator": 3000, "parser": 2000}
+
+
+def make_stage(name: str, args: argparse.Namespace):
+    """A factory (run, device) -> stage object, for `run_stage`."""
+    if name == "sync":
+        from .sync import SyncStage
+
+        return lambda run, device: SyncStage(run, device, eval_split=args.split)
+    if name == "generator":
+        from .generator import GeneratorStage
+
+        return lambda run, device: GeneratorStage(run, device, sync_weights=args.sync,
+                                                  eval_split=args.split,
+                                                  finetune_steps=args.finetune_steps)
+    from .parser import ParserStage
+
+    return lambda run, device: ParserStage(run, device, eval_split=args.split,
+                                           finetune_steps=args.finetune_steps)
+
+
+def add_parser(commands) -> None:
+    train = commands.add_parser("train", help="train a network on a factory data set")
+    train.add_argument("stage", choices=STAGES)
+    train.add_argument("--data", required=True, type=Path, help="data set folder (dataset make)")
+    train.add_argument("--out", type=Path, default=Path("runs"), help="run folder")
+    train.add_argument("--steps", type=int, default=None,
+                       help="training steps (default: " +
+                            ", ".join(f"{k} {v}" for k, v in DEFAULT_STEPS.items()) + ")")
+    train.add_argument("--batch", type=int, default=16)
+    train.add_argument("--lr", type=float, default=None, help="learning rate (stage default)")
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--eval-every", type=int, default=250)
+    train.add_argument("--resume", action="store_true", help="go on from OUT/<stage>/checkpoint.pt")
+    train.add_argument("--max-clips", type=int, default=None, help="first N clips per split")
+    train.add_argument("--split", default="val", help="held-out split to evaluate on")
+    train.add_argument("--sync", type=Path, default=None,
+                       help="generator: the frozen sync expert (default OUT/sync.safetensors, "
+                            "then models/sync.safetensors)")
+    train.add_argument("--finetune-steps", type=int, default=None,
+                       help="generator/parser: adjacent-frame fine-tune steps, the last part of "
+                            "--steps (default: generator 20 %, parser 25 %)")
+    train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",
+                       help="only evaluate these trained weights on --split and print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..progress import ConsoleProgress
+    from .loop import RunConfig, run_stage
+
+    steps = args.steps if args.steps is not None else DEFAULT_STEPS[args.stage]
+    lr = args.lr if args.lr is not None else (2e-4 if args.stage == "generator" else 1e-3)
+    if args.stage == "generator" and args.sync is None:
+        args.sync = _default_sync(args.out)
+    run = RunConfig(data=str(args.data), out=str(args.out), steps=steps, batch=args.batch,
+                    lr=lr, device=args.device, seed=args.seed, eval_every=args.eval_every,
+                    resume=args.resume, max_clips=args.max_clips)
+    try:
+        if args.evaluate is not None:
+            from .loop import evaluate_weights
+
+            print(json.dumps(evaluate_weights(make_stage(args.stage, args), run, args.evaluate),
+                             indent=1))
+            return 0
+        bar = ConsoleProgress(f"train {args.stage}")
+        try:
+            record = run_stage(make_stage(args.stage, args), run, progress=bar,
+                               log=lambda line: print(line, file=sys.stderr))
+        finally:
+            bar.close()
+    except LipSyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the last checkpoint is kept; add --resume to go on", file=sys.stderr)
+        return 130
+    print(json.dumps({k: record[k] for k in ("stage", "steps", "seconds", "device", "heldout")},
+                     indent=1))
+    print(f"weights: {Path(args.out) / (args.stage + '.safetensors')}")
+    return 0
+
+
+def _default_sync(out: Path) -> Path:
+    from ..models import shipped
+
+    candidate = Path(out) / "sync.safetensors"
+    return candidate if candidate.exists() else shipped("sync")

@@ -1,0 +1,227 @@
+"""Stage 2: the generator and discriminator, with the sync expert frozen.
+
+Each sample makes 5 consecutive talking frames from another render of the same shot
+(neutral, dub or talking input: the output must follow the audio, not the blurred source).
+Per step: the discriminator learns real talking crops vs composited generated ones
+(binary cross-entropy); then the generator minimises
+
+    L1 (whole crop, plus the mouth region weighted MOUTH_WEIGHT)
+    + SYNC_WEIGHT * BCE(sync expert(generated group, audio), in sync)
+    + ADV_WEIGHT * BCE(discriminator(generated), real).
+
+The last `finetune_steps` steps are the adjacent-frame fine-tune of the second source
+document applied to the generator: L = L1(f_t - f_t+1) + w * (J_t + J_t+1), f the
+generator's bottleneck features, J the per-frame losses above.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..dataset.reader import SYNC_FRAMES, Clip, ClipSet
+from ..models.generator import Discriminator, Generator, GeneratorConfig, composite
+from ..models.passes import SoftPasses
+from .loop import RunConfig
+from .sync import load_sync_expert
+
+MOUTH_WEIGHT = 4.0     # extra L1 inside the mouth region (the only place output is kept)
+SYNC_WEIGHT = 0.1
+ADV_WEIGHT = 0.02
+TEMPORAL_WEIGHT = 1.0  # w of the fine-tune: L1(f_t - f_t+1) + w * (J_t + J_t+1)
+EVAL_SEED = 4321
+EVAL_VERSIONS = ("neutral", "dub", "talking")
+
+
+class GeneratorStage:
+    name = "generator"
+
+    def __init__(self, run: RunConfig, device: torch.device,
+                 config: GeneratorConfig = GeneratorConfig(), sync_weights=None,
+                 eval_split: str = "val", finetune_steps: int | None = None):
+        from ..models import shipped
+
+        self.device, self.run, self.config = device, run, config
+        self.train_set = ClipSet(run.data, "train", config.size, run.max_clips)
+        self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips)
+        self.sync = load_sync_expert(sync_weights or shipped("sync"), device)
+        for p in self.sync.parameters():
+            p.requires_grad_(False)
+        self.passes = SoftPasses().to(device)
+        self.generator = Generator(config).to(device)
+        self.discriminator = Discriminator().to(device)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=run.lr, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=run.lr,
+                                      betas=(0.5, 0.999))
+        self.finetune_steps = (max(1, run.steps // 5) if finetune_steps is None
+                               else min(finetune_steps, run.steps))
+        self.bce = nn.BCEWithLogitsLoss()
+        self.before: dict[str, float] = {}
+
+    def state(self) -> dict:
+        return {"generator": self.generator, "discriminator": self.discriminator,
+                "opt_g": self.opt_g, "opt_d": self.opt_d}
+
+    # -- the forward pass shared by training and evaluation ---------------------------------
+
+    def generate(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Composited output (B, T, 3, S, S) and bottleneck features (B, T, C, s, s)."""
+        b, t = batch["input"].shape[:2]
+        with torch.no_grad():
+            groups = torch.stack([batch["passes"][:, k:k + SYNC_FRAMES].flatten(1, 2)
+                                  for k in range(t)], dim=1)               # (B, T, 20, S, S)
+            visual = self.sync.embed_visual(groups.flatten(0, 1))          # (B*T, D)
+            audio = self.sync.embed_audio(batch["audio"].flatten(0, 1))    # (B*T, D)
+        source = batch["passes"][:, 2:2 + t].flatten(0, 1)
+        reference = batch["reference"][:, None].expand(-1, t, -1, -1, -1).flatten(0, 1)
+        features: list[torch.Tensor] = []
+        hook = self.generator.middle.register_forward_hook(lambda m, i, o: features.append(o))
+        try:
+            raw = self.generator(source, batch["heatmap"].flatten(0, 1), reference, visual, audio)
+        finally:
+            hook.remove()
+        out = composite(raw, batch["input"].flatten(0, 1), batch["mask"].flatten(0, 1))
+        return out.unflatten(0, (b, t)), features[0].unflatten(0, (b, t))
+
+    def sync_logit(self, frames: torch.Tensor, mask: torch.Tensor,
+                   audio: torch.Tensor) -> torch.Tensor:
+        """Sync expert logit (B,) of 5 frames (B, 5, 3, S, S) with their audio (B, 1, 13, W)."""
+        b, t = frames.shape[:2]
+        passes = self.passes(frames.flatten(0, 1), mask.flatten(0, 1)).unflatten(0, (b, t))
+        return self.sync(passes.flatten(1, 2), audio)
+
+    def _losses(self, batch: dict, out: torch.Tensor) -> dict[str, torch.Tensor]:
+        target, mask = batch["target"], batch["mask"]
+        l1 = (out - target).abs()
+        recon = l1.mean() + MOUTH_WEIGHT * (l1 * mask).sum() / (3 * mask.sum() + 1e-6)
+        sync = self.bce(self.sync_logit(out, mask, batch["group_audio"]),
+                        torch.ones(out.shape[0], device=out.device))
+        adv_logits = self.discriminator(out.flatten(0, 1))
+        adv = self.bce(adv_logits, torch.ones_like(adv_logits))
+        return {"recon": recon, "sync": sync, "adv": adv,
+                "total": recon + SYNC_WEIGHT * sync + ADV_WEIGHT * adv}
+
+    # -- training -----------------------------------------------------------------------------
+
+    def train_step(self, rng: np.random.Generator, step: int) -> dict[str, float]:
+        finetune = step > self.run.steps - self.finetune_steps
+        if finetune and not self.before:
+            self.before = {f"before_{k}": v for k, v in self.evaluate().items()}
+        self.generator.train()
+        self.discriminator.train()
+        batch = self._tensors(self.train_set.generator_batch(rng, max(1, self.run.batch // 4)))
+        out, features = self.generate(batch)
+
+        real = self.discriminator(batch["target"].flatten(0, 1))
+        fake = self.discriminator(out.detach().flatten(0, 1))
+        loss_d = self.bce(real, torch.ones_like(real)) + self.bce(fake, torch.zeros_like(fake))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+
+        losses = self._losses(batch, out)
+        loss_g = losses["total"]
+        if finetune:
+            temporal = (features[:, 1:] - features[:, :-1]).abs().mean()
+            loss_g = temporal + TEMPORAL_WEIGHT * 2 * losses["total"]
+            losses["temporal"] = temporal
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        return {"d": loss_d.item(), **{k: v.item() for k, v in losses.items() if k != "total"}}
+
+    def _tensors(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
+
+    # -- held-out evaluation ------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self, clip_set: ClipSet | None = None) -> dict[str, float]:
+        """Per input version (neutral, dub, talking) on whole held-out clips:
+
+        mouth_l1 / mouth_psnr: the composited output vs the talking truth in the mouth region;
+        sync_p: the sync expert's mean in-sync probability of the output's 5-frame groups
+            with the talking audio (sync_p_truth: of the truth itself, sync_p_input: of the
+            unchanged input frames);
+        motion_corr: correlation over time between how far the output's mouth region is
+            from the neutral render and how far the truth's is (the mouth opens and closes
+            with the audio, not with the source);
+        flicker / flicker_truth: mean |frame-to-frame change| in the mouth region.
+        """
+        clip_set = clip_set or self.eval_set
+        self.generator.eval()
+        results: dict[str, list] = {}
+        for version in EVAL_VERSIONS:
+            rows = [self._evaluate_clip(clip, version) for clip in clip_set.clips
+                    if version in clip.versions and clip.n_frames >= 2 * SYNC_FRAMES - 1]
+            if not rows:
+                continue
+            for key in rows[0]:
+                values = [r[key] for r in rows if np.isfinite(r[key])]
+                results[f"{version}_{key}"] = [float(np.mean(values)) if values else float("nan")]
+        metrics = {k: v[0] for k, v in results.items()}
+        metrics.update(self.before)
+        return metrics
+
+    def _evaluate_clip(self, clip: Clip, version: str) -> dict[str, float]:
+        rng = np.random.default_rng(EVAL_SEED)
+        reference = int(rng.integers(0, clip.n_frames))
+        out, truth, neutral, masks, sync_p, sync_truth, sync_input = [], [], [], [], [], [], []
+        for first in range(2, clip.n_frames - SYNC_FRAMES - 1, SYNC_FRAMES):
+            sample = self.train_set.generator_sample(clip, version, first, reference)
+            batch = self._tensors({k: v[None] for k, v in sample.items()})
+            frames, _ = self.generate(batch)
+            for name, images, store in (("out", frames, sync_p),
+                                        ("truth", batch["target"], sync_truth),
+                                        ("input", batch["input"], sync_input)):
+                logit = self.sync_logit(images, batch["mask"], batch["group_audio"])
+                store.append(float(torch.sigmoid(logit)[0]))
+            out.append(frames[0].cpu().numpy())
+            truth.append(sample["target"])
+            neutral.append(np.stack([clip.image("neutral", t)
+                                     for t in range(first, first + SYNC_FRAMES)]))
+            masks.append(sample["mask"])
+        out, truth, neutral, masks = (np.concatenate(x) for x in (out, truth, neutral, masks))
+        weight = masks.sum(axis=(1, 2, 3)) * 3 + 1e-6                     # (N,)
+        err = (np.abs(out - truth) * masks).sum(axis=(1, 2, 3)) / weight
+        mse = (((out - truth) ** 2) * masks).sum(axis=(1, 2, 3)) / weight
+        away_out = (np.abs(out - neutral) * masks).sum(axis=(1, 2, 3)) / weight
+        away_truth = (np.abs(truth - neutral) * masks).sum(axis=(1, 2, 3)) / weight
+        both = masks[1:] * masks[:-1]
+        flicker = (np.abs(np.diff(out, axis=0)) * both).sum() / (3 * both.sum() + 1e-6)
+        flicker_truth = (np.abs(np.diff(truth, axis=0)) * both).sum() / (3 * both.sum() + 1e-6)
+        corr = (float(np.corrcoef(away_out, away_truth)[0, 1])
+                if away_out.std() > 1e-6 and away_truth.std() > 1e-6 else float("nan"))
+        return {"mouth_l1": float(err.mean()),
+                "mouth_psnr": float(np.mean(10 * np.log10(1.0 / np.maximum(mse, 1e-10)))),
+                "sync_p": float(np.mean(sync_p)), "sync_p_truth": float(np.mean(sync_truth)),
+                "sync_p_input": float(np.mean(sync_input)), "motion_corr": corr,
+                "flicker": float(flicker), "flicker_truth": float(flicker_truth)}
+
+    # -- export -------------------------------------------------------------------------------
+
+    def export(self) -> dict[str, torch.Tensor]:
+        return dict(self.generator.state_dict())
+
+    def metadata(self) -> dict[str, str]:
+        return {"model": "generator", "config": json.dumps(self.config.to_dict()),
+                "finetune_steps": str(self.finetune_steps)}
+
+    def load(self, path) -> None:
+        from ..models.weights import load_model_weights
+
+        tensors, _ = load_model_weights(path, "generator")
+        self.generator.load_state_dict(tensors)
+
+
+def load_generator(path, device: torch.device = torch.device("cpu")) -> Generator:
+    """A trained generator from its safetensors file, in eval mode."""
+    from ..models.weights import load_model_weights
+
+    tensors, config = load_model_weights(path, "generator")
+    model = Generator(GeneratorConfig(**config))
+    model.load_state_dict(tensors)
+    return model.to(device).eval()

@@ -1,0 +1,168 @@
+"""The sync expert and generator stages on the tiny data set: networks, batches, a few
+training steps whose loss falls, export, loading, resume; and the weights file format."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from lipsync.core.dataset.reader import AUDIO_WINDOW, ClipSet
+from lipsync.core.errors import InputError
+from lipsync.core.models.generator import Discriminator, Generator, GeneratorConfig
+from lipsync.core.models.passes import SoftPasses
+from lipsync.core.models.sync import SyncConfig, SyncExpert
+from lipsync.core.models.weights import load_weights, save_weights
+from lipsync.core.train.generator import GeneratorStage, load_generator
+from lipsync.core.train.loop import RunConfig, run_stage
+from lipsync.core.train.sync import SyncStage, load_sync_expert
+
+pytestmark = [pytest.mark.slow]
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _all_grads(model: torch.nn.Module, loss: torch.Tensor) -> None:
+    loss.backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+def test_sync_expert_shapes_and_gradients():
+    torch.manual_seed(0)
+    model = SyncExpert(SyncConfig())
+    visual, audio = torch.rand(3, 20, 64, 64), torch.randn(3, 1, 13, AUDIO_WINDOW)
+    assert model.embed_visual(visual).shape == (3, 64)
+    assert torch.allclose(model.embed_audio(audio).norm(dim=1), torch.ones(3))
+    logits = model(visual, audio)
+    assert logits.shape == (3,)
+    _all_grads(model, torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, torch.tensor([1.0, 0.0, 1.0])))
+
+
+def test_generator_and_discriminator_shapes_and_gradients():
+    torch.manual_seed(0)
+    gen, disc = Generator(GeneratorConfig()), Discriminator()
+    out = gen(torch.rand(2, 4, 64, 64), torch.rand(2, 1, 64, 64), torch.rand(2, 3, 64, 64),
+              torch.randn(2, 64), torch.randn(2, 64))
+    assert out.shape == (2, 3, 64, 64) and 0 <= out.min().item() and out.max().item() <= 1
+    _all_grads(gen, (out * torch.randn_like(out)).mean())
+    logits = disc(torch.rand(2, 3, 64, 64))
+    assert logits.shape == (2, 1, 8, 8)
+    _all_grads(disc, logits.mean())
+
+
+def test_soft_passes_gradient_matches_the_s20_gradient_map():
+    """The differentiable passes use the S20 kernels: a flat image has no gradient, an edge
+    does, and outside the mask the picture is the image itself."""
+    from lipsync.core.preprocess.config import PreprocessConfig
+    from lipsync.core.preprocess.gradient import gradient_map
+
+    image = np.zeros((64, 64, 3), np.float32)
+    image[:, 32:] = 0.8
+    passes = SoftPasses()(torch.from_numpy(image).permute(2, 0, 1)[None],
+                          torch.zeros(1, 1, 64, 64))[0].numpy()
+    np.testing.assert_allclose(passes[:3].transpose(1, 2, 0), image)
+    expected = gradient_map(image, PreprocessConfig())
+    np.testing.assert_allclose(passes[3], expected, atol=1e-4)
+
+
+def test_weights_round_trip_and_bad_files(tmp_path):
+    tensors = {"a": torch.randn(3, 4), "b": torch.arange(5)}
+    save_weights(tmp_path / "w.safetensors", tensors, {"model": "x", "config": "{}"})
+    back, meta = load_weights(tmp_path / "w.safetensors")
+    assert meta == {"model": "x", "config": "{}"}
+    for key in tensors:
+        assert torch.equal(back[key], tensors[key])
+    with pytest.raises(InputError, match="missing"):
+        load_weights(tmp_path / "nothing.safetensors")
+    (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    with pytest.raises(InputError, match="corrupt"):
+        load_weights(tmp_path / "bad.safetensors")
+
+
+def test_batches_have_the_documented_shapes(tiny_data):
+    clips = ClipSet(tiny_data, "train")
+    rng = np.random.default_rng(0)
+    sync = clips.sync_batch(rng, 4)
+    assert sync["visual"].shape == (4, 20, 64, 64) and sync["audio"].shape == (4, 1, 13, 20)
+    assert list(sync["label"]) == [1, 0, 1, 0]
+    gen = clips.generator_batch(rng, 2)
+    assert gen["passes"].shape == (2, 9, 4, 64, 64)
+    assert gen["audio"].shape == (2, 5, 1, 13, 20) and gen["group_audio"].shape == (2, 1, 13, 20)
+    for key in ("heatmap", "mask"):
+        assert gen[key].shape == (2, 5, 1, 64, 64)
+    for key in ("input", "target"):
+        assert gen[key].shape == (2, 5, 3, 64, 64)
+    assert gen["reference"].shape == (2, 3, 64, 64)
+    assert all(v.dtype == np.float32 for v in gen.values())
+    with pytest.raises(InputError, match="no clips in split"):
+        ClipSet(tiny_data, "nonexistent")
+
+
+def _record_losses(stage_cls, losses: list, **kwargs):
+    def make(run, device):
+        stage = stage_cls(run, device, **kwargs)
+        step_fn = stage.train_step
+
+        def train_step(rng, step):
+            out = step_fn(rng, step)
+            losses.append(out)
+            return out
+        stage.train_step = train_step
+        return stage
+    return make
+
+
+def test_sync_then_generator_train_export_and_resume(tiny_data, tmp_path):
+    losses: list = []
+    run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=40, batch=8, lr=2e-3,
+                    eval_every=1000, eval_batches=2)
+    record = run_stage(_record_losses(SyncStage, losses), run, log=lambda _: None)
+    first = np.mean([x["loss"] for x in losses[:8]])
+    last = np.mean([x["loss"] for x in losses[-8:]])
+    assert last < first, (first, last)
+    assert 0 <= record["heldout"]["accuracy"] <= 1
+    expert = load_sync_expert(tmp_path / "sync.safetensors")
+    assert isinstance(expert, SyncExpert) and not expert.training
+
+    losses.clear()
+    gen_run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=12, batch=8, lr=2e-3,
+                        eval_every=1000)
+    record = run_stage(_record_losses(GeneratorStage, losses,
+                                      sync_weights=tmp_path / "sync.safetensors",
+                                      finetune_steps=2), gen_run, log=lambda _: None)
+    assert np.mean([x["recon"] for x in losses[-3:]]) < np.mean([x["recon"] for x in losses[:3]])
+    assert "temporal" in losses[-1] and "temporal" not in losses[0]
+    metrics = record["heldout"]
+    for key in ("neutral_mouth_l1", "neutral_sync_p", "neutral_motion_corr", "before_neutral_flicker"):
+        assert key in metrics
+    generator = load_generator(tmp_path / "generator.safetensors")
+    assert isinstance(generator, Generator)
+
+    with pytest.raises(InputError, match="--resume"):
+        run_stage(_record_losses(GeneratorStage, [], sync_weights=tmp_path / "sync.safetensors",
+                                 finetune_steps=2), gen_run, log=lambda _: None)
+    losses.clear()
+    more = RunConfig(**{**gen_run.to_dict(), "steps": 14, "resume": True})
+    run_stage(_record_losses(GeneratorStage, losses, sync_weights=tmp_path / "sync.safetensors",
+                             finetune_steps=2), more, log=lambda _: None)
+    assert len(losses) == 2
+
+
+def test_train_command_line_sync(tiny_data, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "lipsync", "train", "sync", "--data",
+                          str(tiny_data), "--out", str(tmp_path), "--steps", "3", "--batch", "4",
+                          "--device", "cpu"], capture_output=True, text=True, env=ONE_THREAD,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout[:out.stdout.rindex("}") + 1])["steps"] == 3
+    assert (tmp_path / "sync.safetensors").exists() and (tmp_path / "sync.json").exists()
+    bad = subprocess.run([sys.executable, "-m", "lipsync", "train", "sync", "--data",
+                          str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, env=ONE_THREAD, timeout=300)
+    assert bad.returncode == 2 and "manifest" in bad.stderr
