@@ -8,7 +8,16 @@ BL_EXT := $(VENV)/lib/python3.11/site-packages/bpy/5.0/scripts/addons_core/bl_pk
 APT_PACKAGES := espeak-ng libespeak-ng1
 export BLENDER_USER_RESOURCES ?= $(CURDIR)/build/blender-user
 
-.PHONY: setup demo test test-fast bench extension clean
+# The shipped weights' recipe (models/*.md): data set, then the three stages, on this machine.
+DATA ?= build/data/factory
+RUNS ?= build/runs
+CLIPS ?= 60
+DATA_SEED ?= 1
+SYNC_STEPS ?= 3000
+PARSER_STEPS ?= 2000
+GENERATOR_STEPS ?= 1500
+
+.PHONY: setup demo test test-fast bench extension clean data train
 
 setup: $(STAMP)
 
@@ -43,6 +52,18 @@ extension: setup
 	mkdir -p dist
 	$(PY) $(BL_EXT) build --source-dir . --output-dir dist
 	$(PY) $(BL_EXT) validate dist/lipsync-$$(sed -n 's/^version = "\(.*\)"/\1/p' blender_manifest.toml).zip
+
+data: setup
+	$(PY) -m lipsync dataset make --out $(DATA) --clips $(CLIPS) --seed $(DATA_SEED) --workers 2
+	$(PY) -m lipsync dataset show $(DATA)
+
+# sync and parser train side by side on one thread each, then the generator on two.
+train: data
+	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) & \
+	OMP_NUM_THREADS=1 $(PY) -m lipsync train parser --data $(DATA) --out $(RUNS) --steps $(PARSER_STEPS); \
+	wait $$!
+	$(PY) -m lipsync train generator --data $(DATA) --out $(RUNS) --steps $(GENERATOR_STEPS)
+	cp $(RUNS)/{sync,parser,generator}.{safetensors,md} models/
 
 clean:
 	rm -rf build dist demo/out

@@ -96,11 +96,13 @@ def load_clip(data: Path, record: dict, size: int = 64,
     data = Path(data)
     folder = data / record["clip_id"]
     meta = json.loads((folder / "clip.json").read_text())
-    cache = data / "cache" / f"{record['clip_id']}_{size}_v{CACHE_VERSION}.npz"
+    config = config or PreprocessConfig()
+    tag = f"{size}_b{config.blur_fraction:g}_v{CACHE_VERSION}"
+    cache = data / "cache" / f"{record['clip_id']}_{tag}.npz"
     if cache.exists():
         arrays = dict(np.load(cache))
     else:
-        arrays = _prepare(folder, meta, size, config or PreprocessConfig())
+        arrays = _prepare(folder, meta, size, config)
         cache.parent.mkdir(exist_ok=True)
         partial = cache.with_name(cache.stem + f".{os.getpid()}.part.npz")
         np.savez(partial, **arrays)
@@ -169,7 +171,8 @@ class ClipSet:
     """The clips of one split, and the batches each training stage draws from them."""
 
     def __init__(self, data: str | os.PathLike, split: str | tuple[str, ...] = "train",
-                 size: int = 64, max_clips: int | None = None, progress=None):
+                 size: int = 64, max_clips: int | None = None, progress=None,
+                 config: PreprocessConfig | None = None):
         data = Path(data)
         splits = (split,) if isinstance(split, str) else tuple(split)
         records = [r for r in read_manifest(data) if r["split"] in splits]
@@ -181,7 +184,7 @@ class ClipSet:
         self.size = size
         self.clips: list[Clip] = []
         for i, record in enumerate(records):
-            self.clips.append(load_clip(data, record, size))
+            self.clips.append(load_clip(data, record, size, config))
             if progress:
                 progress(i + 1, len(records), record["clip_id"])
         self._weights = np.array([max(c.n_frames - SYNC_FRAMES, 1) for c in self.clips], float)
@@ -202,26 +205,26 @@ class ClipSet:
                 return clip, start
         raise InputError("no clip has enough frames with a visible mouth for a training sample")
 
-    def sync_batch(self, rng: np.random.Generator, batch: int,
+    def sync_batch(self, rng: np.random.Generator, batch: int, negatives: int = 4,
                    versions: tuple[str, ...] = ("talking", "dub")) -> dict[str, np.ndarray]:
-        """Sync-expert batch: half in-sync pairs, half shifted by >= MIN_NEGATIVE_SHIFT frames.
+        """Sync-expert batch: each group of 5 frames with its own audio and with
+        `negatives` windows of the same clip's audio shifted by >= MIN_NEGATIVE_SHIFT frames
+        (same voice, same sentence: only the timing tells them apart).
 
         Returns visual (B, 4*5, S, S) (S20 passes of 5 frames, frame-major), audio
-        (B, 1, 13, AUDIO_WINDOW), label (B,) float32 1 = in sync.
+        (B, 1, 13, AUDIO_WINDOW), shifted (B, K, 1, 13, AUDIO_WINDOW), all float32.
         """
-        visual, audio, label = [], [], []
-        for b in range(batch):
+        visual, audio, shifted = [], [], []
+        for _ in range(batch):
             clip, start = self._pick(rng)
             version = str(rng.choice([v for v in versions if v in clip.versions]))
             visual.append(np.concatenate([clip.passes(version, start + k)
                                           for k in range(SYNC_FRAMES)]))
-            shift = 0
-            if b % 2:
-                shift = _negative_shift(rng, start, clip.n_frames)
-            audio.append(clip.audio_window(version, start, shift)[None])
-            label.append(float(shift == 0))
+            audio.append(clip.audio_window(version, start)[None])
+            shifted.append(np.stack([clip.audio_window(version, start, shift)[None] for shift
+                                     in _negative_shifts(rng, start, clip.n_frames, negatives)]))
         return {"visual": np.stack(visual), "audio": np.stack(audio),
-                "label": np.array(label, np.float32)}
+                "shifted": np.stack(shifted)}
 
     def generator_batch(self, rng: np.random.Generator, batch: int,
                         input_mix: dict[str, float] | None = None) -> dict[str, np.ndarray]:
@@ -296,11 +299,12 @@ class ClipSet:
         return {"first": np.stack(first), "second": np.stack(second)}
 
 
-def _negative_shift(rng: np.random.Generator, start: int, n_frames: int) -> int:
-    """A shift of at least MIN_NEGATIVE_SHIFT frames that keeps the window inside the clip
-    where the clip is long enough (else any such shift: the audio is edge-padded)."""
-    low, high = -start, n_frames - SYNC_FRAMES - start
-    options = [s for s in range(low, high + 1) if abs(s) >= MIN_NEGATIVE_SHIFT]
-    if not options:
-        options = [-MIN_NEGATIVE_SHIFT - 2, MIN_NEGATIVE_SHIFT + 2]
-    return int(rng.choice(options))
+def _negative_shifts(rng: np.random.Generator, start: int, n_frames: int, count: int) -> list[int]:
+    """`count` different shifts of at least MIN_NEGATIVE_SHIFT frames, keeping the window
+    inside the clip when the clip is long enough (else also beyond it: edge-padded audio)."""
+    reach = n_frames + count + MIN_NEGATIVE_SHIFT
+    inside = [s for s in range(-start, n_frames - SYNC_FRAMES - start + 1)
+              if abs(s) >= MIN_NEGATIVE_SHIFT]
+    options = inside if len(inside) >= count else [
+        s for s in range(-reach, reach + 1) if abs(s) >= MIN_NEGATIVE_SHIFT]
+    return [int(s) for s in rng.choice(options, size=count, replace=False)]

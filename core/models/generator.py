@@ -28,6 +28,7 @@ class GeneratorConfig:
     size: int = 64           # crop side, px
     width: int = 32          # channels of the first stage
     embedding: int = 64      # sync expert embedding size (visual and audio each)
+    blur_fraction: float = 0.03  # S20 mouth blur of the inputs (as the sync expert's)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -62,6 +62,8 @@ def add_parser(commands) -> None:
                             "--steps (default: generator 20 %, parser 25 %)")
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",
                        help="only evaluate these trained weights on --split and print JSON")
+    train.add_argument("--update-card", action="store_true",
+                       help="with --evaluate: write the numbers into the weights' model card")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,13 +76,18 @@ def run(args: argparse.Namespace) -> int:
         args.sync = _default_sync(args.out)
     run = RunConfig(data=str(args.data), out=str(args.out), steps=steps, batch=args.batch,
                     lr=lr, device=args.device, seed=args.seed, eval_every=args.eval_every,
-                    resume=args.resume, max_clips=args.max_clips)
+                    resume=args.resume, max_clips=args.max_clips, eval_split=args.split,
+                    command="python -m lipsync " + " ".join(sys.argv[1:]))
     try:
         if args.evaluate is not None:
             from .loop import evaluate_weights
 
-            print(json.dumps(evaluate_weights(make_stage(args.stage, args), run, args.evaluate),
-                             indent=1))
+            result = evaluate_weights(make_stage(args.stage, args), run, args.evaluate)
+            print(json.dumps(result, indent=1))
+            if args.update_card:
+                from .card import add_evaluation
+
+                add_evaluation(Path(args.evaluate).with_suffix(".md"), result, run.command)
             return 0
         bar = ConsoleProgress(f"train {args.stage}")
         try:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..preprocess.config import PreprocessConfig
 from ..dataset.reader import SYNC_FRAMES, Clip, ClipSet
 from ..models.generator import Discriminator, Generator, GeneratorConfig, composite
 from ..models.passes import SoftPasses
@@ -45,8 +46,9 @@ class GeneratorStage:
         from ..models import shipped
 
         self.device, self.run, self.config = device, run, config
-        self.train_set = ClipSet(run.data, "train", config.size, run.max_clips)
-        self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips)
+        passes = PreprocessConfig(blur_fraction=config.blur_fraction)
+        self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes)
+        self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips, config=passes)
         self.sync = load_sync_expert(sync_weights or shipped("sync"), device)
         for p in self.sync.parameters():
             p.requires_grad_(False)

@@ -23,6 +23,7 @@ import torch
 
 from ..errors import InputError
 from ..models.weights import save_weights
+from .card import write_card
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 
 
@@ -39,6 +40,8 @@ class RunConfig:
     resume: bool = False
     max_clips: int | None = None      # use only the first clips of each split (smoke runs)
     eval_batches: int = 8
+    eval_split: str = "val"
+    command: str = ""                 # the command line, for the model card
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -145,8 +148,12 @@ def _export(stage: Stage, out: Path, config: RunConfig, device: torch.device, se
               "device": _describe(device), "run": config.to_dict(),
               "heldout": history[-1]["heldout"] if history else {}, "history": history}
     metadata = {**stage.metadata(), "steps": str(config.steps), "seed": str(config.seed)}
-    save_weights(out / f"{stage.name}.safetensors", stage.export(), metadata)
+    record["split"] = config.eval_split
+    weights = out / f"{stage.name}.safetensors"
+    save_weights(weights, stage.export(), metadata)
     (out / f"{stage.name}.json").write_text(json.dumps(record, indent=1))
+    write_card(out / f"{stage.name}.md", record, config.command or "(not recorded)",
+               weights.stat().st_size)
     return record
 
 
@@ -161,4 +168,5 @@ def evaluate_weights(make_stage: Callable[[RunConfig, torch.device], Stage], con
     """Held-out metrics of a trained weights file (the stage's `load` then `evaluate`)."""
     stage = make_stage(config, pick_device(config.device))
     stage.load(weights)
-    return {"stage": stage.name, "weights": str(weights), "metrics": stage.evaluate()}
+    return {"stage": stage.name, "weights": str(weights), "split": config.eval_split,
+            "metrics": stage.evaluate()}

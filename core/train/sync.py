@@ -1,4 +1,11 @@
-"""Stage 1: train the sync expert alone (in-sync vs shifted pairs, binary cross-entropy)."""
+"""Stage 1: train the sync expert alone.
+
+Loss per batch of B groups: binary cross-entropy on each group with its own audio (in sync)
+and with K windows of the same clip's audio shifted by >= 3 frames (off sync), plus the
+cross-entropy of picking the in-sync window among those K + 1 (an offset search, as the
+LSE metrics do). Negatives come from the same clip, so voice and character cannot give
+the answer away; only the timing can.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..preprocess.config import PreprocessConfig
 from ..dataset.reader import ClipSet
 from ..models.sync import SyncConfig, SyncExpert
 from .loop import RunConfig
@@ -21,8 +29,9 @@ class SyncStage:
     def __init__(self, run: RunConfig, device: torch.device, config: SyncConfig = SyncConfig(),
                  eval_split: str = "val"):
         self.device, self.run, self.config = device, run, config
-        self.train_set = ClipSet(run.data, "train", config.size, run.max_clips)
-        self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips)
+        passes = PreprocessConfig(blur_fraction=config.blur_fraction)
+        self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes)
+        self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips, config=passes)
         self.model = SyncExpert(config).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=run.lr)
         self.loss = nn.BCEWithLogitsLoss()
@@ -32,38 +41,60 @@ class SyncStage:
 
     def _tensors(self, batch: dict) -> tuple[torch.Tensor, ...]:
         return tuple(torch.from_numpy(batch[k]).to(self.device)
-                     for k in ("visual", "audio", "label"))
+                     for k in ("visual", "audio", "shifted"))
+
+    def _pairs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of the in-sync pairs (B,) and of the shifted pairs (B, K)."""
+        visual, audio, shifted = self._tensors(batch)
+        b, k = shifted.shape[:2]
+        v = self.model.embed_visual(visual)
+        a = self.model.embed_audio(torch.cat([audio, shifted.flatten(0, 1)]))
+        a_sync, a_shift = a[:b], a[b:].unflatten(0, (b, k))
+        scale, bias = self.model.logit_scale, self.model.logit_bias
+        pos = scale * (v * a_sync).sum(dim=1) + bias
+        neg = scale * (v[:, None] * a_shift).sum(dim=2) + bias
+        return pos, neg
+
+    def _loss(self, pos, neg) -> tuple[torch.Tensor, torch.Tensor]:
+        """Binary cross-entropy (in-sync pairs and shifted pairs weighted equally) and the
+        cross-entropy of picking the in-sync window among the K + 1 offsets."""
+        bce = self.loss(pos, torch.ones_like(pos)) + self.loss(neg, torch.zeros_like(neg))
+        offsets = torch.cat([pos[:, None], neg], dim=1)
+        pick = nn.functional.cross_entropy(offsets, torch.zeros(len(pos), dtype=torch.long,
+                                                                 device=pos.device))
+        return bce, pick
 
     def train_step(self, rng: np.random.Generator, step: int) -> dict[str, float]:
         self.model.train()
-        visual, audio, label = self._tensors(self.train_set.sync_batch(rng, self.run.batch))
-        logits = self.model(visual, audio)
-        loss = self.loss(logits, label)
+        pos, neg = self._pairs(self.train_set.sync_batch(rng, self.run.batch))
+        bce, pick = self._loss(pos, neg)
+        loss = bce + pick
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        accuracy = ((logits > 0).float() == label).float().mean()
-        return {"loss": loss.item(), "accuracy": accuracy.item()}
+        accuracy = ((pos > 0).float().mean() + (neg <= 0).float().mean()) / 2
+        return {"bce": bce.item(), "pick": pick.item(), "accuracy": accuracy.item()}
 
     @torch.no_grad()
     def evaluate(self, clip_set: ClipSet | None = None) -> dict[str, float]:
-        """Held-out accuracy on in-sync vs shifted (>= 3 frames) pairs, fixed draws."""
+        """Held-out accuracy on in-sync vs shifted (>= 3 frames) pairs (each kind weighted
+        half), fixed draws; the mean in-sync probability of each kind."""
         clip_set = clip_set or self.eval_set
         self.model.eval()
         rng = np.random.default_rng(EVAL_SEED)
-        losses, hits, in_sync, off_sync = [], [], [], []
+        losses, pos_all, neg_all = [], [], []
         for _ in range(self.run.eval_batches):
-            visual, audio, label = self._tensors(clip_set.sync_batch(rng, self.run.batch))
-            logits = self.model(visual, audio)
-            losses.append(float(self.loss(logits, label)))
-            hits.append(((logits > 0).float() == label).float().cpu().numpy())
-            prob = torch.sigmoid(logits).cpu().numpy()
-            in_sync.extend(prob[label.cpu().numpy() == 1])
-            off_sync.extend(prob[label.cpu().numpy() == 0])
-        return {"loss": float(np.mean(losses)), "accuracy": float(np.concatenate(hits).mean()),
-                "mean_p_in_sync": float(np.mean(in_sync)),
-                "mean_p_off_sync": float(np.mean(off_sync)),
-                "pairs": int(len(in_sync) + len(off_sync))}
+            pos, neg = self._pairs(clip_set.sync_batch(rng, self.run.batch))
+            losses.append(float(self._loss(pos, neg)[0]))
+            pos_all.append(pos.cpu().numpy())
+            neg_all.append(neg.cpu().numpy())
+        pos, neg = np.concatenate(pos_all), np.concatenate(neg_all).ravel()
+        sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+        return {"bce": float(np.mean(losses)),
+                "accuracy": float(((pos > 0).mean() + (neg <= 0).mean()) / 2),
+                "mean_p_in_sync": float(sigmoid(pos).mean()),
+                "mean_p_off_sync": float(sigmoid(neg).mean()),
+                "pairs": int(len(pos) + len(neg))}
 
     def export(self) -> dict[str, torch.Tensor]:
         return dict(self.model.state_dict())

@@ -1,0 +1,104 @@
+"""Model cards: a Markdown page per trained weights file, written from the run's record."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+DESCRIPTIONS = {
+    "sync": "Sync expert (feature extraction subnetwork): 5 frames of S20 passes (mouth blur "
+            "picture + gradient map, 64x64 face crops) and 0.2 s of MFCC -> 64-d embeddings "
+            "whose cosine says whether picture and sound are in sync.",
+    "generator": "Generator (decoder subnetwork): S20 passes + lip-contour heatmap + a "
+                 "reference crop, conditioned on the frozen sync expert's visual and audio "
+                 "embeddings -> the 64x64 face crop, composited back inside the feathered "
+                 "mouth-region mask. Trained against a PatchGAN discriminator (BCE) with "
+                 "L1 and sync losses, then the adjacent-frame fine-tune.",
+    "parser": "Face parser: U-Net on 64x64 face crops -> 12 classes (background, skin, "
+              "brows, eyes, nose, upper lip, teeth, lower lip, hair, mouth interior), "
+              "cross-entropy, then the adjacent-frame fine-tune on pseudo labels.",
+}
+
+
+def data_summary(data: Path) -> str:
+    """The data set's recipe and size, as Markdown lines."""
+    data = Path(data)
+    lines = []
+    recipe = data / "recipe.json"
+    if recipe.exists():
+        r = json.loads(recipe.read_text())
+        lines.append(f"- recipe: `python -m lipsync dataset make --clips {r['clips']} "
+                     f"--seed {r['seed']}` with options `{json.dumps(r['options'])}`")
+    manifest = data / "manifest.jsonl"
+    if manifest.exists():
+        clips = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()]
+        splits = Counter(c["split"] for c in clips)
+        frames = Counter()
+        for c in clips:
+            frames[c["split"]] += c["frames"]
+        lines.append("- size: " + ", ".join(f"{s} {splits[s]} clips / {frames[s]} frames"
+                                            for s in sorted(splits)))
+        lines.append("- engines: " + ", ".join(f"{k} {v}" for k, v in
+                                               sorted(Counter(c["engine"] for c in clips).items())))
+    return "\n".join(lines) or "- (data set folder not found when the card was written)"
+
+
+def write_card(path: Path, record: dict, command: str, size_bytes: int) -> None:
+    """Write the model card of `record` (see `loop._export`) to `path`."""
+    stage = record["stage"]
+    run = record["run"]
+    metrics = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
+                        for k, v in sorted(record["heldout"].items()))
+    curve = "\n".join(f"| {h['step']} | {h['seconds']} | "
+                      + ", ".join(f"{k} {v:.3f}" for k, v in sorted(h["train"].items())) + " |"
+                      for h in record["history"])
+    text = f"""# Model card: {stage}
+
+{DESCRIPTIONS.get(stage, '')}
+
+## Data
+{data_summary(Path(run['data']))}
+
+## Training
+- command: `{command}`
+- steps: {record['steps']}, batch {run['batch']}, learning rate {run['lr']}, seed {run['seed']}
+- time: {record['seconds']} s on {record['device']}
+- file: {size_bytes / 1e6:.2f} MB (safetensors; config and steps in its metadata)
+
+## Held-out metrics (split `{record.get('split', 'val')}`, at the last step)
+| metric | value |
+|---|---|
+{metrics}
+
+Reproduce on the held-out test split: `python -m lipsync train {stage} --data DATA
+--evaluate models/{stage}.safetensors --split test`.
+
+## Training curve (mean of the training losses since the previous evaluation)
+| step | seconds | training |
+|---|---|---|
+{curve}
+"""
+    path.write_text(text)
+
+
+def add_evaluation(card: Path, result: dict, command: str) -> None:
+    """Put (or replace) the section with `result` (`evaluate_weights`) into the card."""
+    card = Path(card)
+    text = card.read_text()
+    heading = f"## Evaluation on split `{result['split']}`"
+    if heading in text:
+        start = text.index(heading)
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + (text[end + 1:] if end != -1 else "")
+    rows = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
+                     for k, v in sorted(result["metrics"].items()))
+    section = f"""{heading}
+
+`{command}`
+
+| metric | value |
+|---|---|
+{rows}
+"""
+    card.write_text(text.rstrip() + "\n\n" + section)

@@ -1,0 +1,58 @@
+"""The mouth region: a feathered mask around the keypoints, and compositing that leaves every
+pixel outside it exactly as it was."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lipsync.core.preprocess.synthetic import FaceSpec, synthetic_face
+from lipsync.core.region import composite, keypoint_heatmap, mouth_region_mask, mouth_width
+
+
+def _keypoints():
+    _, face = synthetic_face(FaceSpec(centre=(128.0, 128.0)))
+    return face.keypoints
+
+
+def test_mask_covers_the_mouth_and_the_jaw_below_it_and_is_zero_far_away():
+    points = _keypoints()
+    mask = mouth_region_mask(points, (256, 256))
+    assert mask.dtype == np.float32 and 0 <= mask.min() and mask.max() == 1
+    for x, y in np.round(points[12:25]).astype(int):      # inner lips and centre
+        assert mask[y, x] > 0.9
+    cx, cy = points[24]
+    w = mouth_width(points)
+    assert mask[int(cy + 0.6 * w), int(cx)] > 0.5            # the jaw below the mouth
+    assert mask[int(cy - 1.2 * w), int(cx)] == 0              # the nose and above
+    assert mask[int(cy), int(cx + 1.5 * w)] == 0              # the cheek
+
+
+def test_mask_scales_with_the_mouth():
+    points = _keypoints() + 128          # away from the borders of a 512 px canvas
+    small = mouth_region_mask(points, (512, 512)).sum()
+    centre = points[24]
+    large = mouth_region_mask(centre + 1.5 * (points - centre), (512, 512)).sum()
+    assert large / small == pytest.approx(1.5 ** 2, rel=0.02)
+
+
+def test_composite_keeps_every_pixel_outside_the_region():
+    rng = np.random.default_rng(0)
+    points = _keypoints()
+    frame = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    generated = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    mask = mouth_region_mask(points, (256, 256))
+    out = composite(frame, generated, mask)
+    outside = mask == 0
+    assert outside.mean() > 0.8
+    assert np.array_equal(out[outside], frame[outside])
+    inside = mask == 1
+    assert np.array_equal(out[inside], generated[inside])
+
+
+def test_heatmap_marks_the_lip_contours():
+    points = _keypoints()
+    heat = keypoint_heatmap(points, (256, 256))
+    assert heat.dtype == np.float32 and heat.max() <= 1
+    x, y = np.round(points[3]).astype(int)
+    assert heat[y, x] > 0.5 and heat[5, 5] == 0
