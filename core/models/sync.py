@@ -32,6 +32,9 @@ class SyncConfig:
     blur_fraction: float = 0.03  # S20 mouth blur kernel, fraction of the face size (see below)
     window: tuple[int, int, int, int] = (16, 64, 8, 56)  # rows, columns read: the mouth
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "window", tuple(int(v) for v in self.window))  # from JSON
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -12,6 +12,7 @@ import json
 import os
 import struct
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -21,8 +22,8 @@ from ..errors import InputError
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
            "U8": np.uint8, "BOOL": np.bool_}
 _NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
-FETCH_HINT = ("get the shipped weights with `git lfs pull` / a fresh clone of the repository, "
-              "or train them: python -m lipsync train --help")
+FETCH_HINT = ("the shipped weights are in the repository's models/ folder (restore it from a "
+              "fresh clone or the extension zip), or train them again with `make train`")
 
 
 def save_weights(path: str | os.PathLike, tensors: dict[str, torch.Tensor],
@@ -86,3 +87,13 @@ def load_model_weights(path: str | os.PathLike, model: str) -> tuple[dict[str, t
     except (KeyError, ValueError) as exc:
         raise InputError(f"weights file '{path}' has no readable config: {FETCH_HINT}") from exc
     return tensors, config
+
+
+def load_network(path: str | os.PathLike, model: str, build: Callable[[dict], torch.nn.Module],
+                 device: torch.device | str = "cpu") -> torch.nn.Module:
+    """Network `model` from its weights file: ``build(config)`` holding the stored weights,
+    on `device`, in eval mode."""
+    tensors, config = load_model_weights(path, model)
+    network = build(config)
+    network.load_state_dict(tensors)
+    return network.to(device).eval()

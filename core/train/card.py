@@ -21,6 +21,9 @@ DESCRIPTIONS = {
 }
 
 
+HEADLINE = {"sync": "accuracy", "parser": "miou", "generator": "neutral_motion_corr"}
+
+
 def data_summary(data: Path) -> str:
     """The data set's recipe and size, as Markdown lines."""
     data = Path(data)
@@ -50,8 +53,10 @@ def write_card(path: Path, record: dict, command: str, size_bytes: int) -> None:
     run = record["run"]
     metrics = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
                         for k, v in sorted(record["heldout"].items()))
+    headline = HEADLINE.get(stage, "")
     curve = "\n".join(f"| {h['step']} | {h['seconds']} | "
-                      + ", ".join(f"{k} {v:.3f}" for k, v in sorted(h["train"].items())) + " |"
+                      + ", ".join(f"{k} {v:.3f}" for k, v in sorted(h["train"].items()))
+                      + f" | {h['heldout'].get(headline, float('nan')):.3f} |"
                       for h in record["history"])
     text = f"""# Model card: {stage}
 
@@ -74,9 +79,9 @@ def write_card(path: Path, record: dict, command: str, size_bytes: int) -> None:
 Reproduce on the held-out test split: `python -m lipsync train {stage} --data DATA
 --evaluate models/{stage}.safetensors --split test`.
 
-## Training curve (mean of the training losses since the previous evaluation)
-| step | seconds | training |
-|---|---|---|
+## Training curve (training: mean losses since the previous evaluation)
+| step | seconds | training | held-out {headline} |
+|---|---|---|---|
 {curve}
 """
     path.write_text(text)

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..preprocess.config import PreprocessConfig
 from ..dataset.reader import SYNC_FRAMES, Clip, ClipSet
 from ..models.generator import Discriminator, Generator, GeneratorConfig, composite
 from ..models.passes import SoftPasses
+from ..preprocess.config import PreprocessConfig
 from .loop import RunConfig
 from .sync import load_sync_expert
 
@@ -221,9 +221,6 @@ class GeneratorStage:
 
 def load_generator(path, device: torch.device = torch.device("cpu")) -> Generator:
     """A trained generator from its safetensors file, in eval mode."""
-    from ..models.weights import load_model_weights
+    from ..models.weights import load_network
 
-    tensors, config = load_model_weights(path, "generator")
-    model = Generator(GeneratorConfig(**config))
-    model.load_state_dict(tensors)
-    return model.to(device).eval()
+    return load_network(path, "generator", lambda c: Generator(GeneratorConfig(**c)), device)

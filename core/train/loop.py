@@ -23,8 +23,8 @@ import torch
 
 from ..errors import InputError
 from ..models.weights import save_weights
-from .card import write_card
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
+from .card import write_card
 
 
 @dataclass

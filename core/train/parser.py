@@ -158,12 +158,9 @@ class ParserStage:
 
 def load_parser(path, device: torch.device = torch.device("cpu")) -> FaceParser:
     """A shipped/trained face parser from its safetensors file, in eval mode."""
-    from ..models.weights import load_model_weights
+    from ..models.weights import load_network
 
-    tensors, config = load_model_weights(path, "parser")
-    model = FaceParser(ParserConfig(**config))
-    model.load_state_dict(tensors)
-    return model.to(device).eval()
+    return load_network(path, "parser", lambda c: FaceParser(ParserConfig(**c)), device)
 
 
 def augment(rng: np.random.Generator, images: np.ndarray,

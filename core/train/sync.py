@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..preprocess.config import PreprocessConfig
 from ..dataset.reader import ClipSet
 from ..models.sync import SyncConfig, SyncExpert
+from ..preprocess.config import PreprocessConfig
 from .loop import RunConfig
 
 EVAL_SEED = 1234
@@ -112,9 +112,6 @@ class SyncStage:
 
 def load_sync_expert(path, device: torch.device = torch.device("cpu")) -> SyncExpert:
     """A shipped/trained sync expert from its safetensors file, in eval mode."""
-    from ..models.weights import load_model_weights
+    from ..models.weights import load_network
 
-    tensors, config = load_model_weights(path, "sync")
-    model = SyncExpert(SyncConfig(**config))
-    model.load_state_dict(tensors)
-    return model.to(device).eval()
+    return load_network(path, "sync", lambda c: SyncExpert(SyncConfig(**c)), device)
