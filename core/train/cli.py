@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import InputError, LipSyncError
+from ..errors import LipSyncError
 
 STAGES = ("sync", "generator", "parser")
 DEFAULT_STEPS = {"sync": 3000, "generator": 3000, "parser": 2000}
