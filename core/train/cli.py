@@ -59,7 +59,7 @@ def add_parser(commands) -> None:
                             "then models/sync.safetensors)")
     train.add_argument("--finetune-steps", type=int, default=None,
                        help="generator/parser: adjacent-frame fine-tune steps, the last part of "
-                            "--steps (default: generator 20 %, parser 25 %)")
+                            "--steps (default: generator 20 %%, parser 25 %%)")
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",
                        help="only evaluate these trained weights on --split and print JSON")
     train.add_argument("--update-card", action="store_true",

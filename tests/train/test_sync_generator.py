@@ -166,3 +166,12 @@ def test_train_command_line_sync(tiny_data, tmp_path):
                           str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")],
                          capture_output=True, text=True, env=ONE_THREAD, timeout=300)
     assert bad.returncode == 2 and "manifest" in bad.stderr
+
+
+@pytest.mark.parametrize("command", [["train", "--help"], ["dataset", "make", "--help"],
+                                     ["dataset", "show", "--help"], ["preprocess", "--help"]])
+def test_command_help_prints(command):
+    out = subprocess.run([sys.executable, "-m", "lipsync", *command], capture_output=True,
+                         text=True, env=ONE_THREAD, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "usage:" in out.stdout
