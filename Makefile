@@ -13,7 +13,7 @@ DATA ?= build/data/factory
 RUNS ?= build/runs
 CLIPS ?= 60
 DATA_SEED ?= 1
-SYNC_STEPS ?= 3000
+SYNC_STEPS ?= 4000
 PARSER_STEPS ?= 2000
 GENERATOR_STEPS ?= 1500
 
