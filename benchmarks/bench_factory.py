@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from lipsync.addon.factory.clip import ClipOptions
-from lipsync.addon.factory.dataset import make_dataset, read_manifest
+from lipsync.addon.factory.dataset import make_dataset
+from lipsync.core.dataset.reader import read_manifest
 
 
 def main(argv: list[str] | None = None) -> int:

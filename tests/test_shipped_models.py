@@ -20,7 +20,7 @@ def test_every_shipped_file_has_metadata_a_card_and_the_total_is_small():
         tensors, meta = load_weights(path)
         assert meta["model"] == name and "config" in meta and int(meta["steps"]) > 0
         card = (MODELS_DIR / f"{name}.md").read_text()
-        for heading in ("## Data", "## Training", "## Held-out metrics"):
+        for heading in ("## Data", "## Training command", "## Steps", "## Metrics"):
             assert heading in card
         total += path.stat().st_size
     assert total < 50e6

@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from ...core.dataset.plan import ClipPlan, plan_clips
+from ...core.dataset.reader import MANIFEST, read_manifest
 from ...core.errors import InputError
 from ...core.progress import ConsoleProgress
 from .clip import CLIP_MARKER, ClipOptions
 
 RECIPE = "recipe.json"
-MANIFEST = "manifest.jsonl"
 
 
 def _worker_init() -> None:
@@ -107,14 +107,6 @@ def write_manifest(out: Path, plans: list[ClipPlan]) -> None:
     partial = out / (MANIFEST + ".part")
     partial.write_text("\n".join(lines) + "\n")
     partial.replace(out / MANIFEST)
-
-
-def read_manifest(out: Path) -> list[dict]:
-    path = out / MANIFEST
-    if not path.exists():
-        raise InputError(f"'{out}' has no {MANIFEST}: make the data set first "
-                         "(python -m lipsync dataset make --out DIR --clips N --seed S).")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def show_dataset(out: Path, sheet: Path, n_tiles: int = 16, seed: int = 0) -> str:

@@ -53,18 +53,21 @@ class Generator(nn.Module):
         self.head = nn.Conv2d(w, 3, 3, 1, 1)
 
     def forward(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
-                visual_embedding: torch.Tensor, audio_embedding: torch.Tensor) -> torch.Tensor:
+                visual_embedding: torch.Tensor, audio_embedding: torch.Tensor,
+                return_features: bool = False):
         """source (B,4,S,S), heatmap (B,1,S,S), reference (B,3,S,S), embeddings (B,D) each
-        -> RGB (B,3,S,S) in [0, 1]."""
+        -> RGB (B,3,S,S) in [0, 1]; with `return_features` also the bottleneck features
+        (B,4W,S/8,S/8)."""
         e1 = self.enc1(torch.cat([source, heatmap, reference], dim=1))
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
         e4 = self.enc4(e3)
         c = self.condition(torch.cat([visual_embedding, audio_embedding], dim=1))
         c = c[:, :, None, None].expand(-1, -1, *e4.shape[-2:])
-        x = self.middle(torch.cat([e4, c], dim=1))
-        x = self.up1(self.up2(self.up3(x, e3), e2), e1)
-        return torch.sigmoid(self.head(x))
+        features = self.middle(torch.cat([e4, c], dim=1))
+        x = self.up1(self.up2(self.up3(features, e3), e2), e1)
+        rgb = torch.sigmoid(self.head(x))
+        return (rgb, features) if return_features else rgb
 
 
 def composite(generated: torch.Tensor, frame: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from ..dataset.reader import MANIFEST, read_manifest
+
 DESCRIPTIONS = {
     "sync": "Sync expert (feature extraction subnetwork): 5 frames of S20 passes (mouth blur "
             "picture + gradient map, 64x64 face crops) and 0.2 s of MFCC -> 64-d embeddings "
@@ -33,9 +35,8 @@ def data_summary(data: Path) -> str:
         r = json.loads(recipe.read_text())
         lines.append(f"- recipe: `python -m lipsync dataset make --clips {r['clips']} "
                      f"--seed {r['seed']}` with options `{json.dumps(r['options'])}`")
-    manifest = data / "manifest.jsonl"
-    if manifest.exists():
-        clips = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()]
+    if (data / MANIFEST).exists():
+        clips = read_manifest(data)
         splits = Counter(c["split"] for c in clips)
         frames = Counter()
         for c in clips:
@@ -58,20 +59,22 @@ def write_card(path: Path, record: dict, command: str, size_bytes: int) -> None:
                       + ", ".join(f"{k} {v:.3f}" for k, v in sorted(h["train"].items()))
                       + f" | {h['heldout'].get(headline, float('nan')):.3f} |"
                       for h in record["history"])
-    text = f"""# Model card: {stage}
+    text = f"""# Model card: `{stage}.safetensors`
 
 {DESCRIPTIONS.get(stage, '')}
 
 ## Data
 {data_summary(Path(run['data']))}
 
-## Training
-- command: `{command}`
-- steps: {record['steps']}, batch {run['batch']}, learning rate {run['lr']}, seed {run['seed']}
+## Training command
+`{command}`
+
+## Steps
+- {record['steps']} steps, batch {run['batch']}, learning rate {run['lr']}, seed {run['seed']}
 - time: {record['seconds']} s on {record['device']}
 - file: {size_bytes / 1e6:.2f} MB (safetensors; config and steps in its metadata)
 
-## Held-out metrics (split `{record.get('split', 'val')}`, at the last step)
+## Metrics (held-out split `{record.get('split', 'val')}`, at the last step)
 | metric | value |
 |---|---|
 {metrics}
@@ -91,7 +94,7 @@ def add_evaluation(card: Path, result: dict, command: str) -> None:
     """Put (or replace) the section with `result` (`evaluate_weights`) into the card."""
     card = Path(card)
     text = card.read_text()
-    heading = f"## Evaluation on split `{result['split']}`"
+    heading = f"## Metrics on split `{result['split']}`"
     if heading in text:
         start = text.index(heading)
         end = text.find("\n## ", start + 1)

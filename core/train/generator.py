@@ -79,14 +79,10 @@ class GeneratorStage:
             audio = self.sync.embed_audio(batch["audio"].flatten(0, 1))    # (B*T, D)
         source = batch["passes"][:, 2:2 + t].flatten(0, 1)
         reference = batch["reference"][:, None].expand(-1, t, -1, -1, -1).flatten(0, 1)
-        features: list[torch.Tensor] = []
-        hook = self.generator.middle.register_forward_hook(lambda m, i, o: features.append(o))
-        try:
-            raw = self.generator(source, batch["heatmap"].flatten(0, 1), reference, visual, audio)
-        finally:
-            hook.remove()
+        raw, features = self.generator(source, batch["heatmap"].flatten(0, 1), reference,
+                                       visual, audio, return_features=True)
         out = composite(raw, batch["input"].flatten(0, 1), batch["mask"].flatten(0, 1))
-        return out.unflatten(0, (b, t)), features[0].unflatten(0, (b, t))
+        return out.unflatten(0, (b, t)), features.unflatten(0, (b, t))
 
     def sync_logit(self, frames: torch.Tensor, mask: torch.Tensor,
                    audio: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,8 @@ import soundfile as sf
 pytest.importorskip("bpy")
 
 from lipsync.addon.factory.clip import CLIP_MARKER, ClipOptions  # noqa: E402
-from lipsync.addon.factory.dataset import make_dataset, read_manifest  # noqa: E402
+from lipsync.addon.factory.dataset import make_dataset
+from lipsync.core.dataset.reader import read_manifest  # noqa: E402
 from lipsync.core.audio import AudioTiming  # noqa: E402
 from lipsync.core.preprocess.keypoints import KeypointTrack  # noqa: E402
 

@@ -32,3 +32,27 @@ def tiny_data(tmp_path_factory):
     result = make_dataset(out, n_clips=3, seed=TINY_SEED, workers=2, options=options)
     assert result["failed"] == {}
     return out
+
+
+def recording_stage(stage_cls, outputs: list, calls: list | None = None, **kwargs):
+    """A stage factory for `run_stage` that keeps each train_step result in `outputs` (and
+    its step number in `calls`)."""
+    def make(run, device):
+        stage = stage_cls(run, device, **kwargs)
+        step_fn = stage.train_step
+
+        def train_step(rng, step):
+            out = step_fn(rng, step)
+            outputs.append(out)
+            if calls is not None:
+                calls.append(step)
+            return out
+        stage.train_step = train_step
+        return stage
+    return make
+
+
+@pytest.fixture
+def recording():
+    """`recording_stage`, for the tests of each training stage."""
+    return recording_stage

@@ -37,28 +37,13 @@ def test_parser_shapes_and_gradients():
         assert param.grad is not None and param.grad.abs().sum() > 0, name
 
 
-def _recording(outputs: list, calls: list, finetune_steps: int):
-    """A stage factory whose train_step results and step numbers are kept."""
-    def make(run, device):
-        stage = ParserStage(run, device, finetune_steps=finetune_steps)
-        step_fn = stage.train_step
-
-        def train_step(rng, step):
-            out = step_fn(rng, step)
-            outputs.append(out)
-            calls.append(step)
-            return out
-        stage.train_step = train_step
-        return stage
-    return make
-
-
-def test_parser_stage_trains_finetunes_exports_and_resumes(tiny_data, tmp_path):
+def test_parser_stage_trains_finetunes_exports_and_resumes(tiny_data, tmp_path, recording):
     out = tmp_path / "run"
     config = RunConfig(data=str(tiny_data), out=str(out), steps=30, batch=4, eval_every=1000,
                        max_clips=None, lr=1e-3)
     outputs, calls = [], []
-    record = run_stage(_recording(outputs, calls, 10), config, log=lambda line: None)
+    record = run_stage(recording(ParserStage, outputs, calls, finetune_steps=10), config,
+                       log=lambda line: None)
 
     supervised = [o["ce"] for o in outputs if "l1" not in o]
     finetune = [o for o in outputs if "l1" in o]
@@ -86,10 +71,11 @@ def test_parser_stage_trains_finetunes_exports_and_resumes(tiny_data, tmp_path):
     assert labels.shape == (5, 64, 64) and labels.dtype == np.uint8 and labels.max() < N_CLASSES
 
     with pytest.raises(InputError):
-        run_stage(_recording([], [], 10), config, log=lambda line: None)
+        run_stage(recording(ParserStage, [], [], finetune_steps=10), config,
+                  log=lambda line: None)
 
     more, calls = [], []
-    resumed = run_stage(_recording(more, calls, 10),
+    resumed = run_stage(recording(ParserStage, more, calls, finetune_steps=10),
                         RunConfig(**{**config.to_dict(), "steps": 33, "resume": True}),
                         log=lambda line: None)
     assert calls == [31, 32, 33] and all("l1" in o for o in more)   # still the fine-tune

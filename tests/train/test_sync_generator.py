@@ -104,25 +104,11 @@ def test_batches_have_the_documented_shapes(tiny_data):
         ClipSet(tiny_data, "nonexistent")
 
 
-def _record_losses(stage_cls, losses: list, **kwargs):
-    def make(run, device):
-        stage = stage_cls(run, device, **kwargs)
-        step_fn = stage.train_step
-
-        def train_step(rng, step):
-            out = step_fn(rng, step)
-            losses.append(out)
-            return out
-        stage.train_step = train_step
-        return stage
-    return make
-
-
-def test_sync_then_generator_train_export_and_resume(tiny_data, tmp_path):
+def test_sync_then_generator_train_export_and_resume(tiny_data, tmp_path, recording):
     losses: list = []
     run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=40, batch=8, lr=2e-3,
                     eval_every=1000, eval_batches=2)
-    record = run_stage(_record_losses(SyncStage, losses), run, log=lambda _: None)
+    record = run_stage(recording(SyncStage, losses), run, log=lambda _: None)
     first = np.mean([x["bce"] + x["pick"] for x in losses[:8]])
     last = np.mean([x["bce"] + x["pick"] for x in losses[-8:]])
     assert last < first, (first, last)
@@ -133,7 +119,7 @@ def test_sync_then_generator_train_export_and_resume(tiny_data, tmp_path):
     losses.clear()
     gen_run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=12, batch=8, lr=2e-3,
                         eval_every=1000)
-    record = run_stage(_record_losses(GeneratorStage, losses,
+    record = run_stage(recording(GeneratorStage, losses,
                                       sync_weights=tmp_path / "sync.safetensors",
                                       finetune_steps=2), gen_run, log=lambda _: None)
     assert np.mean([x["recon"] for x in losses[-3:]]) < np.mean([x["recon"] for x in losses[:3]])
@@ -145,11 +131,11 @@ def test_sync_then_generator_train_export_and_resume(tiny_data, tmp_path):
     assert isinstance(generator, Generator)
 
     with pytest.raises(InputError, match="--resume"):
-        run_stage(_record_losses(GeneratorStage, [], sync_weights=tmp_path / "sync.safetensors",
+        run_stage(recording(GeneratorStage, [], sync_weights=tmp_path / "sync.safetensors",
                                  finetune_steps=2), gen_run, log=lambda _: None)
     losses.clear()
     more = RunConfig(**{**gen_run.to_dict(), "steps": 14, "resume": True})
-    run_stage(_record_losses(GeneratorStage, losses, sync_weights=tmp_path / "sync.safetensors",
+    run_stage(recording(GeneratorStage, losses, sync_weights=tmp_path / "sync.safetensors",
                              finetune_steps=2), more, log=lambda _: None)
     assert len(losses) == 2
 
