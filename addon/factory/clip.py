@@ -29,13 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from ...core.dataset.plan import ClipPlan
+from ...core.pipeline.crop import crop, crop_boxes
 from ...core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 
 SAMPLE_RATE = 16000
 CLIP_MARKER = "clip.json"
-CROP_MOUTH_WIDTHS = 2.6   # crop side, in mouth widths (corner to corner at rest)
-CROP_UP_SHIFT = 0.15      # crop centre above the mouth centre, in crop sides
-SMOOTH_FRAMES = 5         # moving average of the crop box over this many frames
 
 
 @dataclass(frozen=True)
@@ -48,44 +46,6 @@ class ClipOptions:
     cycles_share: float = 0.3  # share of Cycles shots when `engine` is None
     full_frame_share: float = 0.1  # share of training clips that also keep full frames
     max_frames: int | None = None  # cut every clip to at most this many frames (tests)
-
-
-def crop_boxes(points: np.ndarray, visible: np.ndarray) -> np.ndarray:
-    """Square crop boxes (F, 4) float32 around the mouth from keypoints (F, 25, 2) px.
-
-    Frames whose mouth is not visible borrow the nearest visible frame's box; the centre
-    and side are smoothed with a moving average over `SMOOTH_FRAMES` frames.
-    """
-    ok = visible.all(axis=1)
-    if not ok.any():
-        raise ValueError("the mouth is not visible on any frame of the clip")
-    idx = np.flatnonzero(ok)
-    nearest = idx[np.abs(np.arange(len(ok))[:, None] - idx[None, :]).argmin(axis=1)]
-    pts = points[nearest]                                        # (F, 25, 2)
-    side = CROP_MOUTH_WIDTHS * np.linalg.norm(pts[:, 6] - pts[:, 0], axis=1)
-    centre = pts[:, 24] - np.stack([np.zeros_like(side), CROP_UP_SHIFT * side], axis=1)
-    kernel = np.ones(SMOOTH_FRAMES) / SMOOTH_FRAMES
-    pad = SMOOTH_FRAMES // 2
-
-    def smooth(x):
-        return np.convolve(np.pad(x, pad, mode="edge"), kernel, mode="valid")
-
-    side = smooth(side)
-    cx, cy = smooth(centre[:, 0]), smooth(centre[:, 1])
-    return np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2],
-                    axis=1).astype(np.float32)
-
-
-def crop(image: np.ndarray, box: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
-    """Resample `box` (x0, y0, x1, y1) of `image` to a (size, size) crop; outside is edge-padded."""
-    import cv2
-
-    x0, y0, x1, y1 = (float(v) for v in box)
-    scale = size / (x1 - x0)
-    matrix = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
-    return cv2.warpAffine(image, matrix, (size, size),
-                          flags=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA,
-                          borderMode=cv2.BORDER_REPLICATE)
 
 
 class _Renderer:

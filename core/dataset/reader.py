@@ -64,11 +64,7 @@ class Clip:
                      frames: int = SYNC_FRAMES) -> np.ndarray:
         """(13, AUDIO_WINDOW) MFCC of `track` centred on frames frame..frame+frames-1, moved
         by `shift` video frames; edge-padded beyond the audio."""
-        feats = self.mfcc[track]
-        centre_s = (frame + shift + frames / 2) / self.fps
-        start = int(round(centre_s * SAMPLE_RATE / TIMING.hop_length)) - AUDIO_WINDOW // 2
-        idx = np.clip(np.arange(start, start + AUDIO_WINDOW), 0, feats.shape[1] - 1)
-        return feats[:, idx]
+        return audio_window(self.mfcc[track], self.fps, frame + shift, frames)
 
     def passes(self, version: str, frame: int) -> np.ndarray:
         """(4, S, S) float32: blur RGB and gradient of one frame, in [0, 1]."""
@@ -79,6 +75,16 @@ class Clip:
     def image(self, version: str, frame: int) -> np.ndarray:
         """(3, S, S) float32 crop in [0, 1]."""
         return self.images[version][frame].transpose(2, 0, 1).astype(np.float32) / 255.0
+
+
+def audio_window(feats: np.ndarray, fps: float, frame: int,
+                 frames: int = SYNC_FRAMES) -> np.ndarray:
+    """(13, AUDIO_WINDOW) columns of MFCC `feats` (13, T) (10 ms hop from time 0) centred
+    on video frames frame..frame+frames-1 at `fps`; edge-padded beyond the audio."""
+    centre_s = (frame + frames / 2) / fps
+    start = int(round(centre_s * SAMPLE_RATE / TIMING.hop_length)) - AUDIO_WINDOW // 2
+    idx = np.clip(np.arange(start, start + AUDIO_WINDOW), 0, feats.shape[1] - 1)
+    return feats[:, idx]
 
 
 def read_manifest(data: Path) -> list[dict]:

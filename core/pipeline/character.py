@@ -1,0 +1,202 @@
+"""One character of a shot: its keypoints, its audio, and what the networks make of it.
+
+`CharacterTrack` is the input (keypoints per frame and the audio it speaks).
+`CharacterState` follows it through a streamed shot: per frame it keeps the model-size
+crop, its S20 passes and keypoints for as long as a 5-frame group needs them, and turns a
+chunk of frames into generated mouth crops and their parser-refined masks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from ..audio import AudioTiming, is_silent, mfcc
+from ..dataset.reader import SAMPLE_RATE, SYNC_FRAMES, TIMING, audio_window
+from ..errors import InputError
+from ..models.parser import CLASS_NAMES
+from ..preprocess.config import PreprocessConfig
+from ..preprocess.gradient import gradient_map
+from ..preprocess.keypoints import Face, KeypointTrack
+from ..preprocess.mouth_blur import mouth_blur_picture
+from ..region import keypoint_heatmap
+from .crop import box_to_crop, crop, crop_boxes
+from .models import LipSyncModels
+
+PASS_SIZE = 96   # crops are blurred at this side, then shrunk to the model's (as in training)
+KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
+    "skin", "nose", "upper lip", "teeth", "lower lip", "mouth interior"))
+HALF_GROUP = SYNC_FRAMES // 2
+
+
+@dataclass
+class CharacterTrack:
+    """A character to lip-sync over the F frames of a shot.
+
+    name: shown in reports; keypoints: a track with F frames and one character
+    (points (F, 1, 25, 2) frame px, visible (F, 1, 25), boxes (F, 1, 4) face boxes);
+    samples: (N,) float32 mono audio at 16 kHz whose time 0 is the shot's first frame.
+    """
+
+    name: str
+    keypoints: KeypointTrack
+    samples: np.ndarray
+
+    def visible(self) -> np.ndarray:
+        """(F,) bool: frames whose whole mouth is visible."""
+        return self.keypoints.visible[:, 0].all(axis=1)
+
+
+@dataclass
+class Generated:
+    """One generated frame of one character: crop px -> frame via `box`."""
+
+    box: np.ndarray        # (4,) crop box, frame px
+    points: np.ndarray     # (25, 2) keypoints, frame px
+    rgb: np.ndarray        # (S, S, 3) float32 sRGB in [0, 1]
+    keep: np.ndarray       # (S, S) float32: the parser's face probability (1 = face)
+
+
+class CharacterState:
+    """Per-character work of a streamed shot of `n_frames` frames at `fps`."""
+
+    def __init__(self, track: CharacterTrack, n_frames: int, fps: float,
+                 models: LipSyncModels, refine: bool = True):
+        if track.keypoints.n_frames != n_frames:
+            raise InputError(f"character '{track.name}': its keypoints cover "
+                             f"{track.keypoints.n_frames} frames, the shot has {n_frames}.")
+        self.track, self.n_frames, self.fps = track, n_frames, fps
+        self.models, self.refine = models, refine
+        self.size = models.size
+        self.visible = track.visible()
+        self.config = PreprocessConfig(blur_fraction=models.blur_fraction)
+        self.boxes = (crop_boxes(track.keypoints.points[:, 0], self.visible)
+                      if self.visible.any() else None)
+        self.notes: list[str] = []
+        samples = self._fit_audio(np.asarray(track.samples, np.float32), n_frames, fps)
+        self.mfcc = mfcc(samples, TIMING)                       # (13, T)
+        self.reference: torch.Tensor | None = None               # (3, S, S)
+        self.crops: dict[int, np.ndarray] = {}                   # i -> (S, S, 3) uint8
+        self.passes: dict[int, np.ndarray] = {}                  # i -> (4, S, S) float32
+        self.points: dict[int, np.ndarray] = {}                  # i -> (25, 2) crop px
+
+    def _fit_audio(self, samples: np.ndarray, n_frames: int, fps: float) -> np.ndarray:
+        """The audio padded with silence to the shot's length (notes say what was done)."""
+        name = self.track.name
+        if samples.ndim != 1 or samples.size == 0:
+            raise InputError(f"character '{name}': the audio must be mono samples (N,), got "
+                             f"shape {samples.shape}.")
+        if is_silent(samples):
+            raise InputError(f"character '{name}': the audio is silent, so there is nothing to "
+                             "lip-sync to: pick the sound strip or file with the dialogue.")
+        needed = AudioTiming(fps=fps, sample_rate=SAMPLE_RATE).n_samples_for(n_frames)
+        gap = (needed - samples.size) / SAMPLE_RATE
+        if gap > 1 / fps:
+            self.notes.append(f"character '{name}': the audio ends {gap:.2f} s before the "
+                              "last frame; the mouth rests (silence) after it")
+        elif -gap > 1 / fps:
+            self.notes.append(f"character '{name}': the audio runs {-gap:.2f} s past the last "
+                              "frame; that part is not used")
+        return np.pad(samples, (0, max(needed - samples.size, 0)))
+
+    @property
+    def active(self) -> bool:
+        """Whether the mouth is visible on any frame (else every frame passes through)."""
+        return self.boxes is not None
+
+    def first_visible(self) -> int:
+        return int(np.flatnonzero(self.visible)[0])
+
+    def set_reference(self, display: np.ndarray, index: int) -> None:
+        """Identity reference: the crop of frame `index` (display pixels (H, W, 3) uint8)."""
+        image = self._crop(display, index)[0]
+        self.reference = torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255)
+
+    def add(self, index: int, display: np.ndarray) -> None:
+        """Crop frame `index` and compute its passes (display pixels (H, W, 3) uint8)."""
+        if not self.active:
+            return
+        image, blur, grad, points = self._crop(display, index, with_passes=True)
+        self.crops[index], self.points[index] = image, points
+        self.passes[index] = np.concatenate([blur.transpose(2, 0, 1), grad[None]]
+                                            ).astype(np.float32) / 255
+
+    def _crop(self, display: np.ndarray, index: int, with_passes: bool = False):
+        box = self.boxes[index]
+        big = crop(display, box, PASS_SIZE)
+        size = self.size
+        image = cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+        if not with_passes:
+            return (image,)
+        kp = self.track.keypoints
+        points = box_to_crop(kp.points[index, 0], box, PASS_SIZE)
+        faces = []
+        if self.visible[index]:
+            face_box = box_to_crop(kp.boxes[index, 0].reshape(2, 2), box, PASS_SIZE).reshape(4)
+            faces = [Face(points, kp.visible[index, 0], _inside(face_box, PASS_SIZE))]
+        blur = mouth_blur_picture(big, faces, self.config)
+        grad = np.rint(gradient_map(blur, self.config) * 255).astype(np.uint8)
+        blur = cv2.resize(blur, (size, size), interpolation=cv2.INTER_AREA)
+        grad = cv2.resize(grad, (size, size), interpolation=cv2.INTER_AREA)
+        return image, blur, grad, points * (size / PASS_SIZE)
+
+    def forget_before(self, index: int) -> None:
+        """Drop per-frame data of frames before `index` (no longer needed by any group)."""
+        for store in (self.crops, self.passes, self.points):
+            for i in [i for i in store if i < index]:
+                del store[i]
+
+    @torch.no_grad()
+    def generate(self, indices: list[int], batch: int) -> dict[int, Generated]:
+        """Generated mouth crops of the frames `indices` whose mouth is visible; frames
+        up to 2 after the last index must have been added (or be past the shot's end)."""
+        todo = [i for i in indices if self.active and self.visible[i]]
+        out: dict[int, Generated] = {}
+        for start in range(0, len(todo), batch):
+            part = todo[start:start + batch]
+            rgb, keep = self._run_networks(part)
+            for k, i in enumerate(part):
+                out[i] = Generated(self.boxes[i], self.track.keypoints.points[i, 0],
+                                   rgb[k], keep[k])
+        return out
+
+    def _run_networks(self, indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        models, device, size = self.models, self.models.device, self.size
+        last = self.n_frames - 1
+        groups = np.stack([np.concatenate([self.passes[min(max(i + k, 0), last)]
+                                           for k in range(-HALF_GROUP, HALF_GROUP + 1)])
+                           for i in indices])                              # (N, 20, S, S)
+        audio = np.stack([audio_window(self.mfcc, self.fps, i - HALF_GROUP)[None]
+                          for i in indices])                               # (N, 1, 13, W)
+        heat = np.stack([keypoint_heatmap(self.points[i], (size, size))[None]
+                         for i in indices])                                # (N, 1, S, S)
+        source = np.stack([self.passes[i] for i in indices])               # (N, 4, S, S)
+        crops = np.stack([self.crops[i] for i in indices]).transpose(0, 3, 1, 2)
+        crops = torch.from_numpy(crops.astype(np.float32) / 255).to(device)  # (N, 3, S, S)
+
+        def tensor(a):
+            return torch.from_numpy(a).to(device)
+
+        visual = models.sync.embed_visual(tensor(groups))
+        sound = models.sync.embed_audio(tensor(audio))
+        reference = self.reference.to(device)[None].expand(len(indices), -1, -1, -1)
+        rgb = models.generator(tensor(source), tensor(heat), reference, visual, sound)
+        if self.refine:
+            probs = torch.softmax(models.parser(crops)[0], dim=1)          # (N, 12, S, S)
+            keep = probs[:, list(KEEP_CLASSES)].sum(dim=1)
+        else:
+            keep = torch.ones_like(rgb[:, 0])
+        return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
+                keep.float().cpu().numpy())
+
+
+def _inside(box: np.ndarray, side: int) -> tuple[float, float, float, float]:
+    """A face box clipped to a crop of `side` px (the whole crop when too little is left)."""
+    x0, y0 = max(float(box[0]), 0.0), max(float(box[1]), 0.0)
+    x1, y1 = min(float(box[2]), float(side)), min(float(box[3]), float(side))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return (0.0, 0.0, float(side), float(side))
+    return (x0, y0, x1, y1)

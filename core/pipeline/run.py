@@ -1,0 +1,321 @@
+"""The lip-sync pipeline: frames + audio + fps (+ keypoints per character) -> frames.
+
+One entry point, `lipsync_frames`, used by the panel, the headless command and the
+command line. It streams: frames are read ahead on worker threads, processed in chunks of
+`PipelineOptions.chunk` and written as they finish, so memory stays flat however long the
+shot. Per character it crops the face around the mouth keypoints (crop boxes smoothed
+over time), runs the sync expert's embeddings and the generator in batches (CUDA when
+there is one), refines the feathered mouth-region mask with the face parser, and blends
+the generated mouth into the stored frame. Pixels outside the mouth region, alpha, bit
+depth and float range are the input's own; frames where no mouth is visible are copied
+byte for byte. Output files keep the input's names and format (JPEG frames are written
+as PNG, so pixels outside the mouth stay exact).
+
+Everything goes to ``<out>.partial-<pid>`` first and is renamed to `out` at the end:
+a failed or cancelled run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from ..errors import FrameError, InputError
+from ..preprocess.frames import read_frame_raw
+from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
+from ..region import mouth_region_mask
+from .character import HALF_GROUP, CharacterState, CharacterTrack, Generated
+from .crop import uncrop
+from .models import LipSyncModels
+from .pixels import blend_into, to_display
+
+REPORT = "report.json"
+EDGE_FEATHER = 0.08      # the mask fades to 0 over this share of the crop side at its edge
+KEEP_BLUR = 0.03         # the parser's face probability is blurred by this share of the side
+LOSSY_SUFFIXES = (".jpg", ".jpeg")
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """How a shot is processed.
+
+    device: 'auto' | 'cpu' | 'cuda'; batch: frames per generator batch; chunk: frames
+    processed together (memory grows with it); refine: shape the mask with the face parser
+    ('final' quality) or use the keypoint region alone ('draft'); matte: also write the
+    mouth matte as 8-bit grey PNGs under ``matte/``; io_threads: reader and writer threads.
+    """
+
+    device: str = "auto"
+    batch: int = 16
+    chunk: int = 16
+    refine: bool = True
+    matte: bool = False
+    io_threads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.batch < 1 or self.chunk < 1 or self.io_threads < 1:
+            raise InputError(f"batch, chunk and io_threads must be >= 1, got {self.batch}, "
+                             f"{self.chunk}, {self.io_threads}")
+
+
+@dataclass
+class PipelineReport:
+    """What a run did: counts per character, frames passed through, speed, notes."""
+
+    frames: int
+    fps: float
+    device: str
+    out_dir: str
+    characters: dict[str, int] = field(default_factory=dict)   # name -> frames generated
+    passed_through: list[int] = field(default_factory=list)   # frame indices copied as-is
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "frames_per_second": self.frames_per_second}
+
+
+def output_name(path: Path) -> str:
+    """The output file name of input frame `path` (JPEG becomes PNG)."""
+    return path.stem + ".png" if path.suffix.lower() in LOSSY_SUFFIXES else path.name
+
+
+def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequence[CharacterTrack],
+                   fps: float, out_dir: str | os.PathLike,
+                   options: PipelineOptions = PipelineOptions(),
+                   models: LipSyncModels | None = None, progress: ProgressFn = no_progress,
+                   should_cancel: CancelFn = never_cancel) -> PipelineReport:
+    """Lip-sync F frames to each character's audio and write them to `out_dir`.
+
+    frame_paths: the shot's F frame files in order (PNG, JPEG, TIFF, EXR; grey, RGB or
+    RGBA; 8/16-bit or float). characters: each with F frames of keypoints and its audio.
+    fps: frames per second (any, e.g. 29.97). out_dir: must not exist yet (or be empty).
+    Returns the report, also saved as ``out_dir/report.json`` (written last).
+    """
+    started = time.perf_counter()
+    paths = [Path(p) for p in frame_paths]
+    if not paths:
+        raise InputError("no frames to lip-sync: the frame list is empty.")
+    if not fps or fps <= 0:
+        raise InputError(f"fps must be > 0, got {fps}.")
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"output folder '{out}' exists and is not empty: choose a new folder "
+                         "(results are never overwritten).")
+    names = [output_name(p) for p in paths]
+    if len(set(names)) != len(names):
+        raise InputError("two input frames would get the same output name: give the frames "
+                         "distinct names (e.g. 0001.png, 0002.png ...).")
+    models = models or LipSyncModels.load(options.device)
+    states = [CharacterState(c, len(paths), fps, models, options.refine) for c in characters]
+    report = PipelineReport(frames=len(paths), fps=float(fps), device=str(models.device),
+                            out_dir=str(out))
+    report.characters = {c.name: 0 for c in characters}
+    for state in states:
+        report.notes.extend(state.notes)
+        if not state.active:
+            report.notes.append(f"character '{state.track.name}': mouth not visible on any "
+                                "frame, left unchanged")
+    if any(p.suffix.lower() in LOSSY_SUFFIXES for p in paths):
+        report.notes.append("JPEG frames are written as PNG so pixels outside the mouth stay "
+                            "exact")
+
+    partial = _partial_dir(out)
+    try:
+        _Streamer(paths, names, states, partial, options, report, progress,
+                  should_cancel).run()
+        report.seconds = time.perf_counter() - started
+        (partial / REPORT).write_text(json.dumps(report.to_dict(), indent=2))
+        _move_into_place(partial, out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return report
+
+
+def _partial_dir(out: Path) -> Path:
+    partial = out.with_name(f"{out.name}.partial-{os.getpid()}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if partial.exists():
+            shutil.rmtree(partial)
+        partial.mkdir()
+    except OSError as exc:
+        raise InputError(f"cannot write to output folder '{out.parent}' ({exc.strerror}): "
+                         "choose a writable folder.") from exc
+    return partial
+
+
+def _move_into_place(partial: Path, out: Path) -> None:
+    if out.exists():
+        out.rmdir()          # empty (checked at the start); never a user's file
+    os.replace(partial, out)
+
+
+class _Streamer:
+    """Reads, processes and writes the frames of one run (see the module docstring)."""
+
+    def __init__(self, paths: list[Path], names: list[str], states: list[CharacterState],
+                 partial: Path, options: PipelineOptions, report: PipelineReport,
+                 progress: ProgressFn, should_cancel: CancelFn):
+        self.paths, self.names, self.states = paths, names, states
+        self.partial, self.options, self.report = partial, options, report
+        self.progress, self.should_cancel = progress, should_cancel
+        self.pool = ThreadPoolExecutor(options.io_threads, thread_name_prefix="lipsync-io")
+        self.writes: deque[Future] = deque()
+        self.done = 0
+        if options.matte:
+            (partial / "matte").mkdir()
+
+    def run(self) -> None:
+        n = len(self.paths)
+        try:
+            self._set_references()
+            reads: deque[Future] = deque()
+            ahead = self.options.chunk + HALF_GROUP + self.options.io_threads
+            pending: dict[int, np.ndarray] = {}            # read, not yet written
+            next_read, next_out = 0, 0
+            while next_out < n:
+                while next_read < n and len(reads) < ahead:
+                    reads.append(self.pool.submit(read_frame_raw, self.paths[next_read]))
+                    next_read += 1
+                check_cancel(self.should_cancel)
+                index = next_out + len(pending)
+                raw = reads.popleft().result()
+                self._check_shape(raw, index)
+                display = to_display(raw)
+                for state in self.states:
+                    state.add(index, display)
+                pending[index] = raw
+                ready = [i for i in pending if i + HALF_GROUP <= index or index == n - 1]
+                if len(ready) >= self.options.chunk or index == n - 1:
+                    self._process(ready, pending)
+                    next_out = ready[-1] + 1
+            self._drain(0)
+        finally:
+            for future in self.writes:
+                future.cancel()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _set_references(self) -> None:
+        for state in self.states:
+            if state.active:
+                first = state.first_visible()
+                state.set_reference(to_display(read_frame_raw(self.paths[first])), first)
+
+    def _check_shape(self, raw: np.ndarray, index: int) -> None:
+        if index == 0:
+            self.shape = raw.shape[:2]
+        elif raw.shape[:2] != self.shape:
+            raise FrameError(f"frame '{self.paths[index]}' is {raw.shape[1]}x{raw.shape[0]}, "
+                             f"the first frame {self.shape[1]}x{self.shape[0]}: all frames of "
+                             "a shot must have one size.")
+
+    def _process(self, indices: list[int], pending: dict[int, np.ndarray]) -> None:
+        made = [state.generate(indices, self.options.batch) for state in self.states]
+        for i in indices:
+            raw = pending.pop(i)
+            outputs = [m[i] for m in made if i in m]
+            matte = None
+            if outputs:
+                raw = raw.copy() if not raw.flags.writeable else raw
+                matte = np.zeros(raw.shape[:2], np.float32) if self.options.matte else None
+                for state, m in zip(self.states, made):
+                    if i in m:
+                        _composite(raw, m[i], matte)
+                        self.report.characters[state.track.name] += 1
+            else:
+                self.report.passed_through.append(i)
+            self._drain(2 * self.options.chunk)
+            self.writes.append(self.pool.submit(self._write, i, raw if outputs else None, matte))
+        for state in self.states:
+            state.forget_before(indices[-1] + 1 - HALF_GROUP)
+
+    def _write(self, index: int, frame: np.ndarray | None, matte: np.ndarray | None) -> None:
+        target = self.partial / self.names[index]
+        try:
+            if frame is None and self.paths[index].suffix.lower() not in LOSSY_SUFFIXES:
+                shutil.copyfile(self.paths[index], target)
+            else:
+                if frame is None:
+                    frame = read_frame_raw(self.paths[index])
+                target.write_bytes(_encode(frame, target.suffix))
+            if self.options.matte:
+                mask = (np.zeros(self.shape, np.uint8) if matte is None
+                        else np.rint(matte * 255).astype(np.uint8))
+                (self.partial / "matte" / (Path(self.names[index]).stem + ".png")).write_bytes(
+                    _encode(mask, ".png"))
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise FrameError(f"the disk is full while writing '{target}': free some space "
+                                 "and run again (nothing was kept from this run).") from exc
+            raise FrameError(f"cannot write '{target}' ({exc.strerror}): check the output "
+                             "folder is writable.") from exc
+
+    def _drain(self, keep: int) -> None:
+        """Wait for writes until at most `keep` are in flight; report progress."""
+        while len(self.writes) > keep or (self.writes and self.writes[0].done()):
+            self.writes.popleft().result()
+            self.done += 1
+            self.progress(self.done, len(self.paths), f"frame {self.done}/{len(self.paths)}")
+
+
+def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> None:
+    """Blend one generated mouth into the stored frame `raw` in place (and into `matte`)."""
+    h, w = raw.shape[:2]
+    x0, y0, x1, y1 = made.box
+    rect = (max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0),
+            min(int(np.ceil(x1)), w), min(int(np.ceil(y1)), h))
+    if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
+        return
+    mask = _region_mask(made, rect)
+    if not (mask > 0).any():
+        return
+    blend_into(raw, rect, uncrop(made.rgb, made.box, rect), mask)
+    if matte is not None:
+        rx0, ry0, rx1, ry1 = rect
+        np.maximum(matte[ry0:ry1, rx0:rx1], mask, out=matte[ry0:ry1, rx0:rx1])
+
+
+def _region_mask(made: Generated, rect: tuple[int, int, int, int]) -> np.ndarray:
+    """(h, w) float32 mask over `rect`: the keypoint mouth region, faded to 0 at the crop
+    box's edge, times the parser's (blurred) face probability. 0 exactly outside."""
+    x0, y0, x1, y1 = rect
+    shape = (y1 - y0, x1 - x0)
+    mask = mouth_region_mask(made.points - np.array([x0, y0], np.float32), shape)
+    side = float(made.box[2] - made.box[0])
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    edge = np.minimum.reduce([xs - made.box[0], made.box[2] - xs,
+                              ys - made.box[1], made.box[3] - ys])
+    mask *= np.clip(edge / (EDGE_FEATHER * side), 0.0, 1.0)
+    keep = made.keep
+    sigma = KEEP_BLUR * keep.shape[0]
+    keep = cv2.GaussianBlur(keep, (0, 0), sigma) if sigma > 0.3 else keep
+    mask *= np.clip(uncrop(keep, made.box, rect), 0.0, 1.0)
+    return mask.astype(np.float32)
+
+
+def _encode(image: np.ndarray, suffix: str) -> bytes:
+    """Encode a stored-format frame (RGB(A) order) as `suffix`."""
+    if image.ndim == 3:
+        code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
+        image = cv2.cvtColor(image, code)
+    ok, data = cv2.imencode(suffix, image)
+    if not ok:
+        raise FrameError(f"cannot encode a {image.dtype} frame as {suffix}")
+    return data.tobytes()
