@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from ..errors import FrameError, InputError
-from ..preprocess.frames import read_frame_raw
+from ..preprocess.frames import enable_exr, read_frame_raw
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from ..region import mouth_region_mask
 from .character import HALF_GROUP, CharacterState, CharacterTrack, Generated
@@ -257,7 +257,7 @@ class _Streamer:
                 target.write_bytes(_encode(frame, target.suffix))
             if self.options.matte:
                 mask = (np.zeros(self.shape, np.uint8) if matte is None
-                        else np.rint(matte * 255).astype(np.uint8))
+                        else np.ceil(matte * 255).astype(np.uint8))   # > 0 wherever changed
                 (self.partial / "matte" / (Path(self.names[index]).stem + ".png")).write_bytes(
                     _encode(mask, ".png"))
         except OSError as exc:
@@ -312,6 +312,8 @@ def _region_mask(made: Generated, rect: tuple[int, int, int, int]) -> np.ndarray
 
 def _encode(image: np.ndarray, suffix: str) -> bytes:
     """Encode a stored-format frame (RGB(A) order) as `suffix`."""
+    if suffix.lower() == ".exr":
+        enable_exr()
     if image.ndim == 3:
         code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
         image = cv2.cvtColor(image, code)

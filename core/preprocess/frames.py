@@ -101,6 +101,11 @@ def frame_number(path: str | os.PathLike) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def enable_exr() -> None:
+    """Let OpenCV read and write EXR (it checks OPENCV_IO_ENABLE_OPENEXR at first use)."""
+    os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
+
+
 def read_frame_raw(path: str | os.PathLike) -> np.ndarray:
     """Read a picture as stored: dtype and channel count kept, RGB(A) order.
 
@@ -112,6 +117,8 @@ def read_frame_raw(path: str | os.PathLike) -> np.ndarray:
         FrameError: missing or unreadable file.
     """
     path = Path(path)
+    if path.suffix.lower() == ".exr":
+        enable_exr()
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:

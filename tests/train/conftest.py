@@ -1,13 +1,11 @@
-"""A tiny factory data set (3 clips of 12 frames: one each of train, val and test, the test
-clip dubbed), rendered once per session with the real bpy module in a worker process."""
+"""Training tests: one torch thread, and a stage that records its steps (the tiny data set
+is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 pytest.importorskip("bpy")
-
-TINY_SEED = 101     # plan_clips(3, 101): train, test (dubbed), val
 
 
 @pytest.fixture(autouse=True)
@@ -19,19 +17,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory):
-    from lipsync.addon.factory.clip import ClipOptions
-    from lipsync.addon.factory.dataset import make_dataset
-
-    out = tmp_path_factory.mktemp("tiny_data")
-    options = ClipOptions(engine="BLENDER_WORKBENCH", max_frames=12, resolution=128,
-                          crop_size=96, full_frame_share=0.0)
-    result = make_dataset(out, n_clips=3, seed=TINY_SEED, workers=2, options=options)
-    assert result["failed"] == {}
-    return out
 
 
 def recording_stage(stage_cls, outputs: list, calls: list | None = None, **kwargs):
