@@ -1,11 +1,13 @@
 """`python -m lipsync COMMAND ...`: the plain-Python command line.
 
     python -m lipsync preprocess --frames DIR --out DIR [--keypoints FILE.npz]
+    python -m lipsync sync --frames DIR --audio FILE --fps F --out DIR [--keypoints FILE.npz]
     python -m lipsync blend shot.blend preprocess [options]   (same as blender -c lipsync)
     python -m lipsync demo --out demo/out
     python -m lipsync dataset make --out DIR --clips N --seed S [--workers K] [--engine ...]
     python -m lipsync dataset show DIR
     python -m lipsync train {sync,generator,parser} --data DIR --out DIR [--steps N] [--resume]
+    python -m lipsync batch shots.toml [--shard I/N] [--dry-run] [--device D] [--python PYTHON]
 """
 
 from __future__ import annotations
@@ -21,20 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["blend"]:
         if len(argv) < 3:
             print("usage: python -m lipsync blend FILE.blend COMMAND [options] "
-                  "(COMMAND: preprocess; add -h for its options)", file=sys.stderr)
+                  "(COMMAND: preprocess, sync or render; add -h for its options)", file=sys.stderr)
             return 2
         from .addon.headless import run_blend
 
         return run_blend(argv[1], argv[2:])
 
-    from .core import cli_preprocess
+    from .core import cli_preprocess, cli_sync
 
     parser = argparse.ArgumentParser(prog="python -m lipsync",
                                      description="Image-space lip-sync for rendered characters.")
     commands = parser.add_subparsers(dest="command", required=True)
     cli_preprocess.add_parser(commands)
+    cli_sync.add_parser(commands)
     commands.add_parser("blend", help="run a command on a .blend file: "
-                                      "blend FILE.blend preprocess [options]")
+                                      "blend FILE.blend {preprocess,sync,render} [options]")
     if argv[:1] == ["dataset"]:
         from .addon.factory import dataset
 
@@ -45,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     from .core.train import cli as train_cli
 
     train_cli.add_parser(commands)
+    from .core import batch
+
+    batch.add_parser(commands)
     demo = commands.add_parser("demo", help="build the demo scene, run it, save .blend and mp4")
     demo.add_argument("--out", default="demo/out", help="output folder")
     args = parser.parse_args(argv)
@@ -54,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         return dataset.run(args)
     if args.command == "train":
         return train_cli.run(args)
+    if args.command == "sync":
+        return cli_sync.run(args)
+    if args.command == "batch":
+        return batch.run(args)
     if args.command == "demo":
         from .addon.demo import run_demo
 

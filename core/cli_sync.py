@@ -1,0 +1,113 @@
+"""`python -m lipsync sync`: lip-sync a folder of frames to audio files (no Blender needed).
+
+    python -m lipsync sync --frames DIR --audio FILE [--audio FILE ...] --fps F --out DIR
+                           [--keypoints FILE.npz] [--device auto|cpu|cuda]
+                           [--quality draft|final] [--matte] [--batch N] [--models DIR]
+
+One --audio per character of the keypoints file, in its order. Without --keypoints the
+face parser finds the mouth on every frame (one character). The result appears in --out
+only when complete (with report.json); a failed or cancelled run leaves nothing.
+Exit codes: 0 done, 2 bad input (message on stderr), 3 cancelled (Ctrl+C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `sync` sub-command."""
+    parser = subparsers.add_parser(
+        "sync", help="lip-sync a frame folder to audio: --frames DIR --audio FILE --fps F --out DIR",
+        description="Generate the mouth of every frame of --frames from --audio and write the "
+                    "frames (same names and format) to --out.")
+    parser.add_argument("--frames", type=Path, required=True, help="folder of frame images")
+    parser.add_argument("--audio", type=Path, action="append", required=True,
+                        help="audio file (wav, flac, ogg...) whose time 0 is the first frame; "
+                             "once per character of --keypoints")
+    parser.add_argument("--fps", type=float, required=True,
+                        help="frames per second of the frames (e.g. 24, 25, 29.97)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (new or empty)")
+    parser.add_argument("--keypoints", type=Path, default=None,
+                        help="mouth keypoint track (.npz, KeypointTrack.save; Blender's "
+                             "`render` command writes one); default: found by the face parser")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--quality", choices=("draft", "final"), default="final",
+                        help="final: mouth mask shaped by the face parser; draft: keypoints only")
+    parser.add_argument("--matte", action="store_true", help="also write the mouth matte")
+    parser.add_argument("--batch", type=int, default=16, help="frames per generator batch")
+    parser.add_argument("--models", type=Path, default=None,
+                        help="folder with sync/generator/parser .safetensors (default: shipped)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sub-command; returns the process exit code."""
+    from .errors import Cancelled, InputError
+    from .progress import ConsoleProgress
+
+    bar = ConsoleProgress("sync")
+    try:
+        report = _sync(args, bar)
+    except InputError as exc:
+        bar.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (Cancelled, KeyboardInterrupt):
+        bar.close()
+        print("cancelled; nothing was written", file=sys.stderr)
+        return 3
+    bar.close()
+    print(f"lip-synced {report.frames} frames in {report.seconds:.1f} s "
+          f"({report.frames_per_second:.1f} frames/s, {report.device}) into {args.out}")
+    for name, count in report.characters.items():
+        print(f"  {name}: {count} frames generated")
+    if report.passed_through:
+        print(f"  {len(report.passed_through)} frames without a visible mouth copied unchanged")
+    for note in report.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def _sync(args: argparse.Namespace, progress):
+    from .audio import load_audio
+    from .dataset.reader import SAMPLE_RATE
+    from .errors import InputError
+    from .pipeline.character import CharacterTrack
+    from .pipeline.models import LipSyncModels
+    from .pipeline.run import PipelineOptions, lipsync_frames
+    from .preprocess.frames import list_frames
+    from .preprocess.keypoints import KeypointTrack
+
+    options = PipelineOptions(device=args.device, batch=args.batch,
+                              refine=args.quality == "final", matte=args.matte)
+    frames = list_frames(args.frames)
+    models = LipSyncModels.load(args.device, args.models)
+    if args.keypoints is not None:
+        track = KeypointTrack.load(args.keypoints)
+    else:
+        from .pipeline.locate import locate_mouths
+
+        track = locate_mouths(frames, models.parser)
+    if track.n_frames != len(frames):
+        raise InputError(f"the keypoints cover {track.n_frames} frames but '{args.frames}' "
+                         f"holds {len(frames)}: use the keypoints made with these frames.")
+    if len(args.audio) != track.n_characters:
+        raise InputError(f"the keypoints hold {track.n_characters} character(s) but "
+                         f"{len(args.audio)} --audio file(s) were given: give one per character.")
+    characters = [CharacterTrack(f"character {c + 1}" if len(args.audio) > 1 else path.stem,
+                                 _one_character(track, c), load_audio(path, SAMPLE_RATE))
+                  for c, path in enumerate(args.audio)]
+    return lipsync_frames(frames, characters, args.fps, args.out, options, models=models,
+                          progress=progress)
+
+
+def _one_character(track, index: int):
+    """The track of character `index` alone (C = 1)."""
+    from .preprocess.keypoints import KeypointTrack
+
+    pick = slice(index, index + 1)
+    return KeypointTrack(points=track.points[:, pick], visible=track.visible[:, pick],
+                         boxes=track.boxes[:, pick], frames=track.frames)
