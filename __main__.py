@@ -7,6 +7,7 @@
     python -m lipsync dataset make --out DIR --clips N --seed S [--workers K] [--engine ...]
     python -m lipsync dataset show DIR
     python -m lipsync train {sync,generator,parser} --data DIR --out DIR [--steps N] [--resume]
+    python -m lipsync eval --data DIR [--split test] [--out DIR]
     python -m lipsync batch shots.toml [--shard I/N] [--dry-run] [--device D] [--python PYTHON]
 """
 
@@ -49,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
 
     train_cli.add_parser(commands)
     from .core import batch
+    from .core.evaluate import cli as eval_cli
 
     batch.add_parser(commands)
+    eval_cli.add_parser(commands)
     demo = commands.add_parser("demo", help="build the demo scene, run it, save .blend and mp4")
     demo.add_argument("--out", default="demo/out", help="output folder")
     args = parser.parse_args(argv)
@@ -62,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return train_cli.run(args)
     if args.command == "sync":
         return cli_sync.run(args)
+    if args.command == "eval":
+        return eval_cli.run(args)
     if args.command == "batch":
         return batch.run(args)
     if args.command == "demo":

@@ -1,0 +1,248 @@
+"""Evaluate the whole pipeline on held-out factory clips, in three scenarios.
+
+- neutral: the animator's case: the input is the clip's neutral render (mouth at rest);
+- dubbed: the input is the render of the character saying other words (clips with a
+  `dub` version);
+- still: one neutral frame held for the whole clip.
+In every scenario the audio is the clip's own speech and the ground truth is its `talking`
+render. Each clip's frames go through `lipsync_frames` exactly as a user's would, then:
+sync (LSE-D, LSE-C, offset; also of the truth), mouth-opening correlation (the output's
+opening from the face parser's teeth + mouth-interior pixels against the truth's opening
+from the factory's keypoints), PSNR and SSIM in the mouth region against the truth
+(neutral and dubbed; the still input's head does not follow the truth's), whether every
+pixel outside the region is the input's, and flicker against the truth's own.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ..audio import load_audio
+from ..dataset.reader import SAMPLE_RATE, read_manifest
+from ..errors import InputError
+from ..pipeline.character import CharacterState, CharacterTrack
+from ..pipeline.crop import crop, crop_boxes
+from ..pipeline.models import LipSyncModels
+from ..pipeline.run import PipelineOptions, lipsync_frames
+from ..preprocess.frames import read_frame
+from ..preprocess.keypoints import BOTTOM_INNER, LEFT_CORNER, RIGHT_CORNER, TOP_INNER, KeypointTrack
+from ..progress import ProgressFn, no_progress
+from .metrics import correlation, flicker, psnr, ssim, sync_score
+
+SCENARIOS = ("neutral", "dubbed", "still")
+OPEN_CLASSES = (8, 11)           # teeth, mouth interior
+STRIP_FRAMES = 8
+TARGETS = {"offset": "0 +- 1 frame", "confidence_ratio": ">= 0.9 (LSE-C within 10 % of "
+           "the truth's)", "opening_corr": ">= 0.8", "ssim": ">= 0.85",
+           "outside_identical": "true"}
+
+
+@dataclass
+class Case:
+    """One clip in one scenario: F input frames (F, H, W, 3) uint8 with their keypoints,
+    the speech, and the truth (talking) frames and keypoints."""
+
+    clip_id: str
+    scenario: str
+    fps: float
+    frames: np.ndarray
+    keypoints: KeypointTrack
+    samples: np.ndarray
+    truth: np.ndarray
+    truth_keypoints: KeypointTrack
+
+
+def load_case(folder: Path, scenario: str) -> Case | None:
+    """The inputs of `scenario` for the clip in `folder` (None: the clip has no such input)."""
+    meta = json.loads((folder / "clip.json").read_text())
+    if not (folder / "frames.npz").exists():
+        return None
+    frames = np.load(folder / "frames.npz")
+    version = {"neutral": "neutral", "dubbed": "dub", "still": "neutral"}[scenario]
+    if version not in meta["versions"]:
+        return None
+    images = frames[version]
+    track = KeypointTrack.load(folder / f"keypoints_{version}.npz")
+    if scenario == "still":
+        n = len(images)
+        images = np.repeat(images[:1], n, axis=0)
+        track = KeypointTrack(points=np.repeat(track.points[:1], n, axis=0),
+                              visible=np.repeat(track.visible[:1], n, axis=0),
+                              boxes=np.repeat(track.boxes[:1], n, axis=0), frames=track.frames)
+    return Case(folder.name, scenario, float(meta["fps"]), images, track,
+                load_audio(folder / "audio.wav", SAMPLE_RATE), frames["talking"],
+                KeypointTrack.load(folder / "keypoints_talking.npz"))
+
+
+def evaluate_case(models: LipSyncModels, case: Case, work: Path,
+                  options: PipelineOptions) -> tuple[dict, np.ndarray]:
+    """Metrics of one case, and its strip (3 rows: input, output, truth) as (H, W, 3)."""
+    paths = []
+    (work / "in").mkdir(parents=True)
+    for i, frame in enumerate(case.frames):
+        paths.append(work / "in" / f"{i:04d}.png")
+        cv2.imwrite(str(paths[-1]), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    lipsync_frames(paths, [CharacterTrack(case.clip_id, case.keypoints, case.samples)],
+                   case.fps, work / "out", options, models=models)
+    out = np.stack([read_frame(work / "out" / p.name) for p in paths])
+    matte = np.stack([cv2.imread(str(work / "out" / "matte" / p.name), cv2.IMREAD_GRAYSCALE)
+                      for p in paths])
+
+    def state(frames, track):
+        s = CharacterState(CharacterTrack(case.clip_id, track, case.samples), len(frames),
+                           case.fps, models)
+        for i, frame in enumerate(frames):
+            s.add(i, frame)
+        return s
+
+    made, truth = state(out, case.keypoints), state(case.truth, case.truth_keypoints)
+    scores = {name: sync_score(models.sync, np.stack([s.passes[i] for i in range(len(out))]),
+                               s.mfcc, case.fps)
+              for name, s in (("output", made), ("truth", truth))}
+    opening_out = _parser_opening(models, np.stack([made.crops[i] for i in range(len(out))]))
+    opening_truth = _keypoint_opening(case.truth_keypoints.points[:, 0])
+    region = matte > 0
+    paired = case.scenario != "still"      # the still input's head does not follow the truth
+    result = {
+        "frames": len(out),
+        "lse_d": scores["output"].distance, "lse_c": scores["output"].confidence,
+        "offset": scores["output"].offset,
+        "truth_lse_d": scores["truth"].distance, "truth_lse_c": scores["truth"].confidence,
+        "truth_offset": scores["truth"].offset,
+        "opening_corr": correlation(opening_out, opening_truth),
+        "psnr": float(np.nanmean([psnr(o, t, m) for o, t, m in zip(out, case.truth, region)]))
+        if paired else float("nan"),
+        "ssim": float(np.nanmean([ssim(o, t, m) for o, t, m in zip(out, case.truth, region)]))
+        if paired else float("nan"),
+        "outside_identical": bool(np.array_equal(out[~region], case.frames[~region])),
+        "flicker": flicker(out, matte), "truth_flicker": flicker(case.truth, matte),
+    }
+    return result, _strip(case, out)
+
+
+@torch.no_grad()
+def _parser_opening(models: LipSyncModels, crops: np.ndarray) -> np.ndarray:
+    """(F,) share of crop pixels the parser calls teeth or mouth interior; crops (F,S,S,3)."""
+    x = torch.from_numpy(crops.transpose(0, 3, 1, 2).astype(np.float32) / 255)
+    labels = models.parser(x.to(models.device))[0].argmax(1).cpu().numpy()
+    return np.isin(labels, OPEN_CLASSES).mean(axis=(1, 2))
+
+
+def _keypoint_opening(points: np.ndarray) -> np.ndarray:
+    """(F,) inner-lip gap over mouth width, from keypoints (F, 25, 2)."""
+    gap = np.linalg.norm(points[:, TOP_INNER] - points[:, BOTTOM_INNER], axis=1)
+    width = np.linalg.norm(points[:, RIGHT_CORNER] - points[:, LEFT_CORNER], axis=1)
+    return gap / np.maximum(width, 1e-6)
+
+
+def _strip(case: Case, out: np.ndarray, side: int = 96) -> np.ndarray:
+    """Mouth close-ups of STRIP_FRAMES frames: rows input, output, truth."""
+    boxes = crop_boxes(case.keypoints.points[:, 0], case.keypoints.visible[:, 0])
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = (boxes[:, 2:3] - boxes[:, 0:1]) * 0.8
+    wide = np.concatenate([centre - half, centre + half], axis=1)
+    picks = np.linspace(0, len(out) - 1, STRIP_FRAMES).astype(int)
+    rows = [np.concatenate([crop(images[i], wide[i], side) for i in picks], axis=1)
+            for images in (case.frames, out, case.truth)]
+    return np.concatenate(rows, axis=0)
+
+
+def evaluate(data: str | Path, split: str = "test", out: str | Path | None = None,
+             models: LipSyncModels | None = None, max_clips: int | None = None,
+             options: PipelineOptions = PipelineOptions(matte=True),
+             progress: ProgressFn = no_progress) -> dict:
+    """Evaluate every clip of `split` with full frames in the three scenarios.
+
+    Returns {"split", "clips", "scenarios": {scenario: {"clips": n, metric: mean, ...,
+    "per_clip": {...}}}}; with `out`, also writes eval.json, report.md and one strip PNG
+    per scenario there.
+    """
+    data = Path(data)
+    records = [r for r in read_manifest(data) if r["split"] == split]
+    folders = [data / r["clip_id"] for r in records if (data / r["clip_id"] / "frames.npz").exists()]
+    folders = folders[:max_clips] if max_clips else folders
+    if not folders:
+        raise InputError(f"split '{split}' of '{data}' has no clip with full frames "
+                         "(frames.npz): held-out clips keep them; make the data set again.")
+    models = models or LipSyncModels.load(options.device)
+    options = PipelineOptions(**{**options.__dict__, "matte": True})
+    results: dict = {"split": split, "clips": len(folders), "targets": TARGETS, "scenarios": {}}
+    strips = {}
+    total, done = len(folders) * len(SCENARIOS), 0
+    with tempfile.TemporaryDirectory(prefix="lipsync-eval-") as tmp:
+        for scenario in SCENARIOS:
+            per_clip = {}
+            for folder in folders:
+                done += 1
+                progress(done, total, f"{scenario} {folder.name}")
+                case = load_case(folder, scenario)
+                if case is None:
+                    continue
+                metrics, strip = evaluate_case(models, case, Path(tmp) / scenario / folder.name,
+                                               options)
+                per_clip[folder.name] = metrics
+                strips.setdefault(scenario, strip)
+            if per_clip:
+                results["scenarios"][scenario] = _summary(per_clip)
+    if out is not None:
+        _write(Path(out), results, strips)
+    return results
+
+
+def _summary(per_clip: dict[str, dict]) -> dict:
+    rows = list(per_clip.values())
+    keys = [k for k in rows[0] if k not in ("outside_identical",)]
+    summary = {"clips": len(rows)}
+    for key in keys:
+        values = [r[key] for r in rows if np.isfinite(r[key])]
+        summary[key] = float(np.mean(values)) if values else float("nan")
+    summary["offsets"] = [r["offset"] for r in rows]
+    summary["offset_ok"] = all(abs(r["offset"]) <= 1 for r in rows)
+    summary["confidence_ratio"] = summary["lse_c"] / summary["truth_lse_c"] \
+        if summary["truth_lse_c"] > 0 else float("nan")
+    summary["outside_identical"] = all(r["outside_identical"] for r in rows)
+    summary["per_clip"] = per_clip
+    return summary
+
+
+COLUMNS = (("clips", "clips", "{:d}"), ("LSE-D", "lse_d", "{:.3f}"),
+           ("LSE-C", "lse_c", "{:.3f}"), ("truth LSE-C", "truth_lse_c", "{:.3f}"),
+           ("LSE-C ratio", "confidence_ratio", "{:.2f}"), ("offsets ok", "offset_ok", "{}"),
+           ("opening corr", "opening_corr", "{:.3f}"), ("PSNR dB", "psnr", "{:.2f}"),
+           ("SSIM", "ssim", "{:.3f}"), ("flicker", "flicker", "{:.2f}"),
+           ("truth flicker", "truth_flicker", "{:.2f}"),
+           ("outside identical", "outside_identical", "{}"))
+
+
+def format_table(results: dict) -> str:
+    """A Markdown table: one row per scenario."""
+    lines = ["| scenario | " + " | ".join(c[0] for c in COLUMNS) + " |",
+             "|---" * (len(COLUMNS) + 1) + "|"]
+    for scenario, s in results["scenarios"].items():
+        cells = []
+        for _, key, fmt in COLUMNS:
+            value = s[key]
+            cells.append("n/a" if isinstance(value, float) and not np.isfinite(value)
+                         else fmt.format(value))
+        lines.append(f"| {scenario} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _write(out: Path, results: dict, strips: dict[str, np.ndarray]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "eval.json").write_text(json.dumps(results, indent=2))
+    lines = [f"# Evaluation on split `{results['split']}` ({results['clips']} clips)", "",
+             format_table(results), "", "Targets: " + "; ".join(
+                 f"{k} {v}" for k, v in TARGETS.items()), ""]
+    for scenario, strip in strips.items():
+        cv2.imwrite(str(out / f"{scenario}.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
+        lines += [f"## {scenario}", "", "Rows: input, output, ground truth.", "",
+                  f"![{scenario}]({scenario}.png)", ""]
+    (out / "report.md").write_text("\n".join(lines))

@@ -1,0 +1,65 @@
+"""The evaluation: its measures on known cases, and a smoke run on the tiny held-out split
+with the shipped weights (real numbers, every scenario)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lipsync.core.evaluate.metrics import correlation, flicker, psnr, ssim, sync_score
+from lipsync.core.evaluate.run import SCENARIOS, evaluate, format_table
+from lipsync.core.models.sync import SyncConfig, SyncExpert
+
+
+def test_image_measures_on_known_cases():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    mask = np.zeros((32, 32)), np.ones((32, 32))
+    assert np.isnan(psnr(image, image, mask[0])) and np.isnan(ssim(image, image, mask[0]))
+    assert psnr(image, image, mask[1]) > 100
+    assert ssim(image, image, mask[1]) == pytest.approx(1.0)
+    noisy = np.clip(image + rng.normal(0, 20, image.shape), 0, 255).astype(np.uint8)
+    noisier = np.clip(image + rng.normal(0, 60, image.shape), 0, 255).astype(np.uint8)
+    assert 1.0 > ssim(image, noisy, mask[1]) > ssim(image, noisier, mask[1])
+    assert psnr(image, noisy, mask[1]) > psnr(image, noisier, mask[1])
+    still = np.repeat(image[None], 4, axis=0)
+    assert flicker(still, np.ones((4, 32, 32))) == 0.0
+    assert np.isnan(correlation(np.ones(5), np.arange(5)))
+    assert correlation(np.arange(5), 2 * np.arange(5) + 1) == pytest.approx(1.0)
+
+
+def test_the_found_offset_follows_an_audio_shift():
+    """Delaying the audio by k frames moves the whole distance curve by k offsets (25 fps:
+    4 MFCC columns per frame), whatever the network."""
+    torch.manual_seed(0)
+    sync = SyncExpert(SyncConfig()).eval()
+    rng = np.random.default_rng(1)
+    passes = rng.random((30, 4, 64, 64), dtype=np.float32)
+    mfcc = rng.normal(size=(13, 400)).astype(np.float32)
+    k = 3
+    delayed = np.concatenate([rng.normal(size=(13, 4 * k)).astype(np.float32), mfcc], axis=1)
+    before = np.array(sync_score(sync, passes, mfcc, 25.0, max_offset=6).curve)
+    after = np.array(sync_score(sync, passes, delayed, 25.0, max_offset=6).curve)
+    centre = 6                      # offset 0; below it early windows are edge-padded
+    np.testing.assert_allclose(after[centre + k:], before[centre:-k], rtol=1e-4, atol=1e-5)
+
+
+def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
+    torch.set_num_threads(1)
+    results = evaluate(tiny_data, "test", tmp_path / "eval")
+    assert results["clips"] == 1
+    assert set(results["scenarios"]) == set(SCENARIOS), "the test clip is dubbed: 3 scenarios"
+    for scenario, summary in results["scenarios"].items():
+        assert summary["outside_identical"] is True
+        assert np.isfinite(summary["lse_d"]) and np.isfinite(summary["truth_lse_c"])
+        assert -15 <= summary["offsets"][0] <= 15
+        assert np.isfinite(summary["ssim"]) == (scenario != "still")
+    saved = json.loads((tmp_path / "eval" / "eval.json").read_text())
+    assert saved["scenarios"]["neutral"]["clips"] == 1
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert "| neutral |" in report and "![still](still.png)" in report
+    assert all((tmp_path / "eval" / f"{s}.png").stat().st_size > 1000 for s in SCENARIOS)
+    assert format_table(results).count("\n") == 1 + len(SCENARIOS)
