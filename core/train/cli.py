@@ -31,7 +31,8 @@ def make_stage(name: str, args: argparse.Namespace):
 
         return lambda run, device: GeneratorStage(run, device, sync_weights=args.sync,
                                                   eval_split=args.split,
-                                                  finetune_steps=args.finetune_steps)
+                                                  finetune_steps=args.finetune_steps,
+                                                  sync_weight=args.sync_weight)
     from .parser import ParserStage
 
     return lambda run, device: ParserStage(run, device, eval_split=args.split,
@@ -60,6 +61,8 @@ def add_parser(commands) -> None:
     train.add_argument("--finetune-steps", type=int, default=None,
                        help="generator/parser: adjacent-frame fine-tune steps, the last part of "
                             "--steps (default: generator 20 %%, parser 25 %%)")
+    train.add_argument("--sync-weight", type=float, default=None,
+                       help="generator: weight of the sync expert's loss (default 0.1)")
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",
                        help="only evaluate these trained weights on --split and print JSON")
     train.add_argument("--update-card", action="store_true",
