@@ -15,10 +15,10 @@ def register() -> None:
     global _cli_handle, _unregister_classes
     import bpy
 
-    from . import headless, operators, panels, properties
+    from . import headless, operators, panels, preferences, properties
 
     register_classes, _unregister_classes = bpy.utils.register_classes_factory(
-        properties.CLASSES + operators.CLASSES + panels.CLASSES)
+        properties.CLASSES + operators.CLASSES + panels.CLASSES + preferences.CLASSES)
     register_classes()
     properties.attach()
     _cli_handle = bpy.utils.register_cli_command("lipsync", headless.blender_command)

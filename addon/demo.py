@@ -1,7 +1,10 @@
-"""`make demo`: a talking head built from code speaks the bundled clip; the preprocessing
-passes land on the sequencer; the .blend and an mp4 of the sequencer (with sound) are saved.
+"""`make demo`: a talking head built from code, rendered with its mouth closed, is lip-synced
+to the bundled speech by the panel's "Render and Lip-Sync" job; the result strip lands on
+the sequencer, the .blend is saved, and demo.mp4 shows the rendered input (left) next to the
+lip-synced result (right), with the speech.
 
-Output (in `out`): demo.blend, demo.mp4, lipsync_cache/ (renders and passes).
+Output (in `out`): demo.blend, demo.mp4, lipsync_cache/<scene>/Head_001/ (the run folder:
+rendered frames, keypoints, lip-synced frames and their report).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from pathlib import Path
 SPEECH = Path(__file__).resolve().parent.parent / "demo" / "speech.wav"
 MARKER = ".lipsync-demo"
 FPS = 25
-RESOLUTION = (320, 320)
+RESOLUTION = (256, 256)
+SAMPLES = 12
 
 
 def _fresh_output(out: Path) -> None:
@@ -27,50 +31,22 @@ def _fresh_output(out: Path) -> None:
     (out / MARKER).write_text("made by python -m lipsync demo\n")
 
 
-def _mosaic(scene, strip_names: dict[str, str]) -> None:
-    """Show frames, blur, gradient and keypoints as a 2x2 mosaic in the sequencer output."""
-    width, height = scene.render.resolution_x, scene.render.resolution_y
-    scale = 0.5 * width / RESOLUTION[0]  # the strips were fitted at RESOLUTION
-    quarters = {"frames": (-1, 1), "blur": (1, 1), "gradient": (-1, -1), "keypoints": (1, -1)}
-    for pass_name, (sx, sy) in quarters.items():
-        strip = scene.sequence_editor.strips[strip_names[pass_name]]
-        strip.transform.scale_x = strip.transform.scale_y = scale
-        strip.transform.offset_x = sx * width / 4
-        strip.transform.offset_y = sy * height / 4
-        strip.blend_type = "ALPHA_OVER"
-
-
-def _render_mp4(scene, path: Path) -> Path:
-    render = scene.render
-    render.use_sequencer = True
-    render.image_settings.media_type = "VIDEO"
-    render.image_settings.file_format = "FFMPEG"
-    render.ffmpeg.format = "MPEG4"
-    render.ffmpeg.codec = "H264"
-    render.ffmpeg.audio_codec = "AAC"
-    render.ffmpeg.audio_mixrate = 48000
-    render.use_file_extension = False
-    render.filepath = str(path)
-    import bpy
-
-    bpy.ops.render.render(animation=True, scene=scene.name)
-    if not path.is_file():
-        raise RuntimeError(f"the sequencer render wrote no '{path}'")
-    return path
-
-
 def run_demo(out: str) -> int:
     """Build, run and save the demo; returns 0."""
+    import time
+
     import bpy
+    import numpy as np
 
     from .. import register
     from ..core.audio import AudioTiming, load_audio
-    from ..core.audio.envelope import mouth_open_from_audio
     from ..core.progress import ConsoleProgress
-    from .job import PreprocessJob
-    from .operators import request_from_settings
+    from . import preview
+    from .lipsync_job import LipSyncJob, RESULT
+    from .operators import lipsync_request_from_settings
     from .talking_head import build_talking_head
 
+    started = time.perf_counter()
     out_dir = Path(out).resolve()
     _fresh_output(out_dir)
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -81,25 +57,29 @@ def run_demo(out: str) -> int:
     samples = load_audio(SPEECH, sample_rate=16000)
     n_frames = AudioTiming(fps=FPS).n_video_frames_for(len(samples))
     scene.frame_start, scene.frame_end = 1, n_frames
-    head = build_talking_head(scene, resolution=RESOLUTION, engine="CYCLES", samples=16,
-                              mouth_open=mouth_open_from_audio(samples, 16000, FPS, n_frames))
+    # Mouth closed on every frame: whatever moves in the result is the lip-sync's work.
+    head = build_talking_head(scene, resolution=RESOLUTION, engine="CYCLES", samples=SAMPLES,
+                              mouth_open=np.zeros(n_frames))
     editor = scene.sequence_editor_create()
     editor.strips.new_sound("speech", str(SPEECH), 1, 1)
-    bpy.ops.wm.save_as_mainfile(filepath=str(out_dir / "demo.blend"))
-
     settings = scene.lipsync
     settings.character = head.head
     settings.mouth_group = head.mouth_group
-    bar = ConsoleProgress("demo: render + preprocess")
+    bpy.ops.wm.save_as_mainfile(filepath=str(out_dir / "demo.blend"))
+
+    bar = ConsoleProgress("demo: render + lip-sync")
     try:
-        result = PreprocessJob(request_from_settings(scene)).run(progress=bar)
+        result = LipSyncJob(lipsync_request_from_settings(scene)).run(progress=bar)
     finally:
         bar.close()
-    print(result.summary())
-
-    scene.render.resolution_x, scene.render.resolution_y = (2 * RESOLUTION[0], 2 * RESOLUTION[1])
-    _mosaic(scene, result.strips)
-    mp4 = _render_mp4(scene, out_dir / "demo.mp4")
+    print("\n".join(result.summary_lines()))
     bpy.ops.wm.save_mainfile()
-    print(f"saved {out_dir / 'demo.blend'} and {mp4}")
+
+    frames = editor.strips[result.strips["frames"]]
+    synced = editor.strips[result.strips[RESULT]]
+    panels = [preview.Sequence(bpy.path.abspath(s.directory), [e.filename for e in s.elements])
+              for s in (frames, synced)]
+    mp4 = preview.render_preview(scene, panels, os.path.join(result.run_dir, "audio.wav"),
+                                 str(out_dir / "demo.mp4"), RESOLUTION)
+    print(f"saved {out_dir / 'demo.blend'} and {mp4} in {time.perf_counter() - started:.0f} s")
     return 0

@@ -1,7 +1,14 @@
-"""Headless entry points, one job for both:
+"""Headless entry points, the panel's jobs for both:
 
-    blender -b shot.blend -c lipsync preprocess [options]
-    python -m lipsync blend shot.blend preprocess [options]
+    blender -b shot.blend -c lipsync {sync,render,preprocess} [options]
+    python -m lipsync blend shot.blend {sync,render,preprocess} [options]
+
+- ``sync``: the panel's "Render and Lip-Sync" (render or take the frames, lip-sync each
+  character to its sound strip or to an audio file, put the result on the sequencer);
+- ``render --out DIR``: the camera frames and one character's mouth keypoints only:
+  ``DIR/frames/NNNN.png``, ``DIR/keypoints.npz`` and, last, ``DIR/render.json`` (for the
+  plain-Python ``python -m lipsync sync --frames DIR/frames --keypoints ...``);
+- ``preprocess``: the mouth passes as strips.
 
 Exit codes: 0 done, 2 bad input (the message says what to fix), 3 cancelled.
 """
@@ -34,7 +41,53 @@ def build_parser(prog: str = "lipsync") -> argparse.ArgumentParser:
                      help="weight w of the HSI blur against the YCbCr blur, in (0, 1)")
     pre.add_argument("--save-as", default="",
                      help="save the .blend with the new strips to this new file")
+    _add_sync_parser(commands)
+    _add_render_parser(commands)
     return parser
+
+
+def _add_sync_parser(commands) -> None:
+    sync = commands.add_parser("sync", help="render (or take) the frames, lip-sync them to the "
+                                            "audio and put the result on the sequencer")
+    sync.add_argument("--scene", default="", help="scene name (default: the active scene)")
+    sync.add_argument("--character", default="",
+                      help="mesh object of the character (default: the panel's characters)")
+    sync.add_argument("--mouth-group", default="", help="vertex group of the lips")
+    audio = sync.add_mutually_exclusive_group()
+    audio.add_argument("--sound-strip", default="", help="sound strip (default: the only one)")
+    audio.add_argument("--audio", default="",
+                       help="an audio file instead of a strip (e.g. another language); its "
+                            "start plays on the first frame")
+    sync.add_argument("--frames-strip", default="",
+                      help="image/movie strip to take frames from (default: render the camera)")
+    sync.add_argument("--start", type=int, default=None, help="first frame (default: scene's)")
+    sync.add_argument("--end", type=int, default=None, help="last frame (default: scene's)")
+    sync.add_argument("--out", default="//lipsync_cache",
+                      help="output folder ('//' = next to the .blend); each run adds a new "
+                           "sub-folder")
+    sync.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    sync.add_argument("--quality", default="final", choices=["draft", "final"],
+                      help="draft: keypoint mask only; final: refined by the face parser")
+    sync.add_argument("--matte", action="store_true", help="add the mouth matte strip")
+    sync.add_argument("--preview", action="store_true",
+                      help="write preview.mp4 (result with sound) into the run folder")
+    sync.add_argument("--models", default="", help="folder of the weights (default: models/)")
+    sync.add_argument("--save-as", default="",
+                      help="save the .blend with the new strips to this new file")
+
+
+def _add_render_parser(commands) -> None:
+    ren = commands.add_parser("render", help="render the camera frames and project one "
+                                             "character's mouth keypoints into a folder")
+    ren.add_argument("--out", required=True,
+                     help="new or empty folder: frames/NNNN.png, keypoints.npz, render.json")
+    ren.add_argument("--scene", default="", help="scene name (default: the active scene)")
+    ren.add_argument("--character", default="",
+                     help="mesh object (default: the panel's character, else the only mesh "
+                          "with a lip/mouth vertex group)")
+    ren.add_argument("--mouth-group", default="", help="vertex group of the lips")
+    ren.add_argument("--start", type=int, default=None, help="first frame (default: scene's)")
+    ren.add_argument("--end", type=int, default=None, help="last frame (default: scene's)")
 
 
 def request_from_args(args: argparse.Namespace, scene_name: str):
@@ -49,24 +102,95 @@ def request_from_args(args: argparse.Namespace, scene_name: str):
                       config=PreprocessConfig(fusion_weight=args.fusion_weight))
 
 
+def _scene(args, bpy):
+    from ..core.errors import InputError
+
+    name = args.scene or bpy.context.scene.name
+    scene = bpy.data.scenes.get(name)
+    if scene is None:
+        names = ", ".join(s.name for s in bpy.data.scenes)
+        raise InputError(f"No scene named '{name}' (scenes: {names}).")
+    return scene
+
+
+def default_character(scene) -> str:
+    """The panel's character, else the scene's only mesh with a lip/mouth vertex group."""
+    from ..core.errors import InputError
+    from .projection import MOUTH_NAME
+
+    settings = getattr(scene, "lipsync", None)
+    if settings is not None and settings.character is not None:
+        return settings.character.name
+    found = [o.name for o in scene.objects if o.type == "MESH"
+             and any(MOUTH_NAME.search(g.name) for g in o.vertex_groups)]
+    if len(found) == 1:
+        return found[0]
+    listed = ", ".join(found) if found else "none"
+    raise InputError(f"Which character? Scene '{scene.name}' has {len(found)} meshes with a "
+                     f"lip/mouth vertex group ({listed}): pass --character NAME.")
+
+
+def sync_request_from_args(args: argparse.Namespace, scene):
+    """The `LipSyncRequest` of `sync`: one character from the options, or the panel's."""
+    from .lipsync_job import CharacterRequest, LipSyncRequest
+    from .operators import lipsync_request_from_settings
+
+    if args.character or args.audio or args.sound_strip or args.mouth_group:
+        characters = (CharacterRequest(character=args.character or default_character(scene),
+                                       mouth_group=args.mouth_group,
+                                       sound_strip=args.sound_strip,
+                                       audio_file=os.path.abspath(args.audio) if args.audio
+                                       else ""),)
+    else:
+        characters = lipsync_request_from_settings(scene).characters or (
+            CharacterRequest(character=default_character(scene)),)
+    return LipSyncRequest(scene=scene.name, characters=characters,
+                          frames_strip=args.frames_strip, frame_start=args.start,
+                          frame_end=args.end, output_dir=args.out, quality=args.quality,
+                          device=args.device, matte_strip=args.matte, preview=args.preview,
+                          models_dir=args.models)
+
+
+def _run_job(args, bpy, bar):
+    if args.command == "preprocess":
+        from .job import PreprocessJob
+
+        return PreprocessJob(request_from_args(args, bpy.context.scene.name)).run(progress=bar)
+    scene = _scene(args, bpy)
+    # The keypoints come from the context's evaluated depsgraph: make `scene` the context's.
+    with bpy.context.temp_override(scene=scene, view_layer=scene.view_layers[0]):
+        if args.command == "sync":
+            from .lipsync_job import LipSyncJob
+
+            return LipSyncJob(sync_request_from_args(args, scene)).run(progress=bar)
+        from .lipsync_job import render_shot
+
+        first = args.start if args.start is not None else scene.frame_start
+        last = args.end if args.end is not None else scene.frame_end
+        return render_shot(scene, args.character or default_character(scene), args.mouth_group,
+                           first, last, args.out, progress=bar)
+
+
 def run_command(argv: list[str], prog: str = "lipsync") -> int:
     """Run one command on the currently open .blend file; returns the exit code."""
     import bpy
 
     from ..core.errors import Cancelled, LipSyncError
     from ..core.progress import ConsoleProgress
-    from .job import PreprocessJob
 
     parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    if args.save_as and os.path.exists(args.save_as):
-        print(f"error: --save-as '{args.save_as}' exists; choose a new file name "
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:              # argparse: -h (0) or bad options (2)
+        return int(exc.code or 0)
+    save_as = getattr(args, "save_as", "")
+    if save_as and os.path.exists(save_as):
+        print(f"error: --save-as '{save_as}' exists; choose a new file name "
               "(the add-on never overwrites files).", file=sys.stderr)
         return 2
     bar = ConsoleProgress("lipsync " + args.command)
     try:
-        request = request_from_args(args, bpy.context.scene.name)
-        result = PreprocessJob(request).run(progress=bar)
+        result = _run_job(args, bpy, bar)
     except Cancelled:
         print("cancelled: nothing was written", file=sys.stderr)
         return 3
@@ -75,10 +199,14 @@ def run_command(argv: list[str], prog: str = "lipsync") -> int:
         return 2
     finally:
         bar.close()
-    print(result.summary())
-    if args.save_as:
-        bpy.ops.wm.save_as_mainfile(filepath=os.path.abspath(args.save_as), copy=True)
-        print(f"saved {args.save_as}")
+    if args.command == "render":
+        print(f"rendered frames {result['frame_start']}-{result['frame_end']} of "
+              f"'{result['character']}' at {result['fps']:.3f} fps into {args.out}")
+        return 0
+    print("\n".join(result.summary_lines()) if args.command == "sync" else result.summary())
+    if save_as:
+        bpy.ops.wm.save_as_mainfile(filepath=os.path.abspath(save_as), copy=True)
+        print(f"saved {save_as}")
     return 0
 
 

@@ -1,8 +1,32 @@
-"""Sidebar panels (tab "Lip Sync") in the 3D viewport and the video sequencer."""
+"""Sidebar panels (tab "Lip Sync") in the 3D viewport and the video sequencer.
+
+The main panel does the whole job: characters (the first one, then a list of further
+characters, each with its own sound strip), frames, range, quality, device, output and
+the "Render and Lip-Sync" button. A collapsed sub-panel keeps the preprocessing passes.
+"""
 
 from __future__ import annotations
 
 import bpy
+
+from . import dependencies
+
+
+def _sound_strip_field(layout, owner, editor) -> None:
+    if editor is not None:
+        layout.prop_search(owner, "sound_strip", editor, "strips_all")
+    else:
+        layout.label(text="No sound strip: add one in the Sequencer", icon="ERROR")
+
+
+class LIPSYNC_UL_characters(bpy.types.UIList):
+    """Further characters: mesh and sound strip per row."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname,
+                  index=0, flt_flag=0):
+        row = layout.row(align=True)
+        row.prop(item, "character", text="", emboss=False, icon="OUTLINER_OB_MESH")
+        row.label(text=item.sound_strip or "(only sound strip)", icon="SOUND")
 
 
 class LipSyncPanelMixin:
@@ -18,18 +42,32 @@ class LipSyncPanelMixin:
         settings = scene.lipsync
         editor = scene.sequence_editor
 
+        missing = dependencies.missing_summary()
+        if missing:
+            layout.label(text=missing, icon="ERROR")
+
         col = layout.column(heading="Character")
         col.prop(settings, "character")
         if settings.character is not None:
             col.prop_search(settings, "mouth_group", settings.character, "vertex_groups")
-
-        col = layout.column()
         col.prop(settings, "audio_source")
         if settings.audio_source == "STRIP":
-            if editor is not None:
-                col.prop_search(settings, "sound_strip", editor, "strips_all")
-            else:
-                col.label(text="No sound strip: add one in the Sequencer", icon="ERROR")
+            _sound_strip_field(col, settings, editor)
+
+        col = layout.column(heading="More Characters")
+        row = col.row()
+        row.template_list("LIPSYNC_UL_characters", "", settings, "extra_characters",
+                          settings, "extra_index", rows=2)
+        buttons = row.column(align=True)
+        buttons.operator("lipsync.character_add", icon="ADD", text="")
+        buttons.operator("lipsync.character_remove", icon="REMOVE", text="")
+        extra = settings.extra_characters
+        if 0 <= settings.extra_index < len(extra):
+            item = extra[settings.extra_index]
+            col.prop(item, "character")
+            if item.character is not None:
+                col.prop_search(item, "mouth_group", item.character, "vertex_groups")
+            _sound_strip_field(col, item, editor)
 
         col = layout.column()
         col.prop(settings, "frames_source")
@@ -44,14 +82,33 @@ class LipSyncPanelMixin:
             row.prop(settings, "frame_end")
 
         col = layout.column()
-        col.prop(settings, "fusion_weight", slider=True)
+        col.prop(settings, "quality")
+        col.prop(settings, "device")
         col.prop(settings, "output_dir")
+        col = layout.column(heading="Add")
+        col.prop(settings, "use_matte_strip")
+        col.prop(settings, "use_preview")
 
         runtime = context.window_manager.lipsync
         if runtime.running:
             layout.progress(factor=runtime.progress, type="BAR",
                             text=f"{runtime.message} (Esc to cancel)")
         else:
+            layout.operator("lipsync.render_and_sync", icon="SPEAKER")
+
+
+class PreprocessPanelMixin:
+    bl_region_type = "UI"
+    bl_category = "Lip Sync"
+    bl_label = "Preprocessing Passes"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        layout.prop(context.scene.lipsync, "fusion_weight", slider=True)
+        if not context.window_manager.lipsync.running:
             layout.operator("lipsync.preprocess", icon="SEQUENCE")
 
 
@@ -65,4 +122,17 @@ class LIPSYNC_PT_sequencer(LipSyncPanelMixin, bpy.types.Panel):
     bl_space_type = "SEQUENCE_EDITOR"
 
 
-CLASSES = (LIPSYNC_PT_view3d, LIPSYNC_PT_sequencer)
+class LIPSYNC_PT_view3d_preprocess(PreprocessPanelMixin, bpy.types.Panel):
+    bl_idname = "LIPSYNC_PT_view3d_preprocess"
+    bl_space_type = "VIEW_3D"
+    bl_parent_id = "LIPSYNC_PT_view3d"
+
+
+class LIPSYNC_PT_sequencer_preprocess(PreprocessPanelMixin, bpy.types.Panel):
+    bl_idname = "LIPSYNC_PT_sequencer_preprocess"
+    bl_space_type = "SEQUENCE_EDITOR"
+    bl_parent_id = "LIPSYNC_PT_sequencer"
+
+
+CLASSES = (LIPSYNC_UL_characters, LIPSYNC_PT_view3d, LIPSYNC_PT_sequencer,
+           LIPSYNC_PT_view3d_preprocess, LIPSYNC_PT_sequencer_preprocess)

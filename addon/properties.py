@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
-                       StringProperty)
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty,
+                       IntProperty, PointerProperty, StringProperty)
 
 
 def _is_mesh(_self, obj) -> bool:
     return obj.type == "MESH"
+
+
+class LIPSYNC_PG_character(bpy.types.PropertyGroup):
+    """One more character of the shot, with the sound strip it speaks."""
+
+    character: PointerProperty(name="Character", type=bpy.types.Object, poll=_is_mesh,
+                               description="The character's mesh; its mouth gives the keypoints")
+    mouth_group: StringProperty(name="Mouth Group",
+                                description="Vertex group of the lips (empty: a group or material "
+                                            "named lip/mouth is found automatically)")
+    sound_strip: StringProperty(name="Sound Strip",
+                                description="Sound strip this character speaks (empty: the only "
+                                            "one)")
 
 
 class LIPSYNC_PG_settings(bpy.types.PropertyGroup):
@@ -38,6 +51,23 @@ class LIPSYNC_PG_settings(bpy.types.PropertyGroup):
     output_dir: StringProperty(name="Output", subtype="DIR_PATH", default="//lipsync_cache",
                                description="Folder for renders and passes (each run adds a "
                                            "new sub-folder; nothing is overwritten)")
+    extra_characters: CollectionProperty(type=LIPSYNC_PG_character, name="More Characters",
+                                         description="Further characters of the shot, each "
+                                                     "with its own sound strip")
+    extra_index: IntProperty(name="Active Character", default=0, min=0)
+    quality: EnumProperty(name="Quality", default="FINAL", items=[
+        ("DRAFT", "Draft", "Mouth region from the keypoints only (faster)"),
+        ("FINAL", "Final", "Mouth region refined by the face parser")])
+    device: EnumProperty(name="Device", default="AUTO", items=[
+        ("AUTO", "Auto", "The GPU (CUDA) when there is one, else the CPU"),
+        ("CPU", "CPU", "The processor"),
+        ("CUDA", "CUDA", "An NVIDIA GPU (needs the CUDA build of PyTorch)")])
+    use_matte_strip: BoolProperty(name="Mouth Matte Strip", default=False,
+                                  description="Also put the mouth matte (white where the frame "
+                                              "changed) on the sequencer, muted, above the result")
+    use_preview: BoolProperty(name="MP4 Preview", default=False,
+                              description="Also write preview.mp4 (the result with its sound) "
+                                          "into the run folder")
 
 
 class LIPSYNC_PG_runtime(bpy.types.PropertyGroup):
@@ -48,7 +78,7 @@ class LIPSYNC_PG_runtime(bpy.types.PropertyGroup):
     message: StringProperty(default="")
 
 
-CLASSES = (LIPSYNC_PG_settings, LIPSYNC_PG_runtime)
+CLASSES = (LIPSYNC_PG_character, LIPSYNC_PG_settings, LIPSYNC_PG_runtime)
 
 
 def attach() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from typing import Callable
 
 import bpy
 
@@ -77,20 +78,36 @@ def render_frame(scene, frame: int, path: str) -> str:
     return path
 
 
-def render_range(scene, first: int, last: int, folder: str) -> list[str]:
+def render_range(scene, first: int, last: int, folder: str, digits: int = 5,
+                 progress: Callable[[int, int, str], None] | None = None) -> list[str]:
     """Render scene frames first..last in one animation render into `folder`.
 
     One render call for the whole range saves Blender's per-render set-up (about a
-    quarter of a 128 px Workbench frame). Files are ``folder/NNNNN.png``; the scene's
-    frame range, output path and format are as before afterwards. Returns the paths.
+    quarter of a 128 px Workbench frame). Files are ``folder/NNNNN.png`` (`digits` digits,
+    zero-padded); the scene's frame range, output path and format are as before afterwards.
+    `progress(done, total, message)` is called as each frame is written. Returns the paths.
     """
     require_camera(scene)
     os.makedirs(folder, exist_ok=True)
+    total = last - first + 1
+    written = []
+
+    def on_write(_scene, *_):
+        written.append(1)
+        if progress is not None:
+            progress(len(written), total, f"rendered frame {first + len(written) - 1}")
+
     changes = ((scene, "frame_start", first), (scene, "frame_end", last))
-    with temporary_settings(changes), cache_render_settings(scene, os.path.join(folder, "#####")):
-        scene.render.use_file_extension = True
-        bpy.ops.render.render(animation=True, scene=scene.name)
-    paths = [os.path.join(folder, f"{frame:05d}.png") for frame in range(first, last + 1)]
+    handlers = bpy.app.handlers.render_write
+    handlers.append(on_write)
+    try:
+        with temporary_settings(changes), \
+                cache_render_settings(scene, os.path.join(folder, "#" * digits)):
+            scene.render.use_file_extension = True
+            bpy.ops.render.render(animation=True, scene=scene.name)
+    finally:
+        handlers.remove(on_write)
+    paths = [os.path.join(folder, f"{frame:0{digits}d}.png") for frame in range(first, last + 1)]
     missing = [p for p in paths if not os.path.isfile(p)]
     if missing:
         raise InputError(f"Rendering frames {first}-{last} of scene '{scene.name}' wrote no "

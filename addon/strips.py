@@ -2,12 +2,15 @@
 
 Strips the add-on creates carry the custom property ``lipsync_pass`` (the pass
 name) and ``lipsync_run`` (the run folder), so later runs can tell the add-on's
-strips from the user's. The user's strips are never changed.
+strips from the user's; the lip-sync job's strips also carry ``lipsync_key`` (which
+characters and audio they show), so a later run for the same characters and audio
+replaces exactly those (`replace_tagged`). The user's strips are never changed.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import bpy
 
@@ -21,10 +24,16 @@ def _overlaps(strip, start: int, end: int) -> bool:
     return strip.frame_final_start < end and start < strip.frame_final_end
 
 
-def free_channel(editor, start: int, end: int, above: int = 0) -> int:
-    """The lowest channel > `above` with no strip on frames [start, end)."""
+def channel_is_free(editor, channel: int, start: int, end: int, ignore=None) -> bool:
+    """Whether no strip but `ignore` occupies `channel` on frames [start, end)."""
+    return not any(s.channel == channel and _overlaps(s, start, end) and s != ignore
+                   for s in editor.strips)
+
+
+def free_channel(editor, start: int, end: int, above: int = 0, ignore=None) -> int:
+    """The lowest channel > `above` with no strip (but `ignore`) on frames [start, end)."""
     for channel in range(above + 1, MAX_CHANNEL + 1):
-        if not any(s.channel == channel and _overlaps(s, start, end) for s in editor.strips):
+        if channel_is_free(editor, channel, start, end, ignore):
             return channel
     raise InputError(f"No free sequencer channel above {above} for frames {start}-{end - 1}: "
                      "remove or move some strips.")
@@ -75,8 +84,9 @@ def find_strip(scene, name: str):
 
 
 def add_image_sequence(scene, name: str, folder: str, filenames: list[str], frame_start: int,
-                       above: int, pass_name: str, run_dir: str):
-    """Add an image-sequence strip of `filenames` in `folder` on the lowest free channel > `above`."""
+                       above: int, pass_name: str, run_dir: str, key: str = ""):
+    """Add an image-sequence strip of `filenames` in `folder` on the lowest free channel > `above`,
+    tagged with `pass_name`, `run_dir` and (when given) `key`."""
     editor = scene.sequence_editor or scene.sequence_editor_create()
     end = frame_start + len(filenames)
     channel = free_channel(editor, frame_start, end, above)
@@ -86,4 +96,69 @@ def add_image_sequence(scene, name: str, folder: str, filenames: list[str], fram
         strip.elements.append(filename)
     strip["lipsync_pass"] = pass_name
     strip["lipsync_run"] = run_dir
+    if key:
+        strip["lipsync_key"] = key
     return strip
+
+
+def tagged_strips(scene, key: str) -> dict:
+    """The add-on's strips tagged with `key`: {pass name: strip} (top-level strips only)."""
+    editor = scene.sequence_editor
+    if editor is None:
+        return {}
+    return {s["lipsync_pass"]: s for s in editor.strips
+            if s.get("lipsync_key") == key and "lipsync_pass" in s}
+
+
+@dataclass(frozen=True)
+class NewStrip:
+    """An image-sequence strip to add: `filenames` in `folder`, shown from `frame_start`."""
+
+    pass_name: str
+    name: str
+    folder: str
+    filenames: list[str]
+    mute: bool = False
+
+
+def replace_tagged(scene, key: str, new: list[NewStrip], frame_start: int, above: int,
+                   run_dir: str) -> dict[str, str]:
+    """Add the `new` strips one above the other (the first on the lowest free channel above
+    `above`), then remove the add-on's earlier strips tagged `key` and move each new strip
+    into the channel its predecessor of the same pass had, when that channel is free.
+
+    The new strips are added before anything is removed, so a failure changes nothing.
+    Returns {pass name: strip name}.
+    """
+    editor = scene.sequence_editor or scene.sequence_editor_create()
+    old = tagged_strips(scene, key)
+    old_channels = {name: strip.channel for name, strip in old.items()}
+    made = []
+    try:
+        below = above
+        for item in new:
+            strip = add_image_sequence(scene, item.name, item.folder, item.filenames,
+                                       frame_start, below, item.pass_name, run_dir, key)
+            strip.mute = item.mute
+            made.append(strip)
+            below = strip.channel
+    except Exception:
+        for strip in made:
+            editor.strips.remove(strip)
+        raise
+    for strip in old.values():
+        editor.strips.remove(strip)
+    below = above
+    for strip, item in zip(made, new):
+        start, end = strip.frame_final_start, strip.frame_final_end
+        wanted = old_channels.get(item.pass_name)
+        if (wanted is not None and wanted > below
+                and channel_is_free(editor, wanted, start, end, ignore=strip)):
+            strip.channel = wanted
+        else:
+            lowest = free_channel(editor, start, end, below, ignore=strip)
+            if lowest < strip.channel:
+                strip.channel = lowest
+        strip.name = item.name          # the predecessor's name is free now
+        below = strip.channel
+    return {item.pass_name: strip.name for strip, item in zip(made, new)}

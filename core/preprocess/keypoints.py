@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 
 from ..errors import InputError
@@ -320,6 +319,8 @@ def draw_keypoints(frame: np.ndarray, faces: list[Face] | None) -> np.ndarray:
     Returns:
         (H, W, 3) uint8 RGB copy of `frame` with the drawing.
     """
+    import cv2
+
     if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise InputError(f"draw_keypoints needs an (H, W, 3) uint8 RGB frame, got "
                          f"{getattr(frame, 'shape', None)} {getattr(frame, 'dtype', type(frame).__name__)}")

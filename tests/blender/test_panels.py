@@ -35,6 +35,11 @@ class RecordingLayout:
     def label(self, text="", **_):
         self.log.append(("label", text))
 
+    def template_list(self, list_type, list_id, data, name, active_data, active_name, **_):
+        assert hasattr(bpy.types, list_type), list_type
+        assert name in data.bl_rna.properties and active_name in active_data.bl_rna.properties
+        self.log.append(("list", name))
+
     def operator(self, idname, **_):
         category, name = idname.split(".")
         assert hasattr(getattr(bpy.ops, category), name), idname
@@ -57,12 +62,20 @@ def test_panels_draw_every_setting(shot, name):
     settings = shot.scene.lipsync
     settings.use_scene_range = False
     settings.frames_source = "STRIP"
+    bpy.ops.lipsync.character_add()
+    settings.extra_characters[0].character = shot.head
     log = _draw(panel, bpy.context)
     drawn = {n for kind, n in log if kind in ("prop", "search")}
     assert {"character", "mouth_group", "audio_source", "sound_strip", "frames_source",
-            "frames_strip", "use_scene_range", "frame_start", "frame_end", "fusion_weight",
-            "output_dir"} <= drawn
-    assert ("operator", "lipsync.preprocess") in log
+            "frames_strip", "use_scene_range", "frame_start", "frame_end", "quality", "device",
+            "output_dir", "use_matte_strip", "use_preview"} <= drawn
+    assert ("list", "extra_characters") in log
+    assert ("operator", "lipsync.render_and_sync") in log
+    assert ("operator", "lipsync.character_add") in log
+    sub = getattr(bpy.types, name + "_preprocess")
+    assert sub.bl_parent_id == name and "DEFAULT_CLOSED" in sub.bl_options
+    log = _draw(sub, bpy.context)
+    assert ("prop", "fusion_weight") in log and ("operator", "lipsync.preprocess") in log
 
 
 def test_panel_warns_without_camera_and_shows_progress_while_running(shot):
@@ -75,4 +88,5 @@ def test_panel_warns_without_camera_and_shows_progress_while_running(shot):
         runtime.running = False
     assert ("label", "The scene has no active camera") in log
     assert ("progress", "frame 3 (Esc to cancel)") in log
-    assert not any(kind == "operator" for kind, _ in log)
+    jobs = {"lipsync.render_and_sync", "lipsync.preprocess"}
+    assert not any(kind == "operator" and name in jobs for kind, name in log)

@@ -1,0 +1,9 @@
+"""The lip-sync pipeline (no bpy): frames + audio + fps (+ keypoints per character) -> frames.
+
+- :mod:`.run`: `lipsync_frames`, the one entry point (streaming, atomic output);
+- :mod:`.character`: per-character crops, passes and network runs;
+- :mod:`.crop`: mouth-centred crop boxes, smoothed over time, and the way back;
+- :mod:`.pixels`: stored frame formats <-> display pixels;
+- :mod:`.models`: the three trained networks, loaded together;
+- :mod:`.locate`: mouth keypoints from the face parser, when none are given.
+"""
