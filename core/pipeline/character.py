@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
+from torch import nn
 
 from ..audio import AudioTiming, is_silent, mfcc
 from ..dataset.reader import SAMPLE_RATE, SYNC_FRAMES, TIMING, audio_window
@@ -30,6 +31,7 @@ PASS_SIZE = 96   # crops are blurred at this side, then shrunk to the model's (a
 KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
     "skin", "nose", "upper lip", "teeth", "lower lip", "mouth interior"))
 HALF_GROUP = SYNC_FRAMES // 2
+COLOUR_SIGMA = 1 / 8     # colour correction scale, in crop sides
 
 
 @dataclass
@@ -184,13 +186,44 @@ class CharacterState:
         sound = models.sync.embed_audio(tensor(audio))
         reference = self.reference.to(device)[None].expand(len(indices), -1, -1, -1)
         rgb = models.generator(tensor(source), tensor(heat), reference, visual, sound)
-        if self.refine:
-            probs = torch.softmax(models.parser(crops)[0], dim=1)          # (N, 12, S, S)
-            keep = probs[:, list(KEEP_CLASSES)].sum(dim=1)
-        else:
-            keep = torch.ones_like(rgb[:, 0])
+        probs = torch.softmax(models.parser(crops)[0], dim=1)              # (N, 12, S, S)
+        made = torch.softmax(models.parser(rgb)[0], dim=1)
+        face = list(KEEP_CLASSES)
+        agree = (probs[:, face] * made[:, face]).sum(dim=1, keepdim=True)   # same face part
+        rgb = match_colour(rgb, crops, agree)
+        keep = probs[:, face].sum(dim=1) if self.refine else torch.ones_like(agree[:, 0])
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
                 keep.float().cpu().numpy())
+
+
+def match_colour(generated: torch.Tensor, target: torch.Tensor,
+                 weight: torch.Tensor) -> torch.Tensor:
+    """Remove the generator's low-frequency colour cast: add the smooth (Gaussian,
+    `COLOUR_SIGMA` crop sides) weighted mean of target - generated, measured where
+    `weight` (skin in both) is high, falling back to the crop's weighted mean.
+
+    generated, target: (N, 3, S, S) in [0, 1]; weight: (N, 1, S, S) in [0, 1].
+    """
+    size = generated.shape[-1]
+    sigma = COLOUR_SIGMA * size
+    radius = int(3 * sigma)
+    x = torch.arange(-radius, radius + 1, dtype=generated.dtype, device=generated.device)
+    g = torch.exp(-0.5 * (x / sigma) ** 2)
+    g = g / g.sum()
+
+    def blur(z):                                   # separable, zero padding
+        c = z.shape[1]
+        z = nn.functional.conv2d(z, g.view(1, 1, 1, -1).expand(c, 1, 1, -1),
+                                 padding=(0, radius), groups=c)
+        return nn.functional.conv2d(z, g.view(1, 1, -1, 1).expand(c, 1, -1, 1),
+                                    padding=(radius, 0), groups=c)
+
+    residual = (target - generated) * weight
+    overall = residual.sum(dim=(2, 3), keepdim=True) / weight.sum(dim=(2, 3), keepdim=True
+                                                                   ).clamp_min(1e-6)
+    prior = 0.05
+    shift = (blur(residual) + prior * overall) / (blur(weight) + prior)
+    return (generated + shift).clamp(0, 1)
 
 
 def _inside(box: np.ndarray, side: int) -> tuple[float, float, float, float]:
