@@ -17,7 +17,7 @@ SYNC_STEPS ?= 4000
 PARSER_STEPS ?= 2000
 GENERATOR_STEPS ?= 1500
 
-.PHONY: setup demo test test-fast bench extension clean data train
+.PHONY: setup demo test test-fast bench eval extension clean data train
 
 setup: $(STAMP)
 
@@ -47,6 +47,11 @@ test-fast: setup
 
 bench: setup
 	$(PY) benchmarks/bench_preprocess.py
+	$(PY) benchmarks/bench_pipeline.py
+
+# The shipped weights on the held-out split of `make data` (README: Evaluation).
+eval: setup
+	$(PY) -m lipsync eval --data $(DATA) --split test --out build/eval
 
 extension: setup
 	mkdir -p dist
