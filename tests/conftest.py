@@ -9,6 +9,17 @@ import pytest
 
 os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="lipsync-blender-user-"))
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: the networks are tiny, and tests stay light on a shared machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 TINY_SEED = 101     # plan_clips(3, 101): train, test (dubbed), val
 
 

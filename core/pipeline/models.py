@@ -9,21 +9,10 @@ import torch
 
 from ..errors import InputError
 from ..models import MODELS_DIR
+from ..models.device import pick_device
 from ..models.generator import Generator
 from ..models.parser import FaceParser
 from ..models.sync import SyncExpert
-
-
-def pick_device(device: str) -> torch.device:
-    """'auto' (CUDA when there is one, else CPU), 'cpu' or 'cuda' -> a torch device."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("device 'cuda' was asked for but torch sees no CUDA GPU: choose "
-                         "'cpu' or 'auto', or install the CUDA build of torch.")
-    if device not in ("cpu", "cuda"):
-        raise InputError(f"unknown device '{device}': use auto, cpu or cuda.")
-    return torch.device(device)
 
 
 @dataclass

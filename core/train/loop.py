@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..models.device import pick_device
 from ..models.weights import save_weights
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from .card import write_card
@@ -56,18 +57,6 @@ class Stage(Protocol):
     def export(self) -> dict[str, torch.Tensor]: ...
     def metadata(self) -> dict[str, str]: ...
     def load(self, path: str | os.PathLike) -> None: ...
-
-
-def pick_device(name: str) -> torch.device:
-    """'auto' (CUDA when there is one), 'cpu' or 'cuda'; InputError for CUDA without one."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: this machine has no CUDA GPU (or torch is the CPU "
-                         "build); use --device cpu or auto.")
-    if name not in ("cpu", "cuda"):
-        raise InputError(f"--device must be auto, cpu or cuda, got {name!r}")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> np.random.Generator:

@@ -17,16 +17,6 @@ SPEECH = Path(__file__).resolve().parents[2] / "demo" / "speech.wav"
 SPEECH_START = 0.3      # s: demo/speech.wav is silent before this
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def neutral(shot):
     """The head keeps its mouth closed on every frame (no shape-key animation)."""
     keys = shot.head.data.shape_keys

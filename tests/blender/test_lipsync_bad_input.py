@@ -16,7 +16,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from lipsync_helpers import (neutral, one_thread, our_strips, run_dirs,  # noqa: E402,F401
+from lipsync_helpers import (neutral, our_strips, run_dirs,  # noqa: E402
                              set_sound, snapshot, speech)
 
 from lipsync.addon import headless  # noqa: E402

@@ -13,7 +13,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from lipsync_helpers import (files_under, neutral, one_thread, our_strips,  # noqa: E402,F401
+from lipsync_helpers import (files_under, neutral, our_strips,  # noqa: E402
                              read, run_dirs, speech)
 
 from lipsync.addon import headless  # noqa: E402

@@ -12,7 +12,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from lipsync_helpers import (neutral, one_thread, our_strips, read, run_dirs,  # noqa: E402,F401
+from lipsync_helpers import (neutral, our_strips, read, run_dirs,  # noqa: E402
                              set_sound, snapshot, speech)
 
 from lipsync.addon.lipsync_job import LipSyncJob  # noqa: E402

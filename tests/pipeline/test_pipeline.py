@@ -26,16 +26,6 @@ from lipsync.core.preprocess.keypoints import KeypointTrack
 OPTIONS = PipelineOptions(device="cpu", matte=True, chunk=5, batch=4)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def models():
     return LipSyncModels.load("cpu")

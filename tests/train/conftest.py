@@ -1,22 +1,11 @@
-"""Training tests: one torch thread, and a stage that records its steps (the tiny data set
-is in tests/conftest.py)."""
+"""Training tests: a stage that records its steps (the tiny data set and the one-thread
+fixture are in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 pytest.importorskip("bpy")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The networks are tiny: one torch thread is as fast and keeps the tests light."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def recording_stage(stage_cls, outputs: list, calls: list | None = None, **kwargs):
