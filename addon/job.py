@@ -100,20 +100,26 @@ def new_run_dir(root: str, scene_name: str, label: str) -> str:
     raise InputError(f"Output folder '{base}' holds 9999 runs already: clean it up.")
 
 
+def scene_range(scene_name: str, start: int | None, end: int | None) -> tuple:
+    """(scene, first, last): the named scene and the asked range (None: the scene's)."""
+    scene = bpy.data.scenes.get(scene_name)
+    if scene is None:
+        raise InputError(f"No scene named '{scene_name}'.")
+    first = start if start is not None else scene.frame_start
+    last = end if end is not None else scene.frame_end
+    if last < first:
+        raise InputError(f"Frame range {first}-{last} is empty: the end must not come before "
+                         "the start.")
+    return scene, first, last
+
+
 class PreprocessJob:
     """One preprocessing run of one shot (see the module docstring for its phases)."""
 
     def __init__(self, request: JobRequest):
         self.request = request
-        scene = bpy.data.scenes.get(request.scene)
-        if scene is None:
-            raise InputError(f"No scene named '{request.scene}'.")
-        self.scene = scene
-        self.first = request.frame_start if request.frame_start is not None else scene.frame_start
-        self.last = request.frame_end if request.frame_end is not None else scene.frame_end
-        if self.last < self.first:
-            raise InputError(f"Frame range {self.first}-{self.last} is empty: the end must not "
-                             "come before the start.")
+        self.scene, self.first, self.last = scene_range(request.scene, request.frame_start,
+                                                        request.frame_end)
         self.frames = list(range(self.first, self.last + 1))
         self.character = None
         self.run_dir = ""

@@ -36,7 +36,7 @@ import numpy as np
 from ..core.errors import InputError
 from ..core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from . import projection, render, sound, strips
-from .job import _ranges, new_run_dir, resolve_output_dir
+from .job import _ranges, new_run_dir, resolve_output_dir, scene_range
 
 SAMPLE_RATE = 16000
 QUALITIES = ("draft", "final")     # draft: keypoint mask only; final: parser-refined mask
@@ -136,17 +136,10 @@ class LipSyncJob:
 
     def __init__(self, request: LipSyncRequest):
         self.request = request
-        scene = bpy.data.scenes.get(request.scene)
-        if scene is None:
-            raise InputError(f"No scene named '{request.scene}'.")
-        self.scene = scene
-        self.first = request.frame_start if request.frame_start is not None else scene.frame_start
-        self.last = request.frame_end if request.frame_end is not None else scene.frame_end
-        if self.last < self.first:
-            raise InputError(f"Frame range {self.first}-{self.last} is empty: the end must not "
-                             "come before the start.")
+        self.scene, self.first, self.last = scene_range(request.scene, request.frame_start,
+                                                        request.frame_end)
         self.frames = list(range(self.first, self.last + 1))
-        self.fps = sound.scene_timing(scene).fps           # fps / fps_base, e.g. 30000/1001
+        self.fps = sound.scene_timing(self.scene).fps      # fps / fps_base, e.g. 30000/1001
         self.render_at_once = False
         self.characters: list[_Character] = []
         self.models = None
@@ -154,7 +147,7 @@ class LipSyncJob:
         self.frame_paths: list[str] = []
         self.track = None
         self.report: dict = {}
-        self._frame_current = scene.frame_current
+        self._frame_current = self.scene.frame_current
         self._made_dirs: list[str] = []
 
     # -- names ---------------------------------------------------------------------------
