@@ -90,7 +90,7 @@ def _sync(args: argparse.Namespace, progress):
     else:
         from .pipeline.locate import locate_mouths
 
-        track = locate_mouths(frames, models.parser)
+        track = locate_mouths(frames, models.parser, progress)
     if track.n_frames != len(frames):
         raise InputError(f"the keypoints cover {track.n_frames} frames but '{args.frames}' "
                          f"holds {len(frames)}: use the keypoints made with these frames.")
