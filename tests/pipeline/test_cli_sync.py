@@ -55,3 +55,18 @@ def test_bad_input_exits_2_and_writes_nothing(shot, tmp_path, capsys, change, wo
     assert main(change(argv)) == 2
     assert words in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_sync_without_keypoints_finds_the_mouth(shot, tmp_path):
+    folder, fps = shot
+    out = tmp_path / "out"
+    code = main(["sync", "--frames", str(folder / "frames"), "--audio",
+                 str(folder / "speech.wav"), "--fps", fps, "--out", str(out), "--device", "cpu",
+                 "--matte"])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["characters"] == {"speech": 12} and report["passed_through"] == []
+    matte = cv2.imread(str(out / "matte" / "0001.png"), cv2.IMREAD_GRAYSCALE)
+    ys, xs = np.nonzero(matte)
+    truth = np.load(folder / "keypoints.npz")["points"][0, 0]        # (25, 2) frame px
+    assert abs(xs.mean() - truth[24, 0]) < 8 and abs(ys.mean() - truth[24, 1]) < 10
