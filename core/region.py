@@ -53,6 +53,22 @@ def mouth_region_mask(keypoints: np.ndarray, shape: tuple[int, int],
     return (mask * mask * (3 - 2 * mask)).astype(np.float32)            # smoothstep
 
 
+def mouth_region_bounds(keypoints: np.ndarray, scale: float = 1.0) -> tuple[float, float,
+                                                                          float, float]:
+    """(x0, y0, x1, y1) px: a box holding every pixel where `mouth_region_mask` > 0."""
+    keypoints = np.asarray(keypoints, np.float32)
+    width = mouth_width(keypoints) * scale
+    left, right = keypoints[0], keypoints[6]
+    across = (right - left) / max(np.linalg.norm(right - left), 1e-6)
+    down = np.array([-across[1], across[0]], np.float32)
+    if down[1] < 0:
+        down = -down
+    centre = keypoints[24] + REGION_DROP * width * down
+    reach = max(REGION_HALF_WIDTH, REGION_HALF_HEIGHT) * width + 1.0
+    return (float(centre[0] - reach), float(centre[1] - reach),
+            float(centre[0] + reach), float(centre[1] + reach))
+
+
 def keypoint_heatmap(keypoints: np.ndarray, shape: tuple[int, int],
                      sigma: float = 1.5) -> np.ndarray:
     """(H, W) float32 in [0, 1]: the outer and inner lip contours drawn as soft lines."""

@@ -52,4 +52,16 @@ class LipSyncModels:
             raise InputError(f"the weights in '{folder}' do not belong together (sync expert, "
                              "generator and parser sizes differ): train them as one set "
                              "(make train) or restore the shipped models/.")
+        warm_up_audio()
         return cls(sync, generator, parser, torch_device)
+
+
+def warm_up_audio() -> None:
+    """Import the MFCC stack (librosa, scipy.signal: ~2 s once per process) now, while
+    models load, not in the middle of the first shot."""
+    import numpy as np
+
+    from ..audio import mfcc
+    from ..dataset.reader import TIMING
+
+    mfcc(np.zeros(TIMING.sample_rate // 10, np.float32), TIMING)

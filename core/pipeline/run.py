@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import FrameError, InputError
 from ..preprocess.frames import enable_exr, read_frame_raw
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
-from ..region import mouth_region_mask
+from ..region import mouth_region_bounds, mouth_region_mask
 from .character import HALF_GROUP, CharacterState, CharacterTrack, Generated
 from .crop import uncrop
 from .models import LipSyncModels
@@ -278,9 +278,10 @@ class _Streamer:
 def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> None:
     """Blend one generated mouth into the stored frame `raw` in place (and into `matte`)."""
     h, w = raw.shape[:2]
-    x0, y0, x1, y1 = made.box
-    rect = (max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0),
-            min(int(np.ceil(x1)), w), min(int(np.ceil(y1)), h))
+    bx0, by0, bx1, by1 = made.box
+    rx0, ry0, rx1, ry1 = mouth_region_bounds(made.points)
+    rect = (max(int(np.floor(max(bx0, rx0))), 0), max(int(np.floor(max(by0, ry0))), 0),
+            min(int(np.ceil(min(bx1, rx1))), w), min(int(np.ceil(min(by1, ry1))), h))
     if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
         return
     mask = _region_mask(made, rect)
@@ -288,8 +289,8 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> No
         return
     blend_into(raw, rect, uncrop(made.rgb, made.box, rect), mask)
     if matte is not None:
-        rx0, ry0, rx1, ry1 = rect
-        np.maximum(matte[ry0:ry1, rx0:rx1], mask, out=matte[ry0:ry1, rx0:rx1])
+        x0, y0, x1, y1 = rect
+        np.maximum(matte[y0:y1, x0:x1], mask, out=matte[y0:y1, x0:x1])
 
 
 def _region_mask(made: Generated, rect: tuple[int, int, int, int]) -> np.ndarray:

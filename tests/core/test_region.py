@@ -56,3 +56,21 @@ def test_heatmap_marks_the_lip_contours():
     assert heat.dtype == np.float32 and heat.max() <= 1
     x, y = np.round(points[3]).astype(int)
     assert heat[y, x] > 0.5 and heat[5, 5] == 0
+
+
+def test_the_bounds_hold_the_whole_region():
+    from lipsync.core.region import mouth_region_bounds
+
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        angle = rng.uniform(-0.6, 0.6)
+        centre = rng.uniform(40, 80, 2)
+        half = rng.uniform(8, 14)
+        across = np.array([np.cos(angle), np.sin(angle)])
+        points = np.repeat(centre[None], 25, axis=0).astype(np.float32)
+        points[0], points[6] = centre - half * across, centre + half * across
+        mask = mouth_region_mask(points, (128, 128))
+        ys, xs = np.nonzero(mask)
+        x0, y0, x1, y1 = mouth_region_bounds(points)
+        assert x0 <= xs.min() and xs.max() <= x1 and y0 <= ys.min() and ys.max() <= y1
+        assert (x1 - x0) < 4 * half * 2      # and not much more
