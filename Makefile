@@ -11,11 +11,11 @@ export BLENDER_USER_RESOURCES ?= $(CURDIR)/build/blender-user
 # The shipped weights' recipe (models/*.md): data set, then the three stages, on this machine.
 DATA ?= build/data/factory
 RUNS ?= build/runs
-CLIPS ?= 60
+CLIPS ?= 120
 DATA_SEED ?= 1
 SYNC_STEPS ?= 4000
 PARSER_STEPS ?= 2000
-GENERATOR_STEPS ?= 1500
+GENERATOR_STEPS ?= 3000
 
 .PHONY: setup demo test test-fast bench eval extension clean data train
 

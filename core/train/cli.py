@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import LipSyncError
 
 STAGES = ("sync", "generator", "parser")
-DEFAULT_STEPS = {"sync": 4000, "generator": 1500, "parser": 2000}  # the shipped recipe
+DEFAULT_STEPS = {"sync": 4000, "generator": 3000, "parser": 2000}  # the shipped recipe
 
 
 def make_stage(name: str, args: argparse.Namespace):
@@ -62,7 +62,7 @@ def add_parser(commands) -> None:
                        help="generator/parser: adjacent-frame fine-tune steps, the last part of "
                             "--steps (default: generator 20 %%, parser 25 %%)")
     train.add_argument("--sync-weight", type=float, default=None,
-                       help="generator: weight of the sync expert's loss (default 0.1)")
+                       help="generator: weight of the sync expert's loss (default 0.05)")
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",
                        help="only evaluate these trained weights on --split and print JSON")
     train.add_argument("--update-card", action="store_true",

@@ -30,7 +30,7 @@ from .loop import RunConfig
 from .sync import load_sync_expert
 
 MOUTH_WEIGHT = 4.0     # extra L1 inside the mouth region (the only place output is kept)
-SYNC_WEIGHT = 0.1
+SYNC_WEIGHT = 0.05
 ADV_WEIGHT = 0.02
 TEMPORAL_WEIGHT = 1.0  # w of the fine-tune: L1(f_t - f_t+1) + w * (J_t + J_t+1)
 EVAL_SEED = 4321
