@@ -23,12 +23,23 @@ from torch import nn
 from .blocks import Residual, Up, conv
 
 
+# The source document's ablation: a Wav2Lip-style frame with its lower half masked, the
+# mouth blur picture alone, blur + gradient map, and blur + gradient + keypoint heatmap
+# (the shipped default). Unused channels are zeros, so all four share one architecture.
+INPUT_VARIANTS = ("masked", "blur", "blur+gradient", "blur+gradient+keypoints")
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     size: int = 64           # crop side, px
     width: int = 32          # channels of the first stage
     embedding: int = 64      # sync expert embedding size (visual and audio each)
     blur_fraction: float = 0.03  # S20 mouth blur of the inputs (as the sync expert's)
+    inputs: str = "blur+gradient+keypoints"  # what the generator sees: one of INPUT_VARIANTS
+
+    def __post_init__(self) -> None:
+        if self.inputs not in INPUT_VARIANTS:
+            raise ValueError(f"inputs must be one of {INPUT_VARIANTS}, got {self.inputs!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,6 +79,21 @@ class Generator(nn.Module):
         x = self.up1(self.up2(self.up3(features, e3), e2), e1)
         rgb = torch.sigmoid(self.head(x))
         return (rgb, features) if return_features else rgb
+
+
+def select_inputs(inputs: str, passes: torch.Tensor, heatmap: torch.Tensor,
+                  frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generator's (source (B,4,S,S), heatmap (B,1,S,S)) under input variant `inputs`,
+    from the S20 passes (B,4,S,S), the lip heatmap (B,1,S,S) and the input crop (B,3,S,S)."""
+    if inputs == "blur+gradient+keypoints":
+        return passes, heatmap
+    zeros = torch.zeros_like(heatmap)
+    if inputs == "masked":                        # Wav2Lip: the lower half hidden
+        top = (torch.arange(frame.shape[-2], device=frame.device) < frame.shape[-2] // 2)
+        return torch.cat([frame * top.view(1, 1, -1, 1), zeros], dim=1), zeros
+    if inputs == "blur":
+        return torch.cat([passes[:, :3], zeros], dim=1), zeros
+    return passes, zeros                          # blur+gradient
 
 
 def composite(generated: torch.Tensor, frame: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

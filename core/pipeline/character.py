@@ -18,6 +18,7 @@ from torch import nn
 from ..audio import AudioTiming, is_silent, mfcc
 from ..dataset.reader import SAMPLE_RATE, SYNC_FRAMES, TIMING, audio_window
 from ..errors import InputError
+from ..models.generator import select_inputs
 from ..models.parser import CLASS_NAMES
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
@@ -185,7 +186,9 @@ class CharacterState:
         visual = models.sync.embed_visual(tensor(groups))
         sound = models.sync.embed_audio(tensor(audio))
         reference = self.reference.to(device)[None].expand(len(indices), -1, -1, -1)
-        rgb = models.generator(tensor(source), tensor(heat), reference, visual, sound)
+        source, heat = select_inputs(models.generator.config.inputs, tensor(source),
+                                     tensor(heat), crops)
+        rgb = models.generator(source, heat, reference, visual, sound)
         probs = torch.softmax(models.parser(crops)[0], dim=1)              # (N, 12, S, S)
         made = torch.softmax(models.parser(rgb)[0], dim=1)
         face = list(KEEP_CLASSES)

@@ -29,7 +29,10 @@ def make_stage(name: str, args: argparse.Namespace):
     if name == "generator":
         from .generator import GeneratorStage
 
-        return lambda run, device: GeneratorStage(run, device, sync_weights=args.sync,
+        from ..models.generator import GeneratorConfig
+
+        config = GeneratorConfig(inputs=args.inputs)
+        return lambda run, device: GeneratorStage(run, device, config, sync_weights=args.sync,
                                                   eval_split=args.split,
                                                   finetune_steps=args.finetune_steps,
                                                   sync_weight=args.sync_weight)
@@ -61,6 +64,10 @@ def add_parser(commands) -> None:
     train.add_argument("--finetune-steps", type=int, default=None,
                        help="generator/parser: adjacent-frame fine-tune steps, the last part of "
                             "--steps (default: generator 20 %%, parser 25 %%)")
+    train.add_argument("--inputs", default="blur+gradient+keypoints",
+                       choices=("masked", "blur", "blur+gradient", "blur+gradient+keypoints"),
+                       help="generator: what it sees of the input frame (the ablation's "
+                            "variants; default: blur+gradient+keypoints)")
     train.add_argument("--sync-weight", type=float, default=None,
                        help="generator: weight of the sync expert's loss (default 0.05)")
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",

@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from ..dataset.reader import SYNC_FRAMES, Clip, ClipSet
-from ..models.generator import Discriminator, Generator, GeneratorConfig, composite
+from ..models.generator import (Discriminator, Generator, GeneratorConfig, composite,
+                                select_inputs)
 from ..models.passes import SoftPasses
 from ..preprocess.config import PreprocessConfig
 from .loop import RunConfig
@@ -79,10 +80,13 @@ class GeneratorStage:
                                   for k in range(t)], dim=1)               # (B, T, 20, S, S)
             visual = self.sync.embed_visual(groups.flatten(0, 1))          # (B*T, D)
             audio = self.sync.embed_audio(batch["audio"].flatten(0, 1))    # (B*T, D)
-        source = batch["passes"][:, 2:2 + t].flatten(0, 1)
+        source, heatmap = select_inputs(self.config.inputs,
+                                        batch["passes"][:, 2:2 + t].flatten(0, 1),
+                                        batch["heatmap"].flatten(0, 1),
+                                        batch["input"].flatten(0, 1))
         reference = batch["reference"][:, None].expand(-1, t, -1, -1, -1).flatten(0, 1)
-        raw, features = self.generator(source, batch["heatmap"].flatten(0, 1), reference,
-                                       visual, audio, return_features=True)
+        raw, features = self.generator(source, heatmap, reference, visual, audio,
+                                       return_features=True)
         out = composite(raw, batch["input"].flatten(0, 1), batch["mask"].flatten(0, 1))
         return out.unflatten(0, (b, t)), features.unflatten(0, (b, t))
 

@@ -161,3 +161,23 @@ def test_command_help_prints(command):
                          text=True, env=ONE_THREAD, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "usage:" in out.stdout
+
+
+def test_every_ablation_variant_trains_and_is_reported(tiny_data, tmp_path):
+    import torch
+
+    from lipsync.core.models.generator import INPUT_VARIANTS, select_inputs
+    from lipsync.core.train.ablation import format_table, run_ablation
+    from lipsync.core.train.loop import RunConfig
+
+    frame = torch.rand(1, 3, 64, 64)
+    source, heat = select_inputs("masked", torch.rand(1, 4, 64, 64), torch.rand(1, 1, 64, 64),
+                                 frame)
+    assert source[:, :, 32:].abs().sum() == 0 and torch.equal(source[:, :3, :32], frame[:, :, :32])
+    assert heat.abs().sum() == 0
+    run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=2, batch=4, lr=2e-4,
+                    device="cpu", eval_every=1)
+    summary = run_ablation(run, log=lambda m: None)
+    assert set(summary["variants"]) == set(INPUT_VARIANTS)
+    assert all(isinstance(r["neutral_mouth_psnr"], float) for r in summary["variants"].values())
+    assert (tmp_path / "ablation.json").exists() and format_table(summary).count("\n") == 5
