@@ -2,7 +2,8 @@
 variant, same data, expert, seed and budget; prints convergence and held-out metrics.
 
     python benchmarks/ablation.py --data build/data/factory --out build/ablation \
-        [--steps 1500] [--batch 16] [--eval-every 100] [--device auto] [--sync models/sync.safetensors]
+        [--steps 1500] [--batch 16] [--eval-every 100] [--seed 0] [--device auto]
+        [--sync models/sync.safetensors]
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sync", default=str(shipped("sync")))
     args = parser.parse_args()
     run = RunConfig(data=args.data, out=args.out, steps=args.steps, batch=args.batch, lr=2e-4,
-                    device=args.device, eval_every=args.eval_every,
+                    device=args.device, eval_every=args.eval_every, seed=args.seed,
                     command="python " + " ".join(sys.argv))
     bar = ConsoleProgress("ablation")
     summary = run_ablation(run, args.sync, progress=bar, log=lambda m: None)
@@ -38,7 +40,7 @@ def main() -> int:
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"cuda: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
-    print(f"{args.steps} steps, batch {args.batch}, data {args.data}")
+    print(f"{args.steps} steps, batch {args.batch}, seed {args.seed}, data {args.data}")
     print(format_table(summary))
     return 0
 
