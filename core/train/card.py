@@ -63,6 +63,8 @@ def write_card(path: Path, record: dict, command: str, size_bytes: int) -> None:
 
 {DESCRIPTIONS.get(stage, '')}
 
+Contents: the data it was trained on, the training command, the steps (and time, hardware), the held-out metrics and the training curve.
+
 ## Data
 {data_summary(Path(run['data']))}
 
