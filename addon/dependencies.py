@@ -17,18 +17,17 @@ import importlib
 import importlib.util
 import logging
 import os
-import queue
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..core.errors import Cancelled, InputError, LipSyncError
+from ..core.process_lines import follow_lines
 from ..core.progress import CancelFn, ProgressFn, never_cancel, no_progress
 
 log = logging.getLogger(__name__)
@@ -221,9 +220,10 @@ def install(device: str = "cpu", progress: ProgressFn = no_progress,
             python: str | None = None, online: bool | None = None) -> InstallResult:
     """Install `REQUIRED` with pip into `target` (default `site_packages_dir()`).
 
-    progress(done, total, message) gets each line pip prints; should_cancel() is polled
-    several times a second and terminates pip. pip writes into a staging folder next to
-    `target`, which replaces `target` only when pip succeeded. Raises `InputError` when
+    progress(done, total, message) gets each line pip prints (from a reader thread while
+    pip runs, from the calling thread otherwise); should_cancel() is polled several times
+    a second and terminates pip. pip writes into a staging folder next to `target`, which
+    replaces `target` only when pip succeeded. Raises `InputError` when
     `online` (default `bpy.app.online_access`) is false, `Cancelled` when cancelled and
     `LipSyncError` when pip fails; in all three cases `target` is as it was. Call `target`,
     `online` and the default `python` on the main thread (they read bpy), or pass them in.
@@ -282,48 +282,29 @@ class _PipProgress:
 
 def _run(command: list[str], on_line: Callable[[str], None],
          should_cancel: CancelFn) -> tuple[int, list[str]]:
-    """Run `command`, hand each output line to `on_line`; returns (exit code, last lines).
-    Terminates the process and raises `Cancelled` as soon as `should_cancel()` is true."""
+    """Run `command`, hand each output line to `on_line` (on a reader thread); returns
+    (exit code, last lines). Terminates the process and raises `Cancelled` as soon as
+    `should_cancel()` is true."""
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, encoding="utf-8",
                             errors="replace", env=env,
                             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
-    lines: queue.Queue = queue.Queue()
-
-    def read() -> None:
-        for line in proc.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    reader = threading.Thread(target=read, name="lipsync-pip-output", daemon=True)
-    reader.start()
     tail: collections.deque = collections.deque(maxlen=20)
-    try:
-        while True:
-            if should_cancel():
-                raise Cancelled("dependency install cancelled: nothing was changed")
-            try:
-                line = lines.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if line is None:
-                return proc.wait(), list(tail)
-            line = line.rstrip()
-            if line:
-                log.info("pip: %s", line)
-                tail.append(line)
-                on_line(line)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        reader.join(timeout=5)
-        proc.stdout.close()
+
+    def take(line: str) -> None:
+        line = line.rstrip()
+        if line:
+            log.info("pip: %s", line)
+            tail.append(line)
+            on_line(line)
+
+    def check() -> None:
+        if should_cancel():
+            raise Cancelled("dependency install cancelled: nothing was changed")
+
+    code = follow_lines(proc, proc.stdout, take, check=check, grace_s=10, join_s=5)
+    return code, list(tail)
 
 
 def _ensure_pip(python: str, progress: ProgressFn, should_cancel: CancelFn) -> None:

@@ -132,7 +132,7 @@ def default_character(scene) -> str:
 
 def sync_request_from_args(args: argparse.Namespace, scene):
     """The `LipSyncRequest` of `sync`: one character from the options, or the panel's."""
-    from .lipsync_job import CharacterRequest, LipSyncRequest
+    from .lipsync_request import CharacterRequest, LipSyncRequest
     from .operators import lipsync_request_from_settings
 
     if args.character or args.audio or args.sound_strip or args.mouth_group:
@@ -163,7 +163,7 @@ def _run_job(args, bpy, bar):
             from .lipsync_job import LipSyncJob
 
             return LipSyncJob(sync_request_from_args(args, scene)).run(progress=bar)
-        from .lipsync_job import render_shot
+        from .shot_frames import render_shot
 
         first = args.start if args.start is not None else scene.frame_start
         last = args.end if args.end is not None else scene.frame_end

@@ -1,5 +1,8 @@
 """The lip-sync job: one shot of a scene -> lip-synced frames on the sequencer.
 
+It takes a `LipSyncRequest` and gives a `LipSyncResult` (both in `lipsync_request.py`);
+the frames of a frames strip and the keypoints' fit to them come from `shot_frames.py`.
+
 Phases, as for `PreprocessJob` (the runner in `runner.py` drives either):
 1. `prepare()`: checks every input before anything is written (scene, frame range, camera
    or frames strip, each character's mesh, mouth and audio, the weights, the output
@@ -35,75 +38,11 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
-from . import projection, render, sound, strips
-from .job import _ranges, new_run_dir, resolve_output_dir, scene_range
+from . import projection, render, shot_frames, sound, strips
+from .job import new_run_dir, resolve_output_dir, scene_range
+from .lipsync_request import FRAMES, MATTE, RESULT, CharacterRequest, LipSyncRequest, LipSyncResult
 
 SAMPLE_RATE = 16000
-QUALITIES = ("draft", "final")     # draft: keypoint mask only; final: parser-refined mask
-DEVICES = ("auto", "cpu", "cuda")
-RESULT, FRAMES, MATTE = "lipsync", "frames", "matte"
-
-
-@dataclass(frozen=True)
-class CharacterRequest:
-    """One character: its mesh, lips and the audio it speaks. "" means "not set"."""
-
-    character: str                 # mesh object
-    mouth_group: str = ""          # vertex group of the lips; "" = automatic
-    sound_strip: str = ""          # sound strip; "" = the scene's only one
-    mix_sounds: bool = False       # all unmuted sound strips mixed instead
-    audio_file: str = ""           # an audio file instead of a strip (its t=0 = first frame)
-
-
-@dataclass(frozen=True)
-class LipSyncRequest:
-    """What the panel or a command line asks for (the same dataclass for both)."""
-
-    scene: str
-    characters: tuple[CharacterRequest, ...]
-    frames_strip: str = ""         # image/movie strip with the frames; "" = render the camera
-    frame_start: int | None = None  # None = the scene's range
-    frame_end: int | None = None
-    output_dir: str = "//lipsync_cache"   # "//" = next to the .blend
-    quality: str = "final"         # 'draft' | 'final'
-    device: str = "auto"           # 'auto' | 'cpu' | 'cuda'
-    matte_strip: bool = False      # also put the mouth matte on the sequencer
-    preview: bool = False          # also write preview.mp4 (result + sound) in the run folder
-    models_dir: str = ""           # folder of the weights; "" = the shipped models/
-
-    def __post_init__(self) -> None:
-        if self.quality not in QUALITIES:
-            raise InputError(f"Unknown quality '{self.quality}': use draft or final.")
-        if self.device not in DEVICES:
-            raise InputError(f"Unknown device '{self.device}': use auto, cpu or cuda.")
-
-
-@dataclass
-class LipSyncResult:
-    """A finished run: its folder, strip names per pass, the report and the preview."""
-
-    run_dir: str
-    strips: dict[str, str]
-    report: dict
-    preview: str = ""
-
-    def summary_lines(self) -> list[str]:
-        r = self.report
-        chars = ", ".join(f"{name} ({n} frames)" for name, n in r["characters"].items())
-        lines = [f"Lip Sync: {r['frames']} frames ({r['frame_start']}-{r['frame_end']}) "
-                 f"at {r['fps']:.3f} fps, characters: {chars}"]
-        passed = r["passed_through_frames"]
-        lines.append("passed through unchanged (mouth not visible): "
-                     + (_ranges(passed) if passed else "none"))
-        lines += [f"note: {note}" for note in r["notes"]]
-        lines.append(f"{r['seconds']:.1f} s on {r['device']}; output: "
-                     f"{os.path.join(self.run_dir, RESULT)}")
-        if self.preview:
-            lines.append(f"preview: {self.preview}")
-        return lines
-
-    def summary(self) -> str:
-        return "; ".join(self.summary_lines())
 
 
 @dataclass
@@ -250,7 +189,8 @@ class LipSyncJob:
         frames_dir = os.path.join(self.run_dir, FRAMES)
         per_frame_render = False
         if self.request.frames_strip:
-            self.frame_paths = self._strip_frames(frames_dir)
+            self.frame_paths = shot_frames.strip_frames(self.scene, self.request.frames_strip,
+                                                        self.frames, frames_dir)
         elif self.render_at_once:
             self.frame_paths = render.render_range(self.scene, self.first, self.last,
                                                    frames_dir, digits=4, progress=progress)
@@ -272,7 +212,8 @@ class LipSyncJob:
                 yield i + 1, total, f"frame {frame}"
         finally:
             self._restore_frame()
-        self._fit_keypoints_to_frames()
+        self.frame_size = shot_frames.fit_track_to_frames(self.scene, self.track,
+                                                          self.frame_paths[0])
 
     def _restore_frame(self) -> None:
         try:
@@ -280,44 +221,6 @@ class LipSyncJob:
                 self.scene.frame_set(self._frame_current)
         except ReferenceError:      # the file was closed while the job ran
             pass
-
-    def _strip_frames(self, frames_dir: str) -> list[str]:
-        """The frames strip's files for the range (a movie's frames extracted, repeated
-        images copied under distinct names so each output frame has its own file)."""
-        req, scene, total = self.request, self.scene, len(self.frames)
-        strip = strips.require_frames_strip(scene, req.frames_strip, self.first, self.last)
-        if strip.type == "MOVIE":
-            from ..core.movie import extract_movie_frames
-
-            movie, first_index = strips.movie_strip_source(scene, req.frames_strip,
-                                                           self.first, self.last)
-            names = [self.frame_name(f) for f in self.frames]
-            return [str(p) for p in extract_movie_frames(movie, first_index, total,
-                                                         frames_dir, names)]
-        paths = strips.image_strip_frames(scene, req.frames_strip, self.first, self.last)
-        from ..core.pipeline.run import output_name
-
-        if len({output_name(Path(p)) for p in paths}) == len(paths):
-            return paths
-        os.makedirs(frames_dir, exist_ok=True)
-        copies = []
-        for frame, path in zip(self.frames, paths):
-            copy = os.path.join(frames_dir, f"{frame:04d}{Path(path).suffix}")
-            shutil.copyfile(path, copy)
-            copies.append(copy)
-        return copies
-
-    def _fit_keypoints_to_frames(self) -> None:
-        """Scale the keypoints when the frames' size is not the render size (frames strip)."""
-        from ..core.preprocess.frames import read_frame_raw
-
-        height, width = read_frame_raw(self.frame_paths[0]).shape[:2]
-        self.frame_size = (width, height)
-        render_w, render_h = projection.render_size(self.scene)
-        if (width, height) != (render_w, render_h):
-            scale = np.array([width / render_w, height / render_h], np.float32)
-            self.track.points *= scale
-            self.track.boxes *= np.tile(scale, 2)
 
     # -- phase 2: any thread -------------------------------------------------------------
     def compute(self, progress: ProgressFn = no_progress,
@@ -445,56 +348,3 @@ class LipSyncJob:
             self.abort()
             raise
 
-
-def render_shot(scene, character: str, mouth_group: str, first: int, last: int,
-                out_dir: str, progress: ProgressFn = no_progress) -> dict:
-    """Render the camera view of frames first..last and project one character's mouth:
-    ``out_dir/frames/NNNN.png``, ``out_dir/keypoints.npz`` and, last, ``out_dir/render.json``
-    ({fps, frame_start, frame_end, character, ...}). `out_dir` must not exist or be empty;
-    on any failure what was written is removed. Returns the render.json content."""
-    out = Path(out_dir)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"Output folder '{out}' exists and is not empty: choose a new folder "
-                         "(nothing is overwritten).")
-    if last < first:
-        raise InputError(f"Frame range {first}-{last} is empty: the end must not come before "
-                         "the start.")
-    camera = render.require_camera(scene)
-    obj = projection.require_mesh(scene, character)
-    frames = list(range(first, last + 1))
-    frame_current = scene.frame_current
-    existed = out.exists()
-    try:
-        projector = projection.MouthProjector(scene, obj, camera, mouth_group)
-        projector.project(first)                           # a bad mouth group fails here
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"Output folder '{out}' cannot be created ({exc.strerror}): "
-                             "choose a writable folder.") from exc
-        paths = render.render_range(scene, first, last, str(out / FRAMES), digits=4,
-                                    progress=lambda d, t, m="": progress(d, 2 * t, m))
-        track = projection.empty_track(frames, 1)
-        for i, frame in enumerate(frames):
-            points, visible, box = projector.project(frame)
-            track.points[i, 0], track.visible[i, 0], track.boxes[i, 0] = points, visible, box
-            progress(len(frames) + i + 1, 2 * len(frames), f"frame {frame}")
-        track.save(out / "keypoints.npz")
-        info = {"fps": float(sound.scene_timing(scene).fps), "frame_start": first,
-                "frame_end": last, "character": obj.name, "mouth_group": mouth_group,
-                "scene": scene.name, "frames": [os.path.relpath(p, out) for p in paths],
-                "size": list(projection.render_size(scene)),
-                "mouth_visible_frames": int(track.visible[:, 0].all(axis=1).sum())}
-        partial = out / "render.json.part"
-        partial.write_text(json.dumps(info, indent=2))
-        os.replace(partial, out / "render.json")
-        return info
-    except BaseException:
-        if existed:
-            for child in out.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        else:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    finally:
-        scene.frame_set(frame_current)

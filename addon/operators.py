@@ -2,21 +2,22 @@
 
 `lipsync.render_and_sync` (the panel's main button) and `lipsync.preprocess` share one
 driver: `execute` runs the job synchronously (scripts, headless, background mode);
-`invoke` runs it modally through `JobRunner` (progress bar, Esc cancels). Both have the
-UNDO option: Blender pushes one undo step when the operator returns FINISHED, from
-`execute` or, when modal, from `modal` right after the strips changed (a modal operator's
-FINISHED pushes it too), so one Ctrl+Z takes the new strips away.
+`invoke` runs it modally through `modal.ModalJobOperator` (progress bar, Esc cancels).
+Both have the UNDO option: Blender pushes one undo step when the operator returns
+FINISHED, from `execute` or, when modal, from `modal` right after the strips changed (a
+modal operator's FINISHED pushes it too), so one Ctrl+Z takes the new strips away.
 """
 
 from __future__ import annotations
 
 import bpy
 
-from ..core.errors import Cancelled, LipSyncError
+from ..core.errors import LipSyncError
 from . import dependencies
 from .job import JobRequest, PreprocessJob
-from .lipsync_job import CharacterRequest, LipSyncJob, LipSyncRequest
-from .runner import JobRunner
+from .lipsync_job import LipSyncJob
+from .lipsync_request import CharacterRequest, LipSyncRequest
+from .modal import ModalJobOperator
 
 
 def request_from_settings(scene) -> JobRequest:
@@ -68,14 +69,12 @@ def lipsync_request_from_settings(scene) -> LipSyncRequest:
     )
 
 
-class _JobOperator:
-    """execute / invoke / modal around a job made by `make_job(context)`."""
+class _JobOperator(ModalJobOperator):
+    """A job operator: `execute` runs the job made by `make_job(context)` at once,
+    `invoke` runs it modally (`ModalJobOperator`); both report its summary."""
 
-    _runner: JobRunner | None = None
-    _timer = None
-
-    def make_job(self, context):
-        raise NotImplementedError
+    task = "Lip Sync"
+    cancelled_message = "Lip Sync cancelled: nothing was added, temporary files removed"
 
     @classmethod
     def poll(cls, context):
@@ -84,6 +83,9 @@ class _JobOperator:
             return False
         return context.scene is not None and not context.window_manager.lipsync.running
 
+    def progress_state(self, context):
+        return context.window_manager.lipsync
+
     def execute(self, context):
         """Synchronous run (scripts, headless, background mode)."""
         try:
@@ -91,64 +93,11 @@ class _JobOperator:
         except LipSyncError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        return self.report_result(result)
+
+    def report_result(self, result) -> set[str]:
         self.report({"INFO"}, result.summary())
-        return {"FINISHED"}
-
-    def invoke(self, context, event):
-        try:
-            self._runner = JobRunner(self.make_job(context))
-            self._runner.start()
-        except LipSyncError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        wm = context.window_manager
-        wm.lipsync.running, wm.lipsync.progress, wm.lipsync.message = True, 0.0, "starting"
-        wm.progress_begin(0.0, 1.0)
-        self._timer = wm.event_timer_add(0.05, window=context.window)
-        wm.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
-
-    def modal(self, context, event):
-        if event.type == "ESC":
-            self._runner.cancel()
-        elif event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        state = self._runner.tick()
-        wm = context.window_manager
-        wm.lipsync.progress, wm.lipsync.message = self._runner.progress, self._runner.message
-        wm.progress_update(self._runner.progress)
-        _redraw(context)
-        if state == "RUNNING":
-            return {"RUNNING_MODAL"}
-        self._stop(context)
-        if state == "DONE":
-            self.report({"INFO"}, self._runner.result.summary())
-            return {"FINISHED"}         # the UNDO option pushes the undo step here
-        error = self._runner.error
-        if isinstance(error, Cancelled):
-            self.report({"WARNING"}, "Lip Sync cancelled: nothing was added, temporary files removed")
-        elif isinstance(error, LipSyncError):
-            self.report({"ERROR"}, str(error))
-        else:
-            self.report({"ERROR"}, f"Lip Sync failed unexpectedly: {error!r} (see the console)")
-            raise error
-        return {"CANCELLED"}
-
-    def _stop(self, context) -> None:
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        wm.lipsync.running = False
-        wm.lipsync.message = ""
-        _redraw(context)
-
-    def cancel(self, context):
-        """Blender is closing the operator (e.g. the file is closed): stop cleanly."""
-        if self._runner is not None:
-            self._runner.stop()
-        self._stop(context)
+        return {"FINISHED"}         # when modal, the UNDO option pushes the undo step here
 
 
 class LIPSYNC_OT_render_and_sync(_JobOperator, bpy.types.Operator):
@@ -206,13 +155,6 @@ class LIPSYNC_OT_character_remove(bpy.types.Operator):
         settings.extra_characters.remove(index)
         settings.extra_index = max(min(index, len(settings.extra_characters) - 1), 0)
         return {"FINISHED"}
-
-
-def _redraw(context) -> None:
-    screen = context.screen
-    for area in screen.areas if screen else ():
-        if area.type in {"VIEW_3D", "SEQUENCE_EDITOR"}:
-            area.tag_redraw()
 
 
 CLASSES = (LIPSYNC_OT_render_and_sync, LIPSYNC_OT_preprocess, LIPSYNC_OT_character_add,

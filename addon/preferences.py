@@ -1,19 +1,22 @@
 """Add-on preferences: the Python modules Lip Sync needs, and the button that installs them.
 
-The install runs `dependencies.install` on a worker thread; a modal timer drains its
-progress queue on the main thread, shows a progress bar, and cancels on Esc.
+The install is a job (`InstallJob`) for the same modal driver as the lip-sync operators
+(`modal.ModalJobOperator`): `dependencies.install` runs on a worker thread, the modal timer
+shows its progress, and Esc cancels.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
+from pathlib import Path
+from typing import Iterator
 
 import bpy
 from bpy.props import EnumProperty
 
-from ..core.errors import Cancelled, LipSyncError
+from ..core.errors import LipSyncError
+from ..core.progress import CancelFn, ProgressFn
 from . import dependencies
+from .modal import ModalJobOperator
 
 DEVICES = [
     ("CPU", "CPU", "PyTorch for the processor: the smaller download, works on every computer"),
@@ -28,6 +31,35 @@ class InstallState:
     running = False
     progress = 0.0
     message = ""
+
+
+class InstallJob:
+    """`dependencies.install` as a job for `JobRunner`: no main-thread steps, pip on the
+    worker thread. What reads bpy (`target`, `online`) is passed in from the main thread;
+    on failure or cancel `install` itself leaves `target` as it was."""
+
+    main_share = 0.0                # the whole progress bar is pip's
+
+    def __init__(self, device: str, target: Path, online: bool, python: str | None = None):
+        self.device, self.target, self.online, self.python = device, target, online, python
+        self.result: dependencies.InstallResult | None = None
+
+    def prepare(self) -> None:
+        """Nothing to check before pip runs (`install` checks online access itself)."""
+
+    def main_thread_steps(self) -> Iterator[tuple[int, int, str]]:
+        yield from ()
+
+    def compute(self, progress: ProgressFn, should_cancel: CancelFn) -> None:
+        self.result = dependencies.install(self.device, progress, should_cancel,
+                                           target=self.target, online=self.online,
+                                           python=self.python)
+
+    def finish(self) -> dependencies.InstallResult:
+        return self.result
+
+    def abort(self) -> None:
+        """Nothing to remove: `install` cleans up its staging folder itself."""
 
 
 class LIPSYNC_AP_preferences(bpy.types.AddonPreferences):
@@ -76,7 +108,7 @@ class LIPSYNC_AP_preferences(bpy.types.AddonPreferences):
                          icon="COPYDOWN").device = self.device
 
 
-class LIPSYNC_OT_install_dependencies(bpy.types.Operator):
+class LIPSYNC_OT_install_dependencies(ModalJobOperator, bpy.types.Operator):
     """Download torch, OpenCV, librosa, scipy, soundfile and soxr with pip into the add-on's
     user folder (Esc cancels; nothing changes unless the install succeeds)"""
 
@@ -85,8 +117,10 @@ class LIPSYNC_OT_install_dependencies(bpy.types.Operator):
 
     device: EnumProperty(name="Device", items=DEVICES, default="CPU", options={"SKIP_SAVE"})
 
-    _runner = None  # InstallRunner while running
-    _timer = None
+    task = "Install"
+    cancelled_message = "Install cancelled: nothing was changed"
+    timer_step = 0.1
+    redraw_areas = frozenset({"PREFERENCES", "VIEW_3D", "SEQUENCE_EDITOR"})
 
     @classmethod
     def poll(cls, context):
@@ -105,48 +139,17 @@ class LIPSYNC_OT_install_dependencies(bpy.types.Operator):
         except LipSyncError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        return self._report_result(result)
+        return self.report_result(result)
 
-    def invoke(self, context, event):
-        try:  # bpy is read here, on the main thread
-            target = dependencies.site_packages_dir()
-        except LipSyncError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        self._runner = InstallRunner(self.device.lower(), target, bpy.app.online_access)
-        self._runner.start()
-        InstallState.running, InstallState.progress, InstallState.message = True, 0.0, "starting"
-        wm = context.window_manager
-        wm.progress_begin(0.0, 1.0)
-        self._timer = wm.event_timer_add(0.1, window=context.window)
-        wm.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
+    def make_job(self, context) -> InstallJob:
+        """The install; its target folder and online access are read here (main thread)."""
+        return InstallJob(self.device.lower(), dependencies.site_packages_dir(),
+                          bpy.app.online_access)
 
-    def modal(self, context, event):
-        if event.type == "ESC":
-            self._runner.cancel()
-        elif event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        state = self._runner.tick()
-        InstallState.progress, InstallState.message = self._runner.progress, self._runner.message
-        context.window_manager.progress_update(self._runner.progress)
-        _redraw(context)
-        if state == "RUNNING":
-            return {"RUNNING_MODAL"}
-        self._stop(context)
-        if state == "DONE":
-            return self._report_result(self._runner.result)
-        error = self._runner.error
-        if isinstance(error, Cancelled):
-            self.report({"WARNING"}, "Install cancelled: nothing was changed")
-        elif isinstance(error, LipSyncError):
-            self.report({"ERROR"}, str(error))
-        else:
-            self.report({"ERROR"}, f"Install failed unexpectedly: {error!r} (see the console)")
-            raise error
-        return {"CANCELLED"}
+    def progress_state(self, context) -> type[InstallState]:
+        return InstallState
 
-    def _report_result(self, result: dependencies.InstallResult) -> set[str]:
+    def report_result(self, result: dependencies.InstallResult) -> set[str]:
         if result.missing:
             self.report({"ERROR"}, f"Installed into {result.target}, but "
                                    f"{', '.join(result.missing)} still cannot be found: "
@@ -160,79 +163,6 @@ class LIPSYNC_OT_install_dependencies(bpy.types.Operator):
             self.report({"INFO"}, f"Dependencies installed: {names} are available now "
                                   "(no restart needed)")
         return {"FINISHED"}
-
-    def _stop(self, context) -> None:
-        wm = context.window_manager
-        if self._timer is not None:
-            wm.event_timer_remove(self._timer)
-            self._timer = None
-        wm.progress_end()
-        InstallState.running, InstallState.message = False, ""
-        _redraw(context)
-
-    def cancel(self, context):
-        """Blender is closing the operator: stop pip (the worker removes its staging folder)."""
-        if self._runner is not None:
-            self._runner.cancel()
-            self._runner.join()
-        self._stop(context)
-
-
-class InstallRunner:
-    """Runs `dependencies.install` on a worker thread; call `tick()` from the modal timer.
-
-    `tick()` returns 'RUNNING', 'DONE' (see `result`) or 'FAILED' (see `error`); `progress`
-    (0..1) and `message` say where pip is. Everything that reads bpy (`target`, `online`)
-    is passed in from the main thread.
-    """
-
-    def __init__(self, device: str, target, online: bool, python: str | None = None):
-        self.progress, self.message = 0.0, "starting"
-        self.result: dependencies.InstallResult | None = None
-        self.error: BaseException | None = None
-        self._args = (device, target, online, python)
-        self._cancel = threading.Event()
-        self._events: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._work, name="lipsync-install", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def cancel(self) -> None:
-        """Ask pip to stop; a later `tick()` reports FAILED with `Cancelled`."""
-        self._cancel.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
-    def _work(self) -> None:
-        device, target, online, python = self._args
-
-        def progress(done, total, message=""):
-            self._events.put(("progress", done / total if total else 0.0, message))
-
-        try:
-            result = dependencies.install(device, progress, self._cancel.is_set, target=target,
-                                          online=online, python=python)
-            self._events.put(("done", result, ""))
-        except BaseException as exc:  # handed to the main thread, which reports it
-            self._events.put(("error", exc, ""))
-
-    def tick(self) -> str:
-        while True:
-            try:
-                kind, value, message = self._events.get_nowait()
-            except queue.Empty:
-                return "RUNNING"
-            if kind == "progress":
-                self.progress, self.message = value, message
-                continue
-            self._thread.join()
-            if kind == "done":
-                self.result, self.progress, self.message = value, 1.0, "done"
-                return "DONE"
-            self.error = value
-            return "FAILED"
 
 
 class LIPSYNC_OT_copy_pip_command(bpy.types.Operator):
@@ -253,13 +183,6 @@ class LIPSYNC_OT_copy_pip_command(bpy.types.Operator):
         context.window_manager.clipboard = command
         self.report({"INFO"}, f"Copied to the clipboard: {command}")
         return {"FINISHED"}
-
-
-def _redraw(context) -> None:
-    for window in context.window_manager.windows:
-        for area in window.screen.areas:
-            if area.type in {"PREFERENCES", "VIEW_3D", "SEQUENCE_EDITOR"}:
-                area.tag_redraw()
 
 
 CLASSES = (LIPSYNC_AP_preferences, LIPSYNC_OT_install_dependencies, LIPSYNC_OT_copy_pip_command)

@@ -1,10 +1,12 @@
 """Drives a job from a modal operator: bpy work one step per timer tick on the main thread,
 the core work on a worker thread, progress through a queue, cancel on Esc.
 
-Any job with this shape can be driven (`PreprocessJob`, `LipSyncJob`):
+Any job with this shape can be driven (`PreprocessJob`, `LipSyncJob`, the dependency
+installer's `InstallJob`); `modal.ModalJobOperator` ticks it from an operator:
 
 - ``prepare()``: checks the inputs on the main thread (raises InputError before writing);
-- ``main_thread_steps()``: an iterator of ``(done, total, message)``, one bpy step each;
+- ``main_thread_steps()``: a generator of ``(done, total, message)``, one bpy step each
+  (closed early on failure, so its clean-up runs on the main thread);
 - ``compute(progress, should_cancel)``: the pure work, run on a worker thread;
 - ``finish()``: back on the main thread, returns the result (strips, report);
 - ``abort()``: removes everything the run wrote;

@@ -3,15 +3,16 @@
     python -m lipsync preprocess --frames DIR --out DIR [--keypoints FILE.npz]
                                  [--fusion-weight W] [--overwrite]
 
-Exit codes: 0 done, 2 bad input (message on stderr), 130 cancelled with Ctrl+C.
-Heavy imports (numpy, OpenCV) happen in `run`, not when the parser is built.
+Exit codes: 0 done, 2 bad input (message on stderr), 3 cancelled (Ctrl+C).
+Heavy imports (numpy, OpenCV) happen when the command runs, not when the parser is built.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from .cli_exit import run_command
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -33,34 +34,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sub-command; returns the process exit code."""
-    from .errors import Cancelled, InputError
+    """Run the sub-command; returns the process exit code (see `cli_exit`)."""
+    return run_command("preprocess", lambda progress: _preprocess(args, progress),
+                       lambda report: _print_report(report, args.out))
+
+
+def _preprocess(args: argparse.Namespace, progress):
     from .preprocess.config import PreprocessConfig
     from .preprocess.frames import list_frames
     from .preprocess.keypoints import KeypointTrack
     from .preprocess.sequence import preprocess_sequence
-    from .progress import ConsoleProgress
 
-    bar = ConsoleProgress("preprocess")
-    try:
-        config = PreprocessConfig() if args.fusion_weight is None else PreprocessConfig(
-            fusion_weight=args.fusion_weight)
-        frames = list_frames(args.frames)
-        track = KeypointTrack.load(args.keypoints) if args.keypoints is not None else None
-        report = preprocess_sequence(frames, args.out, config, track=track, progress=bar,
-                                     overwrite=args.overwrite)
-    except InputError as exc:
-        bar.close()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (Cancelled, KeyboardInterrupt):
-        bar.close()
-        print("cancelled; nothing was written", file=sys.stderr)
-        return 130
-    bar.close()
+    config = PreprocessConfig() if args.fusion_weight is None else PreprocessConfig(
+        fusion_weight=args.fusion_weight)
+    frames = list_frames(args.frames)
+    track = KeypointTrack.load(args.keypoints) if args.keypoints is not None else None
+    return preprocess_sequence(frames, args.out, config, track=track, progress=progress,
+                               overwrite=args.overwrite)
+
+
+def _print_report(report, out: Path) -> None:
     print(f"preprocessed {report.frame_count} frames in {report.seconds:.1f} s "
-          f"({report.frames_per_second:.1f} frames/s) into {args.out}")
+          f"({report.frames_per_second:.1f} frames/s) into {out}")
     for character, hidden in report.passed_through.items():
         print(f"character {character}: mouth not visible on {len(hidden)} frames "
               f"(first {list(hidden[:5])}), passed through unchanged")
-    return 0

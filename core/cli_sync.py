@@ -13,8 +13,9 @@ Exit codes: 0 done, 2 bad input (message on stderr), 3 cancelled (Ctrl+C).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from .cli_exit import run_command
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -44,31 +45,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sub-command; returns the process exit code."""
-    from .errors import Cancelled, InputError
-    from .progress import ConsoleProgress
+    """Run the sub-command; returns the process exit code (see `cli_exit`)."""
+    return run_command("sync", lambda progress: _sync(args, progress),
+                       lambda report: _print_report(report, args.out))
 
-    bar = ConsoleProgress("sync")
-    try:
-        report = _sync(args, bar)
-    except InputError as exc:
-        bar.close()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (Cancelled, KeyboardInterrupt):
-        bar.close()
-        print("cancelled; nothing was written", file=sys.stderr)
-        return 3
-    bar.close()
+
+def _print_report(report, out: Path) -> None:
     print(f"lip-synced {report.frames} frames in {report.seconds:.1f} s "
-          f"({report.frames_per_second:.1f} frames/s, {report.device}) into {args.out}")
+          f"({report.frames_per_second:.1f} frames/s, {report.device}) into {out}")
     for name, count in report.characters.items():
         print(f"  {name}: {count} frames generated")
     if report.passed_through:
         print(f"  {len(report.passed_through)} frames without a visible mouth copied unchanged")
     for note in report.notes:
         print(f"  note: {note}")
-    return 0
 
 
 def _sync(args: argparse.Namespace, progress):

@@ -3,7 +3,7 @@
 `CharacterSpec.random(seed)` draws a character (head shape, mouth, eyes, brows,
 nose, hair, colours, material style); `build_character(scene, spec)` turns it
 into ONE mesh object "Character" whose material slots carry the part classes
-of `talking_head.PART_CLASSES` as `pass_index`, a vertex group "mouth" (both
+of `face_parts.PART_CLASSES` as `pass_index`, a vertex group "mouth" (both
 lips) and one shape key per viseme of `VISEMES` (neutral is the basis).
 
 Geometry is made in builder units (the head is about 2 units tall) and scaled
@@ -30,8 +30,8 @@ import bpy
 import numpy as np
 
 from ...core.errors import InputError
-from ..talking_head import (MOUTH_GROUP, PART_CLASSES, MeshBuilder, add_shape_key, add_vertex_group,
-                            make_material, matrix_from, mesh_from_builder, smoothstep)
+from ..face_parts import (MOUTH_GROUP, PART_CLASSES, MeshBuilder, add_shape_key, add_vertex_group,
+                          make_material, matrix_from, mesh_from_builder, smoothstep)
 
 VISEMES: tuple[str, ...] = ("neutral", "closed", "open", "wide", "round", "lip_teeth", "tongue_teeth")
 """Columns of viseme weight arrays. "neutral" is the basis (no shape key)."""

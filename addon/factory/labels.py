@@ -46,7 +46,7 @@ _DEFAULT_GREY = (204, 204, 204)  # Workbench colour of objects without materials
 
 
 def label_colours() -> dict[int, tuple[int, int, int]]:
-    """Class id -> unique sRGB uint8 colour, for every class of `talking_head.PART_CLASSES`."""
+    """Class id -> unique sRGB uint8 colour, for every class of `face_parts.PART_CLASSES`."""
     return dict(_PALETTE)
 
 

@@ -1,7 +1,7 @@
 """`python -m lipsync eval`: the pipeline's quality on a held-out split, in three scenarios.
 
     python -m lipsync eval --data DIR [--split test] [--out DIR] [--device auto|cpu|cuda]
-                           [--models DIR] [--max-clips N]
+                           [--models DIR] [--judge WEIGHTS] [--max-clips N]
 
 Prints a table (one row per scenario: neutral, dubbed, still) and writes eval.json,
 report.md and a strip of frames per scenario to --out. Exit codes: 0 done, 2 bad input.
@@ -25,6 +25,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--models", type=Path, default=None,
                         help="folder with sync/generator/parser .safetensors (default: shipped)")
+    parser.add_argument("--judge", type=Path, default=None,
+                        help="sync expert weights that score LSE-D/C (default: the shipped "
+                             "models/judge.safetensors, one the generator was not trained "
+                             "against)")
     parser.add_argument("--max-clips", type=int, default=None, help="evaluate at most N clips")
     return parser
 
@@ -40,13 +44,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         models = LipSyncModels.load(args.device, args.models)
         results = evaluate(args.data, args.split, args.out, models, args.max_clips,
-                           PipelineOptions(device=args.device, matte=True), progress=bar)
+                           PipelineOptions(device=args.device, matte=True), progress=bar,
+                           judge=args.judge)
     except InputError as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
     bar.close()
-    print(f"split '{results['split']}', {results['clips']} clips")
+    print(f"split '{results['split']}', {results['clips']} clips; LSE judged by the "
+          f"{results['judge']}")
     print(format_table(results))
     print("targets: " + "; ".join(f"{k} {v}" for k, v in TARGETS.items()))
     print(f"written: {args.out / 'eval.json'}, {args.out / 'report.md'}")

@@ -6,9 +6,11 @@
 - still: one neutral frame held for the whole clip.
 In every scenario the audio is the clip's own speech and the ground truth is its `talking`
 render. Each clip's frames go through `lipsync_frames` exactly as a user's would, then:
-sync (LSE-D, LSE-C, offset; also of the truth), mouth-opening correlation (the output's
-opening from the face parser's teeth + mouth-interior pixels against the truth's opening
-from the factory's keypoints), PSNR and SSIM in the mouth region against the truth
+sync (LSE-D, LSE-C, offset; also of the truth) judged by an independent sync expert (one
+the generator was not trained against, `models/judge.safetensors`, when there is one),
+mouth-opening correlation (the output's opening from the face parser's teeth +
+mouth-interior pixels against the truth's opening from the factory's keypoints; the same
+measure on the truth frames gives its ceiling), PSNR and SSIM in the mouth region against the truth
 (neutral and dubbed; the still input's head does not follow the truth's), whether every
 pixel outside the region is the input's, and flicker against the truth's own.
 """
@@ -27,6 +29,8 @@ import torch
 from ..audio import load_audio
 from ..dataset.reader import SAMPLE_RATE, read_manifest
 from ..errors import InputError
+from ..models import shipped
+from ..models.sync import SyncExpert
 from ..pipeline.character import CharacterState, CharacterTrack
 from ..pipeline.crop import crop, crop_boxes
 from ..pipeline.models import LipSyncModels
@@ -82,8 +86,11 @@ def load_case(folder: Path, scenario: str) -> Case | None:
 
 
 def evaluate_case(models: LipSyncModels, case: Case, work: Path,
-                  options: PipelineOptions) -> tuple[dict, np.ndarray]:
-    """Metrics of one case, and its strip (3 rows: input, output, truth) as (H, W, 3)."""
+                  options: PipelineOptions, judge: SyncExpert | None = None
+                  ) -> tuple[dict, np.ndarray]:
+    """Metrics of one case, and its strip (3 rows: input, output, truth) as (H, W, 3).
+    judge: the sync expert for LSE-D/C (default: the models' own)."""
+    judge = judge or models.sync
     paths = []
     (work / "in").mkdir(parents=True)
     for i, frame in enumerate(case.frames):
@@ -103,10 +110,12 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
         return s
 
     made, truth = state(out, case.keypoints), state(case.truth, case.truth_keypoints)
-    scores = {name: sync_score(models.sync, np.stack([s.passes[i] for i in range(len(out))]),
+    scores = {name: sync_score(judge, np.stack([s.passes[i] for i in range(len(out))]),
                                s.mfcc, case.fps)
               for name, s in (("output", made), ("truth", truth))}
     opening_out = _parser_opening(models, np.stack([made.crops[i] for i in range(len(out))]))
+    opening_parsed_truth = _parser_opening(models, np.stack([truth.crops[i]
+                                                             for i in range(len(out))]))
     opening_truth = _keypoint_opening(case.truth_keypoints.points[:, 0])
     region = matte > 0
     paired = case.scenario != "still"      # the still input's head does not follow the truth
@@ -117,6 +126,7 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
         "truth_lse_d": scores["truth"].distance, "truth_lse_c": scores["truth"].confidence,
         "truth_offset": scores["truth"].offset,
         "opening_corr": correlation(opening_out, opening_truth),
+        "truth_opening_corr": correlation(opening_parsed_truth, opening_truth),
         "psnr": float(np.nanmean([psnr(o, t, m) for o, t, m in zip(out, case.truth, region)]))
         if paired else float("nan"),
         "ssim": float(np.nanmean([ssim(o, t, m) for o, t, m in zip(out, case.truth, region)]))
@@ -157,10 +167,12 @@ def _strip(case: Case, out: np.ndarray, side: int = 96) -> np.ndarray:
 def evaluate(data: str | Path, split: str = "test", out: str | Path | None = None,
              models: LipSyncModels | None = None, max_clips: int | None = None,
              options: PipelineOptions = PipelineOptions(matte=True),
-             progress: ProgressFn = no_progress) -> dict:
+             progress: ProgressFn = no_progress, judge: str | Path | None = None) -> dict:
     """Evaluate every clip of `split` with full frames in the three scenarios.
 
-    Returns {"split", "clips", "scenarios": {scenario: {"clips": n, metric: mean, ...,
+    judge: sync expert weights for LSE-D/C (default: the shipped judge, else the models'
+    own sync expert, which the generator was trained against; "judge" in the result says
+    which). Returns {"split", "clips", "judge", "scenarios": {scenario: {"clips": n, metric: mean, ...,
     "per_clip": {...}}}}; with `out`, also writes eval.json, report.md and one strip PNG
     per scenario there.
     """
@@ -173,7 +185,9 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
                          "(frames.npz): held-out clips keep them; make the data set again.")
     models = models or LipSyncModels.load(options.device)
     options = PipelineOptions(**{**options.__dict__, "matte": True})
-    results: dict = {"split": split, "clips": len(folders), "targets": TARGETS, "scenarios": {}}
+    judge_net, judge_name = _judge(models, judge)
+    results: dict = {"split": split, "clips": len(folders), "judge": judge_name,
+                     "targets": TARGETS, "scenarios": {}}
     strips = {}
     total, done = len(folders) * len(SCENARIOS), 0
     with tempfile.TemporaryDirectory(prefix="lipsync-eval-") as tmp:
@@ -186,7 +200,7 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
                 if case is None:
                     continue
                 metrics, strip = evaluate_case(models, case, Path(tmp) / scenario / folder.name,
-                                               options)
+                                               options, judge_net)
                 per_clip[folder.name] = metrics
                 strips.setdefault(scenario, strip)
             if per_clip:
@@ -194,6 +208,21 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     if out is not None:
         _write(Path(out), results, strips)
     return results
+
+
+def _judge(models: LipSyncModels, weights: str | Path | None) -> tuple[SyncExpert, str]:
+    """The sync expert that scores LSE-D/C, and how the report names it."""
+    from ..train.sync import load_sync_expert
+
+    path = Path(weights) if weights else shipped("judge")
+    if weights is None and not path.exists():
+        return models.sync, "the generator's own sync expert (not independent)"
+    judge = load_sync_expert(path, models.device)
+    if (judge.config.size, judge.config.blur_fraction) != (models.size, models.blur_fraction):
+        raise InputError(f"the judge '{path}' reads {judge.config.size} px crops blurred "
+                         f"{judge.config.blur_fraction}; the models use {models.size} px and "
+                         f"{models.blur_fraction}: train the judge on the same passes.")
+    return judge, f"independent sync expert {path.name}"
 
 
 def _summary(per_clip: dict[str, dict]) -> dict:
@@ -215,7 +244,8 @@ def _summary(per_clip: dict[str, dict]) -> dict:
 COLUMNS = (("clips", "clips", "{:d}"), ("LSE-D", "lse_d", "{:.3f}"),
            ("LSE-C", "lse_c", "{:.3f}"), ("truth LSE-C", "truth_lse_c", "{:.3f}"),
            ("LSE-C ratio", "confidence_ratio", "{:.2f}"), ("offsets ok", "offset_ok", "{}"),
-           ("opening corr", "opening_corr", "{:.3f}"), ("PSNR dB", "psnr", "{:.2f}"),
+           ("opening corr", "opening_corr", "{:.3f}"),
+           ("truth opening corr", "truth_opening_corr", "{:.3f}"), ("PSNR dB", "psnr", "{:.2f}"),
            ("SSIM", "ssim", "{:.3f}"), ("flicker", "flicker", "{:.2f}"),
            ("truth flicker", "truth_flicker", "{:.2f}"),
            ("outside identical", "outside_identical", "{}"))
@@ -239,6 +269,7 @@ def _write(out: Path, results: dict, strips: dict[str, np.ndarray]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "eval.json").write_text(json.dumps(results, indent=2))
     lines = [f"# Evaluation on split `{results['split']}` ({results['clips']} clips)", "",
+             f"LSE-D / LSE-C judged by the {results['judge']}.", "",
              format_table(results), "", "Targets: " + "; ".join(
                  f"{k} {v}" for k, v in TARGETS.items()), ""]
     for scenario, strip in strips.items():

@@ -2,6 +2,7 @@
 
 - :mod:`.espeak`: :func:`synthesize` text with espeak-ng into float32 mono samples in
   [-1, 1] plus timed phonemes (:class:`Utterance`, :class:`Phoneme`); :func:`list_voices`.
+- :mod:`.espeak_binding`: the ctypes layer over libespeak-ng (engine, events, voices).
 - :mod:`.visemes`: espeak-ng phonemes -> the seven :data:`VISEMES` ->
   per-video-frame weights (n_frames, 7) with coarticulation (:func:`viseme_weights`),
   and a scalar mouth opening per frame (:func:`jaw_open`).

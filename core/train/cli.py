@@ -25,7 +25,8 @@ def make_stage(name: str, args: argparse.Namespace):
     if name == "sync":
         from .sync import SyncStage
 
-        return lambda run, device: SyncStage(run, device, eval_split=args.split)
+        return lambda run, device: SyncStage(run, device, eval_split=args.split,
+                                             augment=args.augment)
     if name == "generator":
         from .generator import GeneratorStage
 
@@ -35,7 +36,8 @@ def make_stage(name: str, args: argparse.Namespace):
         return lambda run, device: GeneratorStage(run, device, config, sync_weights=args.sync,
                                                   eval_split=args.split,
                                                   finetune_steps=args.finetune_steps,
-                                                  sync_weight=args.sync_weight)
+                                                  sync_weight=args.sync_weight,
+                                                  adv_weight=args.adv_weight)
     from .parser import ParserStage
 
     return lambda run, device: ParserStage(run, device, eval_split=args.split,
@@ -70,6 +72,10 @@ def add_parser(commands) -> None:
                             "variants; default: blur+gradient+keypoints)")
     train.add_argument("--sync-weight", type=float, default=None,
                        help="generator: weight of the sync expert's loss (default 0.05)")
+    train.add_argument("--no-augment", dest="augment", action="store_false",
+                       help="sync: train without the shift/gain augmentation")
+    train.add_argument("--adv-weight", type=float, default=None,
+                       help="generator: weight of the discriminator's loss (default 0.02)")
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",
                        help="only evaluate these trained weights on --split and print JSON")
     train.add_argument("--update-card", action="store_true",

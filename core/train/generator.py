@@ -44,11 +44,12 @@ class GeneratorStage:
     def __init__(self, run: RunConfig, device: torch.device,
                  config: GeneratorConfig = GeneratorConfig(), sync_weights=None,
                  eval_split: str = "val", finetune_steps: int | None = None,
-                 sync_weight: float | None = None):
+                 sync_weight: float | None = None, adv_weight: float | None = None):
         from ..models import shipped
 
         self.device, self.run, self.config = device, run, config
         self.sync_weight = SYNC_WEIGHT if sync_weight is None else sync_weight
+        self.adv_weight = ADV_WEIGHT if adv_weight is None else adv_weight
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
         self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes)
         self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips, config=passes)
@@ -106,7 +107,7 @@ class GeneratorStage:
         adv_logits = self.discriminator(out.flatten(0, 1))
         adv = self.bce(adv_logits, torch.ones_like(adv_logits))
         return {"recon": recon, "sync": sync, "adv": adv,
-                "total": recon + self.sync_weight * sync + ADV_WEIGHT * adv}
+                "total": recon + self.sync_weight * sync + self.adv_weight * adv}
 
     # -- training -----------------------------------------------------------------------------
 
@@ -213,7 +214,7 @@ class GeneratorStage:
     def metadata(self) -> dict[str, str]:
         return {"model": "generator", "config": json.dumps(self.config.to_dict()),
                 "finetune_steps": str(self.finetune_steps),
-                "sync_weight": str(self.sync_weight)}
+                "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight)}
 
     def load(self, path) -> None:
         from ..models.weights import load_model_weights

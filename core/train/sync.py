@@ -5,11 +5,18 @@ and with K windows of the same clip's audio shifted by >= 3 frames (off sync), p
 cross-entropy of picking the in-sync window among those K + 1 (an offset search, as the
 LSE metrics do). Negatives come from the same clip, so voice and character cannot give
 the answer away; only the timing can.
+
+The learning rate follows a cosine from `run.lr` down to 5 % of it over the run, and after
+the first quarter of the run each group is augmented (one shift of up to `SHIFT_PX` for its
+5 frames, as crops from keypoints wander; a gain and offset on the blur picture, as lighting
+does): trained 4000 steps without either, the expert reached 0.95 on training pairs but
+0.88 held out.
 """
 
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import torch
@@ -21,14 +28,42 @@ from ..preprocess.config import PreprocessConfig
 from .loop import RunConfig
 
 EVAL_SEED = 1234
+SHIFT_PX = 3            # largest shift of a training group, px (of the 64 px crop)
+GAIN = (0.8, 1.2)       # blur picture gain range
+OFFSET = 0.05           # blur picture offset range, +-
+LR_FLOOR = 0.05         # the cosine schedule ends at this share of run.lr
+AUGMENT_AFTER = 0.25    # augment from this share of the run on: augmented from the first
+                        # step, the expert stayed at chance for 1000 steps (it first learns
+                        # on aligned crops, then learns to ignore where the crop sits)
+
+
+def cosine_lr(base: float, step: int, steps: int) -> float:
+    """Learning rate at `step` (1-based) of `steps`: cosine from `base` to LR_FLOOR * base."""
+    progress = (step - 1) / max(steps - 1, 1)
+    return base * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def augment_groups(visual: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random shift (same for a group's 5 frames, edges repeated) and blur-picture gain and
+    offset per group. visual: (B, 4*frames, S, S) frame-major passes, RGB then gradient."""
+    b, channels, size, _ = visual.shape
+    padded = nn.functional.pad(visual, [SHIFT_PX] * 4, mode="replicate")
+    shifts = torch.randint(0, 2 * SHIFT_PX + 1, (b, 2), generator=generator)
+    shifted = torch.stack([padded[i, :, y:y + size, x:x + size]
+                           for i, (y, x) in enumerate(shifts.tolist())])
+    gain = torch.empty(b, 1, 1, 1, 1).uniform_(*GAIN, generator=generator)
+    offset = torch.empty(b, 1, 1, 1, 1).uniform_(-OFFSET, OFFSET, generator=generator)
+    frames = shifted.unflatten(1, (channels // 4, 4))
+    rgb = (frames[:, :, :3] * gain.to(visual.device) + offset.to(visual.device)).clamp(0, 1)
+    return torch.cat([rgb, frames[:, :, 3:]], dim=2).flatten(1, 2)
 
 
 class SyncStage:
     name = "sync"
 
     def __init__(self, run: RunConfig, device: torch.device, config: SyncConfig = SyncConfig(),
-                 eval_split: str = "val"):
-        self.device, self.run, self.config = device, run, config
+                 eval_split: str = "val", augment: bool = True):
+        self.device, self.run, self.config, self.augment = device, run, config, augment
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
         self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes)
         self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips, config=passes)
@@ -43,9 +78,13 @@ class SyncStage:
         return tuple(torch.from_numpy(batch[k]).to(self.device)
                      for k in ("visual", "audio", "shifted"))
 
-    def _pairs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits of the in-sync pairs (B,) and of the shifted pairs (B, K)."""
+    def _pairs(self, batch: dict, generator: torch.Generator | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of the in-sync pairs (B,) and of the shifted pairs (B, K); the groups are
+        augmented when a random `generator` is given."""
         visual, audio, shifted = self._tensors(batch)
+        if generator is not None:
+            visual = augment_groups(visual, generator)
         b, k = shifted.shape[:2]
         v = self.model.embed_visual(visual)
         a = self.model.embed_audio(torch.cat([audio, shifted.flatten(0, 1)]))
@@ -66,7 +105,12 @@ class SyncStage:
 
     def train_step(self, rng: np.random.Generator, step: int) -> dict[str, float]:
         self.model.train()
-        pos, neg = self._pairs(self.train_set.sync_batch(rng, self.run.batch))
+        for group in self.optimizer.param_groups:
+            group["lr"] = cosine_lr(self.run.lr, step, self.run.steps)
+        augment = None
+        if self.augment and step > AUGMENT_AFTER * self.run.steps:
+            augment = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        pos, neg = self._pairs(self.train_set.sync_batch(rng, self.run.batch), augment)
         bce, pick = self._loss(pos, neg)
         loss = bce + pick
         self.optimizer.zero_grad(set_to_none=True)

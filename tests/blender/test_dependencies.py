@@ -271,9 +271,10 @@ def _tick_until_finished(runner, cancel_on=None, timeout=30.0):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the stand-in pip is a shebang script")
 def test_install_runner_reports_progress_then_done(tmp_path, previous, clean_path):
-    from lipsync.addon.preferences import InstallRunner
+    from lipsync.addon.preferences import InstallJob
+    from lipsync.addon.runner import JobRunner
 
-    runner = InstallRunner("cpu", previous, True, python=fake_python(tmp_path).path)
+    runner = JobRunner(InstallJob("cpu", previous, True, python=fake_python(tmp_path).path))
     runner.start()
     state, messages = _tick_until_finished(runner)
     assert state == "DONE" and runner.progress == 1.0 and runner.result.target == previous
@@ -283,9 +284,11 @@ def test_install_runner_reports_progress_then_done(tmp_path, previous, clean_pat
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the stand-in pip is a shebang script")
 def test_install_runner_cancels(tmp_path, previous, clean_path):
-    from lipsync.addon.preferences import InstallRunner
+    from lipsync.addon.preferences import InstallJob
+    from lipsync.addon.runner import JobRunner
 
-    runner = InstallRunner("cpu", previous, True, python=fake_python(tmp_path, sleep=60).path)
+    runner = JobRunner(InstallJob("cpu", previous, True,
+                                  python=fake_python(tmp_path, sleep=60).path))
     runner.start()
     state, _ = _tick_until_finished(runner, cancel_on="Collecting")
     assert state == "FAILED" and isinstance(runner.error, Cancelled)
@@ -294,9 +297,10 @@ def test_install_runner_cancels(tmp_path, previous, clean_path):
 
 
 def test_install_runner_hands_over_the_offline_refusal(tmp_path):
-    from lipsync.addon.preferences import InstallRunner
+    from lipsync.addon.preferences import InstallJob
+    from lipsync.addon.runner import JobRunner
 
-    runner = InstallRunner("cpu", tmp_path / "site-packages", False)
+    runner = JobRunner(InstallJob("cpu", tmp_path / "site-packages", False))
     runner.start()
     state, _ = _tick_until_finished(runner)
     assert state == "FAILED" and isinstance(runner.error, InputError)

@@ -1,4 +1,4 @@
-"""Tests of core/batch.py: `python -m lipsync batch shots.toml`.
+"""Tests of core/batch/: `python -m lipsync batch shots.toml`.
 
 Execution runs real subprocesses: `--python` points to a fake "python" script written
 here, which understands `-m lipsync blend B render --out X` and `-m lipsync sync ... --out X`,

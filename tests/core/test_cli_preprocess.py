@@ -78,3 +78,16 @@ def test_run_refuses_non_empty_out_without_overwrite(tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     assert cli_preprocess.run(_parse(argv + ["--overwrite"])) == 0
     assert not (tmp_path / "out" / "x.txt").exists()
+
+
+def test_run_ctrl_c_exits_3_like_the_other_commands(tmp_path, monkeypatch, capsys):
+    from lipsync.core.preprocess import sequence
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sequence, "preprocess_sequence", interrupted)
+    _frames(tmp_path / "frames")
+    args = _parse(["preprocess", "--frames", str(tmp_path / "frames"), "--out", str(tmp_path / "out")])
+    assert cli_preprocess.run(args) == 3
+    assert "cancelled" in capsys.readouterr().err

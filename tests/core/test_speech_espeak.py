@@ -1,5 +1,6 @@
-"""Tests of core/speech/espeak.py: the ctypes binding, synthesis and phoneme timings
-(real espeak-ng; skipped only when the library is not installed)."""
+"""Tests of core/speech/espeak_binding.py (the ctypes binding) and core/speech/espeak.py
+(synthesis and phoneme timings), with the real espeak-ng; skipped only when the library
+is not installed."""
 
 import ctypes
 import shutil
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from lipsync.core.errors import InputError
-from lipsync.core.speech import espeak
+from lipsync.core.speech import espeak_binding as binding
 from lipsync.core.speech.espeak import SpeechError, is_available, list_voices, synthesize
 
 needs_espeak = pytest.mark.skipif(
@@ -53,11 +54,11 @@ VOICE_LAYOUT = {"name": 0, "languages": 8, "identifier": 16, "gender": 24, "age"
 
 
 def test_struct_layout_matches_speak_lib_h():
-    assert ctypes.sizeof(espeak._Event) == 40 and ctypes.sizeof(espeak._EventId) == 8
-    assert {f: getattr(espeak._Event, f).offset for f in EVENT_LAYOUT} == EVENT_LAYOUT
-    assert ctypes.sizeof(espeak._Voice) == 40
-    assert {f: getattr(espeak._Voice, f).offset for f in VOICE_LAYOUT} == VOICE_LAYOUT
-    assert espeak._EventId.string.size == 8
+    assert ctypes.sizeof(binding.Event) == 40 and ctypes.sizeof(binding.EventId) == 8
+    assert {f: getattr(binding.Event, f).offset for f in EVENT_LAYOUT} == EVENT_LAYOUT
+    assert ctypes.sizeof(binding.Voice) == 40
+    assert {f: getattr(binding.Voice, f).offset for f in VOICE_LAYOUT} == VOICE_LAYOUT
+    assert binding.EventId.string.size == 8
 
 
 HEADER = Path("/usr/include/espeak-ng/speak_lib.h")
@@ -78,21 +79,21 @@ def test_struct_layout_against_installed_header(tmp_path):
     subprocess.run(["cc", "-o", str(tmp_path / "layout"), str(tmp_path / "layout.c")], check=True)
     out = subprocess.run([str(tmp_path / "layout")], capture_output=True, text=True, check=True).stdout.split()
     sizes, offsets, consts = out[:2], out[2 : 2 + len(fields)], out[2 + len(fields) :]
-    assert [int(x) for x in sizes] == [ctypes.sizeof(espeak._Event), ctypes.sizeof(espeak._Voice)]
-    ours = [getattr({"espeak_EVENT": espeak._Event, "espeak_VOICE": espeak._Voice}[s], f).offset for s, f in fields]
+    assert [int(x) for x in sizes] == [ctypes.sizeof(binding.Event), ctypes.sizeof(binding.Voice)]
+    ours = [getattr({"espeak_EVENT": binding.Event, "espeak_VOICE": binding.Voice}[s], f).offset for s, f in fields]
     assert [int(x) for x in offsets] == ours
-    assert [int(x) for x in consts] == [espeak._AUDIO_OUTPUT_SYNCHRONOUS, espeak._EVENT_PHONEME,
-                                        espeak._INITIALIZE_PHONEME_EVENTS, espeak._PARAM_RATE,
-                                        espeak._PARAM_PITCH]
+    assert [int(x) for x in consts] == [binding.AUDIO_OUTPUT_SYNCHRONOUS, binding.EVENT_PHONEME,
+                                        binding.INITIALIZE_PHONEME_EVENTS, binding.PARAM_RATE,
+                                        binding.PARAM_PITCH]
 
 
 def test_missing_library_says_how_to_install(monkeypatch):
     def no_library(*args, **kwargs):
         raise OSError("libespeak-ng.so.1: cannot open shared object file")
 
-    monkeypatch.setattr(espeak.ctypes, "CDLL", no_library)
+    monkeypatch.setattr(binding.ctypes, "CDLL", no_library)
     with pytest.raises(SpeechError, match="apt-get install espeak-ng libespeak-ng1"):
-        espeak._Engine()
+        binding.Engine()
 
 
 # -- synthesis -----------------------------------------------------------------

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from lipsync.core.errors import InputError
 from lipsync.core.evaluate.metrics import correlation, flicker, psnr, ssim, sync_score
 from lipsync.core.evaluate.run import SCENARIOS, evaluate, format_table
 from lipsync.core.models.sync import SyncConfig, SyncExpert
@@ -63,3 +64,19 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
     assert "| neutral |" in report and "![still](still.png)" in report
     assert all((tmp_path / "eval" / f"{s}.png").stat().st_size > 1000 for s in SCENARIOS)
     assert format_table(results).count("\n") == 1 + len(SCENARIOS)
+    assert np.isfinite(results["scenarios"]["neutral"]["truth_opening_corr"])
+    assert results["judge"] in report
+
+
+def test_the_judge_is_named_and_must_read_the_same_passes(tiny_data, tmp_path):
+    from lipsync.core.models.weights import save_weights
+    from lipsync.core.pipeline.models import LipSyncModels
+
+    models = LipSyncModels.load("cpu")
+    other = SyncExpert(SyncConfig(size=32))
+    save_weights(tmp_path / "small.safetensors", dict(other.state_dict()),
+                 {"model": "sync", "config": json.dumps(other.config.to_dict())})
+    with pytest.raises(InputError, match="32 px"):
+        evaluate(tiny_data, "test", None, models, judge=tmp_path / "small.safetensors")
+    with pytest.raises(InputError, match="nowhere"):
+        evaluate(tiny_data, "test", None, models, judge=tmp_path / "nowhere.safetensors")

@@ -181,3 +181,22 @@ def test_every_ablation_variant_trains_and_is_reported(tiny_data, tmp_path):
     assert set(summary["variants"]) == set(INPUT_VARIANTS)
     assert all(isinstance(r["neutral_mouth_psnr"], float) for r in summary["variants"].values())
     assert (tmp_path / "ablation.json").exists() and format_table(summary).count("\n") == 5
+
+
+def test_sync_learning_rate_schedule_and_augmentation():
+    from lipsync.core.train.sync import LR_FLOOR, SHIFT_PX, augment_groups, cosine_lr
+
+    assert cosine_lr(1e-3, 1, 100) == pytest.approx(1e-3)
+    assert cosine_lr(1e-3, 100, 100) == pytest.approx(LR_FLOOR * 1e-3)
+    assert cosine_lr(1e-3, 30, 100) > cosine_lr(1e-3, 70, 100)
+    visual = torch.rand(6, 20, 64, 64)
+    out = augment_groups(visual, torch.Generator().manual_seed(0))
+    assert out.shape == visual.shape and 0 <= out.min() and out.max() <= 1
+    for i in range(6):
+        # the gradient maps are shifted, not scaled, and all 5 frames of a group alike
+        found = {min(((out[i, c, 4:-4, 4:-4] - visual[i, c, 4 + dy:60 + dy, 4 + dx:60 + dx])
+                      .abs().mean().item(), dy, dx)
+                     for dy in range(-SHIFT_PX, SHIFT_PX + 1)
+                     for dx in range(-SHIFT_PX, SHIFT_PX + 1)) for c in (3, 7, 19)}
+        assert len({(dy, dx) for _, dy, dx in found}) == 1 and max(e for e, _, _ in found) == 0
+    assert not torch.equal(out[:, :3], visual[:, :3]), "the blur pictures get a gain"
