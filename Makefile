@@ -8,16 +8,19 @@ BL_EXT := $(VENV)/lib/python3.11/site-packages/bpy/5.0/scripts/addons_core/bl_pk
 APT_PACKAGES := espeak-ng libespeak-ng1
 export BLENDER_USER_RESOURCES ?= $(CURDIR)/build/blender-user
 
-# The shipped weights' recipe (models/*.md): data set, then the three stages, on this machine.
+# The shipped weights' recipe (models/*.md): data set, then the networks, on this machine.
+# The evaluation and the judge use 240 clips; the first 120 (the same clips) trained the
+# shipped sync expert and generator.
 DATA ?= build/data/factory
 RUNS ?= build/runs
-CLIPS ?= 120
+CLIPS ?= 240
 DATA_SEED ?= 1
 SYNC_STEPS ?= 4000
+JUDGE_STEPS ?= 10000
 PARSER_STEPS ?= 2000
 GENERATOR_STEPS ?= 3000
 
-.PHONY: setup demo test test-fast bench eval extension clean data train
+.PHONY: setup demo test test-fast bench eval extension clean data train judge
 
 setup: $(STAMP)
 
@@ -63,12 +66,21 @@ data: setup
 	$(PY) -m lipsync dataset show $(DATA)
 
 # sync and parser train side by side on one thread each, then the generator on two.
+# The shipped sync expert and generator: `make train CLIPS=120 DATA=build/data/factory-120`.
 train: data
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) & \
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train parser --data $(DATA) --out $(RUNS) --steps $(PARSER_STEPS); \
 	wait $$!
 	$(PY) -m lipsync train generator --data $(DATA) --out $(RUNS) --steps $(GENERATOR_STEPS)
 	cp $(RUNS)/{sync,parser,generator}.{safetensors,md} models/
+
+# The evaluation's independent sync expert (another seed, a cosine learning rate; the
+# generator never sees it), on the 240-clip set.
+judge: data
+	$(PY) -m lipsync train sync --data $(DATA) --out $(RUNS)/judge --steps $(JUDGE_STEPS) \
+	  --cosine-lr --seed 1 --eval-every 1000
+	cp $(RUNS)/judge/sync.safetensors models/judge.safetensors
+	sed 's/sync.safetensors/judge.safetensors/g' $(RUNS)/judge/sync.md > models/judge.md
 
 clean:
 	rm -rf build dist demo/out

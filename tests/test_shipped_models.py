@@ -10,7 +10,7 @@ import torch
 from lipsync.core.models import MODELS_DIR, shipped
 from lipsync.core.models.weights import load_weights
 
-NAMES = ("sync", "generator", "parser")
+NAMES = ("sync", "generator", "parser", "judge")   # judge: the evaluation's own sync expert
 
 
 def test_every_shipped_file_has_metadata_a_card_and_the_total_is_small():
@@ -18,12 +18,15 @@ def test_every_shipped_file_has_metadata_a_card_and_the_total_is_small():
     for name in NAMES:
         path = shipped(name)
         tensors, meta = load_weights(path)
-        assert meta["model"] == name and "config" in meta and int(meta["steps"]) > 0
+        assert meta["model"] == ("sync" if name == "judge" else name) and "config" in meta and int(meta["steps"]) > 0
         card = (MODELS_DIR / f"{name}.md").read_text()
         for heading in ("## Data", "## Training command", "## Steps", "## Metrics"):
             assert heading in card
         total += path.stat().st_size
     assert total < 50e6
+    assert not torch.equal(load_weights(shipped("judge"))[0]["logit_scale"],
+                           load_weights(shipped("sync"))[0]["logit_scale"]), \
+        "the judge must be a separately trained expert"
 
 
 def test_shipped_networks_run_one_batch():

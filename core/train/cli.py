@@ -26,7 +26,7 @@ def make_stage(name: str, args: argparse.Namespace):
         from .sync import SyncStage
 
         return lambda run, device: SyncStage(run, device, eval_split=args.split,
-                                             augment=args.augment)
+                                             augment=args.augment, cosine=args.cosine_lr)
     if name == "generator":
         from .generator import GeneratorStage
 
@@ -60,6 +60,8 @@ def add_parser(commands) -> None:
     train.add_argument("--resume", action="store_true", help="go on from OUT/<stage>/checkpoint.pt")
     train.add_argument("--max-clips", type=int, default=None, help="first N clips per split")
     train.add_argument("--split", default="val", help="held-out split to evaluate on")
+    train.add_argument("--eval-batches", type=int, default=8,
+                       help="held-out batches per evaluation (more: a steadier figure)")
     train.add_argument("--sync", type=Path, default=None,
                        help="generator: the frozen sync expert (default OUT/sync.safetensors, "
                             "then models/sync.safetensors)")
@@ -72,8 +74,10 @@ def add_parser(commands) -> None:
                             "variants; default: blur+gradient+keypoints)")
     train.add_argument("--sync-weight", type=float, default=None,
                        help="generator: weight of the sync expert's loss (default 0.05)")
-    train.add_argument("--no-augment", dest="augment", action="store_false",
-                       help="sync: train without the shift/gain augmentation")
+    train.add_argument("--augment", action="store_true",
+                       help="sync: shift/gain augmentation after the first quarter of the run")
+    train.add_argument("--cosine-lr", action="store_true",
+                       help="sync: learning rate falling as a cosine to 5 %% of --lr")
     train.add_argument("--adv-weight", type=float, default=None,
                        help="generator: weight of the discriminator's loss (default 0.02)")
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",
@@ -92,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         args.sync = _default_sync(args.out)
     run = RunConfig(data=str(args.data), out=str(args.out), steps=steps, batch=args.batch,
                     lr=lr, device=args.device, seed=args.seed, eval_every=args.eval_every,
+                    eval_batches=args.eval_batches,
                     resume=args.resume, max_clips=args.max_clips, eval_split=args.split,
                     command="python -m lipsync " + " ".join(sys.argv[1:]))
     try:

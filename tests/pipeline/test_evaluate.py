@@ -65,7 +65,7 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
     assert all((tmp_path / "eval" / f"{s}.png").stat().st_size > 1000 for s in SCENARIOS)
     assert format_table(results).count("\n") == 1 + len(SCENARIOS)
     assert np.isfinite(results["scenarios"]["neutral"]["truth_opening_corr"])
-    assert results["judge"] in report
+    assert results["judge"].startswith("independent") and results["judge"] in report
 
 
 def test_the_judge_is_named_and_must_read_the_same_passes(tiny_data, tmp_path):
