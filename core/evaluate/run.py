@@ -8,11 +8,12 @@ In every scenario the audio is the clip's own speech and the ground truth is its
 render. Each clip's frames go through `lipsync_frames` exactly as a user's would, then:
 sync (LSE-D, LSE-C, offset; also of the truth) judged by an independent sync expert (one
 the generator was not trained against, `models/judge.safetensors`, when there is one),
-mouth-opening correlation (the output's opening from the face parser's teeth +
-mouth-interior pixels against the truth's opening from the factory's keypoints; the same
-measure on the truth frames gives its ceiling), PSNR and SSIM in the mouth region against the truth
-(neutral and dubbed; the still input's head does not follow the truth's), whether every
-pixel outside the region is the input's, and flicker against the truth's own.
+mouth-opening correlation (the output's inner-lip gap over mouth width from the face
+parser's teeth + mouth-interior and lip masks, against the truth's from the factory's
+keypoints; the same measure on the truth frames gives its ceiling), PSNR and SSIM in the
+mouth region against the truth (neutral and dubbed; the still input's head does not follow
+the truth's), whether every pixel outside the region is the input's, and flicker against
+the truth's own.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .metrics import correlation, flicker, psnr, ssim, sync_score
 
 SCENARIOS = ("neutral", "dubbed", "still")
 OPEN_CLASSES = (8, 11)           # teeth, mouth interior
+MOUTH_CLASSES = (7, 8, 9, 11)    # upper lip, teeth, lower lip, interior
 STRIP_FRAMES = 8
 TARGETS = {"offset": "0 +- 1 frame", "confidence_ratio": ">= 0.9 (LSE-C within 10 % of "
            "the truth's)", "opening_corr": ">= 0.8", "ssim": ">= 0.85",
@@ -139,10 +141,21 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
 
 @torch.no_grad()
 def _parser_opening(models: LipSyncModels, crops: np.ndarray) -> np.ndarray:
-    """(F,) share of crop pixels the parser calls teeth or mouth interior; crops (F,S,S,3)."""
+    """(F,) the parser's inner-lip gap over mouth width, crops (F, S, S, 3): the height of
+    the teeth + mouth-interior pixels in the tallest quarter of the mouth's columns, over
+    the width of the lips + interior. (The share of interior pixels, used before, follows
+    the keypoints' opening less closely: 0.78 against 0.83 on the test truth frames.)"""
     x = torch.from_numpy(crops.transpose(0, 3, 1, 2).astype(np.float32) / 255)
     labels = models.parser(x.to(models.device))[0].argmax(1).cpu().numpy()
-    return np.isin(labels, OPEN_CLASSES).mean(axis=(1, 2))
+    heights = np.isin(labels, OPEN_CLASSES).sum(axis=1)                   # (F, S) per column
+    mouth_columns = np.isin(labels, MOUTH_CLASSES).any(axis=1)            # (F, S)
+    opening = np.zeros(len(labels))
+    for i, (height, columns) in enumerate(zip(heights, mouth_columns)):
+        where = np.nonzero(columns)[0]
+        if len(where):
+            width = where[-1] - where[0] + 1
+            opening[i] = np.sort(height)[-max(1, width // 4):].mean() / width
+    return opening
 
 
 def _keypoint_opening(points: np.ndarray) -> np.ndarray:
@@ -172,9 +185,9 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
 
     judge: sync expert weights for LSE-D/C (default: the shipped judge, else the models'
     own sync expert, which the generator was trained against; "judge" in the result says
-    which). Returns {"split", "clips", "judge", "scenarios": {scenario: {"clips": n, metric: mean, ...,
-    "per_clip": {...}}}}; with `out`, also writes eval.json, report.md and one strip PNG
-    per scenario there.
+    which). Returns {"split", "clips", "judge", "scenarios": {scenario: {"clips": n,
+    metric: mean, ..., "per_clip": {...}}}}; with `out`, also writes eval.json, report.md
+    and one strip PNG per scenario there.
     """
     data = Path(data)
     records = [r for r in read_manifest(data) if r["split"] == split]
