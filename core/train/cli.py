@@ -37,7 +37,8 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   eval_split=args.split,
                                                   finetune_steps=args.finetune_steps,
                                                   sync_weight=args.sync_weight,
-                                                  adv_weight=args.adv_weight)
+                                                  adv_weight=args.adv_weight,
+                                                  init=args.init)
     from .parser import ParserStage
 
     return lambda run, device: ParserStage(run, device, eval_split=args.split,
@@ -78,6 +79,9 @@ def add_parser(commands) -> None:
                        help="sync: shift/gain augmentation after the first quarter of the run")
     train.add_argument("--cosine-lr", action="store_true",
                        help="sync: learning rate falling as a cosine to 5 %% of --lr")
+    train.add_argument("--init", type=Path, default=None, metavar="WEIGHTS",
+                       help="generator: start from these trained weights (e.g. to follow a "
+                            "new sync expert)")
     train.add_argument("--adv-weight", type=float, default=None,
                        help="generator: weight of the discriminator's loss (default 0.02)")
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",

@@ -44,7 +44,8 @@ class GeneratorStage:
     def __init__(self, run: RunConfig, device: torch.device,
                  config: GeneratorConfig = GeneratorConfig(), sync_weights=None,
                  eval_split: str = "val", finetune_steps: int | None = None,
-                 sync_weight: float | None = None, adv_weight: float | None = None):
+                 sync_weight: float | None = None, adv_weight: float | None = None,
+                 init=None):
         from ..models import shipped
 
         self.device, self.run, self.config = device, run, config
@@ -58,6 +59,8 @@ class GeneratorStage:
             p.requires_grad_(False)
         self.passes = SoftPasses().to(device)
         self.generator = Generator(config).to(device)
+        if init is not None:                 # go on from trained weights (a new expert)
+            self.load(init)
         self.discriminator = Discriminator().to(device)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=run.lr, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=run.lr,

@@ -200,3 +200,15 @@ def test_sync_learning_rate_schedule_and_augmentation():
                      for dx in range(-SHIFT_PX, SHIFT_PX + 1)) for c in (3, 7, 19)}
         assert len({(dy, dx) for _, dy, dx in found}) == 1 and max(e for e, _, _ in found) == 0
     assert not torch.equal(out[:, :3], visual[:, :3]), "the blur pictures get a gain"
+
+
+def test_generator_can_start_from_trained_weights(tiny_data, tmp_path):
+    from lipsync.core.models import shipped
+
+    run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=2, batch=4)
+    stage = GeneratorStage(run, torch.device("cpu"), init=shipped("generator"))
+    shipped_weights = load_weights(shipped("generator"))[0]
+    for name, value in stage.generator.state_dict().items():
+        assert torch.equal(value, shipped_weights[name]), name
+    with pytest.raises(InputError, match="not 'generator'"):
+        GeneratorStage(run, torch.device("cpu"), init=shipped("parser"))
