@@ -31,6 +31,7 @@ from ..audio import load_audio
 from ..dataset.reader import SAMPLE_RATE, read_manifest
 from ..errors import InputError
 from ..models import shipped
+from ..models.parser import MOUTH_CLASSES
 from ..models.sync import SyncExpert
 from ..pipeline.character import CharacterState, CharacterTrack
 from ..pipeline.crop import crop, crop_boxes
@@ -43,7 +44,6 @@ from .metrics import correlation, flicker, psnr, ssim, sync_score
 
 SCENARIOS = ("neutral", "dubbed", "still")
 OPEN_CLASSES = (8, 11)           # teeth, mouth interior
-MOUTH_CLASSES = (7, 8, 9, 11)    # upper lip, teeth, lower lip, interior
 STRIP_FRAMES = 8
 TARGETS = {"offset": "0 +- 1 frame", "confidence_ratio": ">= 0.9 (LSE-C within 10 % of "
            "the truth's)", "opening_corr": ">= 0.8", "ssim": ">= 0.85",
