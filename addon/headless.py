@@ -175,8 +175,7 @@ def run_command(argv: list[str], prog: str = "lipsync") -> int:
     """Run one command on the currently open .blend file; returns the exit code."""
     import bpy
 
-    from ..core.errors import Cancelled, LipSyncError
-    from ..core.progress import ConsoleProgress
+    from ..core.cli_exit import BAD_INPUT, run_command as run_with_exit_code
 
     parser = build_parser(prog)
     try:
@@ -187,27 +186,21 @@ def run_command(argv: list[str], prog: str = "lipsync") -> int:
     if save_as and os.path.exists(save_as):
         print(f"error: --save-as '{save_as}' exists; choose a new file name "
               "(the add-on never overwrites files).", file=sys.stderr)
-        return 2
-    bar = ConsoleProgress("lipsync " + args.command)
-    try:
-        result = _run_job(args, bpy, bar)
-    except Cancelled:
-        print("cancelled: nothing was written", file=sys.stderr)
-        return 3
-    except LipSyncError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        bar.close()
-    if args.command == "render":
-        print(f"rendered frames {result['frame_start']}-{result['frame_end']} of "
-              f"'{result['character']}' at {result['fps']:.3f} fps into {args.out}")
-        return 0
-    print("\n".join(result.summary_lines()) if args.command == "sync" else result.summary())
-    if save_as:
-        bpy.ops.wm.save_as_mainfile(filepath=os.path.abspath(save_as), copy=True)
-        print(f"saved {save_as}")
-    return 0
+        return BAD_INPUT
+
+    def report(result) -> None:
+        if args.command == "render":
+            print(f"rendered frames {result['frame_start']}-{result['frame_end']} of "
+                  f"'{result['character']}' at {result['fps']:.3f} fps into {args.out}")
+            return
+        print("\n".join(result.summary_lines()) if args.command == "sync"
+              else result.summary())
+        if save_as:
+            bpy.ops.wm.save_as_mainfile(filepath=os.path.abspath(save_as), copy=True)
+            print(f"saved {save_as}")
+
+    return run_with_exit_code("lipsync " + args.command,
+                              lambda bar: _run_job(args, bpy, bar), report)
 
 
 def blender_command(argv: list[str]) -> int:

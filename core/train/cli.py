@@ -38,7 +38,8 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   finetune_steps=args.finetune_steps,
                                                   sync_weight=args.sync_weight,
                                                   adv_weight=args.adv_weight,
-                                                  init=args.init)
+                                                  init=args.init, temporal=args.temporal,
+                                                  cosine=args.cosine_lr)
     from .parser import ParserStage
 
     return lambda run, device: ParserStage(run, device, eval_split=args.split,
@@ -78,7 +79,11 @@ def add_parser(commands) -> None:
     train.add_argument("--augment", action="store_true",
                        help="sync: shift/gain augmentation after the first quarter of the run")
     train.add_argument("--cosine-lr", action="store_true",
-                       help="sync: learning rate falling as a cosine to 5 %% of --lr")
+                       help="sync, generator: learning rate falling as a cosine to 5 %% of --lr")
+    train.add_argument("--temporal", default="features", choices=("features", "steady"),
+                       help="generator: the fine-tune's feature term: every adjacent pair "
+                            "(features), or only pairs whose truth mouth holds still, scale-free "
+                            "(steady)")
     train.add_argument("--init", type=Path, default=None, metavar="WEIGHTS",
                        help="generator: start from these trained weights (e.g. to follow a "
                             "new sync expert)")

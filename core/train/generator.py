@@ -11,29 +11,45 @@ Per step: the discriminator learns real talking crops vs composited generated on
 
 The last `finetune_steps` steps are the adjacent-frame fine-tune of the second source
 document applied to the generator: L = L1(f_t - f_t+1) + w * (J_t + J_t+1), f the
-generator's bottleneck features, J the per-frame losses above.
+generator's bottleneck features, J the per-frame losses above. Two readings of the
+feature term (`temporal`):
+
+- "features" (the shipped generator's): mean |f_t+1 - f_t| over every adjacent pair. The
+  document's frames are a still head; a talking mouth must change, so this term fights
+  articulation, and the generator can also meet it by shrinking its features.
+- "steady": the document's premise kept, that frames which look the same should have the
+  same features: each pair's |f_t+1 - f_t| over mean |f| (no gain from shrinking), weighted
+  by exp(-d / STEADY_SCALE), d the truth's mean mouth-region change between the two frames.
+
+`cosine` lowers both learning rates as a cosine to 5 % over the run (as for the sync
+expert), so the last steps, the fine-tune among them, settle instead of jumping.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..dataset.reader import SYNC_FRAMES, Clip, ClipSet
+from ..errors import InputError
 from ..models.generator import (Discriminator, Generator, GeneratorConfig, composite,
                                 select_inputs)
 from ..models.passes import SoftPasses
+from ..models.weights import save_weights
 from ..preprocess.config import PreprocessConfig
 from .loop import RunConfig
-from .sync import load_sync_expert
+from .sync import cosine_lr, load_sync_expert
 
 MOUTH_WEIGHT = 4.0     # extra L1 inside the mouth region (the only place output is kept)
 SYNC_WEIGHT = 0.05
 ADV_WEIGHT = 0.02
 TEMPORAL_WEIGHT = 1.0  # w of the fine-tune: L1(f_t - f_t+1) + w * (J_t + J_t+1)
+STEADY_SCALE = 0.01    # truth change (0-1 units, mouth region) at which a pair counts 1/e
+TEMPORAL_TERMS = ("features", "steady")
 EVAL_SEED = 4321
 EVAL_VERSIONS = ("neutral", "dub", "talking")
 
@@ -45,9 +61,13 @@ class GeneratorStage:
                  config: GeneratorConfig = GeneratorConfig(), sync_weights=None,
                  eval_split: str = "val", finetune_steps: int | None = None,
                  sync_weight: float | None = None, adv_weight: float | None = None,
-                 init=None):
+                 init=None, temporal: str = "features", cosine: bool = False):
         from ..models import shipped
 
+        if temporal not in TEMPORAL_TERMS:
+            raise InputError(f"unknown temporal term '{temporal}': use one of "
+                             f"{', '.join(TEMPORAL_TERMS)}")
+        self.temporal, self.cosine = temporal, cosine
         self.device, self.run, self.config = device, run, config
         self.sync_weight = SYNC_WEIGHT if sync_weight is None else sync_weight
         self.adv_weight = ADV_WEIGHT if adv_weight is None else adv_weight
@@ -114,10 +134,28 @@ class GeneratorStage:
 
     # -- training -----------------------------------------------------------------------------
 
+    def temporal_term(self, features: torch.Tensor, target: torch.Tensor,
+                      mask: torch.Tensor) -> torch.Tensor:
+        """The fine-tune's L1(f_t - f_t+1) over adjacent pairs. features (B, T, C, s, s);
+        target (B, T, 3, S, S) and mask (B, T, 1, S, S) say where the truth holds still."""
+        change = (features[:, 1:] - features[:, :-1]).abs()
+        if self.temporal == "features":
+            return change.mean()
+        relative = change.mean(dim=(2, 3, 4)) / (features.abs().mean() + 1e-6)   # (B, T-1)
+        both = mask[:, 1:] * mask[:, :-1]
+        truth = ((target[:, 1:] - target[:, :-1]).abs() * both).sum(dim=(2, 3, 4)) / (
+            3 * both.sum(dim=(2, 3, 4)) + 1e-6)
+        return (torch.exp(-truth / STEADY_SCALE) * relative).mean()
+
     def train_step(self, rng: np.random.Generator, step: int) -> dict[str, float]:
         finetune = step > self.run.steps - self.finetune_steps
         if finetune and not self.before:
             self.before = {f"before_{k}": v for k, v in self.evaluate().items()}
+            self._save_before_finetune()
+        if self.cosine:
+            for optimizer in (self.opt_g, self.opt_d):
+                for group in optimizer.param_groups:
+                    group["lr"] = cosine_lr(self.run.lr, step, self.run.steps)
         self.generator.train()
         self.discriminator.train()
         batch = self._tensors(self.train_set.generator_batch(rng, max(1, self.run.batch // 4)))
@@ -133,7 +171,7 @@ class GeneratorStage:
         losses = self._losses(batch, out)
         loss_g = losses["total"]
         if finetune:
-            temporal = (features[:, 1:] - features[:, :-1]).abs().mean()
+            temporal = self.temporal_term(features, batch["target"], batch["mask"])
             loss_g = temporal + TEMPORAL_WEIGHT * 2 * losses["total"]
             losses["temporal"] = temporal
         self.opt_g.zero_grad(set_to_none=True)
@@ -214,9 +252,18 @@ class GeneratorStage:
     def export(self) -> dict[str, torch.Tensor]:
         return dict(self.generator.state_dict())
 
+    def _save_before_finetune(self) -> None:
+        """OUT/generator/before_finetune.safetensors: the weights the fine-tune starts from
+        (kept from the first pass when a run resumes inside the fine-tune)."""
+        path = Path(self.run.out) / self.name / "before_finetune.safetensors"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_weights(path, self.export(), self.metadata())
+
     def metadata(self) -> dict[str, str]:
         return {"model": "generator", "config": json.dumps(self.config.to_dict()),
-                "finetune_steps": str(self.finetune_steps),
+                "finetune_steps": str(self.finetune_steps), "temporal": self.temporal,
+                "cosine_lr": str(self.cosine),
                 "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight)}
 
     def load(self, path) -> None:

@@ -129,6 +129,9 @@ def test_sync_then_generator_train_export_and_resume(tiny_data, tmp_path, record
         assert key in metrics
     generator = load_generator(tmp_path / "generator.safetensors")
     assert isinstance(generator, Generator)
+    before = load_generator(tmp_path / "generator" / "before_finetune.safetensors")
+    assert any(not torch.equal(a, b) for a, b in zip(before.state_dict().values(),
+                                                      generator.state_dict().values()))
 
     with pytest.raises(InputError, match="--resume"):
         run_stage(recording(GeneratorStage, [], sync_weights=tmp_path / "sync.safetensors",
@@ -212,3 +215,26 @@ def test_generator_can_start_from_trained_weights(tiny_data, tmp_path):
         assert torch.equal(value, shipped_weights[name]), name
     with pytest.raises(InputError, match="not 'generator'"):
         GeneratorStage(run, torch.device("cpu"), init=shipped("parser"))
+
+
+def test_generator_fine_tune_steady_term_asks_only_still_pairs_and_ignores_scale():
+    """"steady": a pair whose truth mouth changes does not count, and shrinking every
+    feature does not lower the term; "features" (the shipped reading) counts every pair."""
+    from types import SimpleNamespace
+
+    torch.manual_seed(0)
+    features = torch.randn(1, 3, 8, 4, 4)
+    mask = torch.ones(1, 3, 1, 16, 16)
+    target = torch.zeros(1, 3, 3, 16, 16)
+    target[:, 2] = 0.5                                   # the truth moves from frame 1 to 2
+    steady = SimpleNamespace(temporal="steady")
+    term = GeneratorStage.temporal_term(steady, features, target, mask)
+    first_pair_only = (features[:, 1] - features[:, 0]).abs().mean() / features.abs().mean() / 2
+    assert term.item() == pytest.approx(first_pair_only.item(), rel=1e-4)
+    assert GeneratorStage.temporal_term(steady, features * 0.1, target, mask).item() == \
+        pytest.approx(term.item(), rel=1e-4)
+    plain = GeneratorStage.temporal_term(SimpleNamespace(temporal="features"), features,
+                                         target, mask)
+    assert plain.item() == pytest.approx((features[:, 1:] - features[:, :-1]).abs().mean().item())
+    assert GeneratorStage.temporal_term(SimpleNamespace(temporal="features"), features * 0.1,
+                                        target, mask).item() < plain.item()
