@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import LipSyncError
 
 STAGES = ("sync", "generator", "parser")
-DEFAULT_STEPS = {"sync": 4000, "generator": 3000, "parser": 2000}  # the shipped recipe
+DEFAULT_STEPS = {"sync": 10000, "generator": 3000, "parser": 3000}  # the shipped recipe
 
 
 def make_stage(name: str, args: argparse.Namespace):
@@ -80,10 +80,10 @@ def add_parser(commands) -> None:
                        help="sync: shift/gain augmentation after the first quarter of the run")
     train.add_argument("--cosine-lr", action="store_true",
                        help="sync, generator: learning rate falling as a cosine to 5 %% of --lr")
-    train.add_argument("--temporal", default="features", choices=("features", "steady"),
-                       help="generator: the fine-tune's feature term: every adjacent pair "
-                            "(features), or only pairs whose truth mouth holds still, scale-free "
-                            "(steady)")
+    train.add_argument("--temporal", default="steady", choices=("steady", "features"),
+                       help="generator: the fine-tune's feature term: only pairs whose truth "
+                            "mouth holds still, scale-free (steady, default), or every adjacent "
+                            "pair (features, the first generator's)")
     train.add_argument("--init", type=Path, default=None, metavar="WEIGHTS",
                        help="generator: start from these trained weights (e.g. to follow a "
                             "new sync expert)")

@@ -14,10 +14,10 @@ document applied to the generator: L = L1(f_t - f_t+1) + w * (J_t + J_t+1), f th
 generator's bottleneck features, J the per-frame losses above. Two readings of the
 feature term (`temporal`):
 
-- "features" (the shipped generator's): mean |f_t+1 - f_t| over every adjacent pair. The
+- "features" (the first shipped generator's): mean |f_t+1 - f_t| over every adjacent pair. The
   document's frames are a still head; a talking mouth must change, so this term fights
   articulation, and the generator can also meet it by shrinking its features.
-- "steady": the document's premise kept, that frames which look the same should have the
+- "steady" (default, the shipped generator's): the document's premise kept, that frames which look the same should have the
   same features: each pair's |f_t+1 - f_t| over mean |f| (no gain from shrinking), weighted
   by exp(-d / STEADY_SCALE), d the truth's mean mouth-region change between the two frames.
 
@@ -61,7 +61,7 @@ class GeneratorStage:
                  config: GeneratorConfig = GeneratorConfig(), sync_weights=None,
                  eval_split: str = "val", finetune_steps: int | None = None,
                  sync_weight: float | None = None, adv_weight: float | None = None,
-                 init=None, temporal: str = "features", cosine: bool = False):
+                 init=None, temporal: str = "steady", cosine: bool = False):
         from ..models import shipped
 
         if temporal not in TEMPORAL_TERMS:
