@@ -35,7 +35,8 @@ def steps_to_target(history: list[dict], target: float = SYNC_LOSS_TARGET) -> in
 def run_ablation(run: RunConfig, sync_weights: str | Path | None = None,
                  variants: tuple[str, ...] = INPUT_VARIANTS,
                  progress: ProgressFn = no_progress, log=print) -> dict:
-    """Train one generator per variant under `run.out/<variant>/`; returns and writes
+    """Train one generator per variant under `run.out/<variant>/` (the shipped generator's
+    recipe: cosine learning rate, steady fine-tune term); returns and writes
     `run.out/ablation.json`: {variant: {"steps_to_sync_target", "seconds", metrics...}}."""
     out = Path(run.out)
     results = {}
@@ -43,7 +44,8 @@ def run_ablation(run: RunConfig, sync_weights: str | Path | None = None,
         config = GeneratorConfig(inputs=variant)
         folder = out / variant.replace("+", "_")
         record = run_stage(
-            lambda r, device: GeneratorStage(r, device, config, sync_weights=sync_weights),
+            lambda r, device: GeneratorStage(r, device, config, sync_weights=sync_weights,
+                                             cosine=True),
             RunConfig(**{**run.to_dict(), "out": str(folder)}), progress=progress, log=log)
         results[variant] = {"steps_to_sync_target": steps_to_target(record["history"]),
                             "seconds": record["seconds"],

@@ -14,12 +14,13 @@ document applied to the generator: L = L1(f_t - f_t+1) + w * (J_t + J_t+1), f th
 generator's bottleneck features, J the per-frame losses above. Two readings of the
 feature term (`temporal`):
 
-- "features" (the first shipped generator's): mean |f_t+1 - f_t| over every adjacent pair. The
-  document's frames are a still head; a talking mouth must change, so this term fights
-  articulation, and the generator can also meet it by shrinking its features.
-- "steady" (default, the shipped generator's): the document's premise kept, that frames which look the same should have the
-  same features: each pair's |f_t+1 - f_t| over mean |f| (no gain from shrinking), weighted
-  by exp(-d / STEADY_SCALE), d the truth's mean mouth-region change between the two frames.
+- "features" (the first shipped generator's): mean |f_t+1 - f_t| over every adjacent
+  pair. The document's frames are a still head; a talking mouth must change, so this term
+  fights articulation, and the generator can also meet it by shrinking its features.
+- "steady" (default, the shipped generator's): the document's premise kept, that frames
+  which look the same should have the same features: each pair's |f_t+1 - f_t| over mean
+  |f| (no gain from shrinking), weighted by exp(-d / STEADY_SCALE), d the truth's mean
+  mouth-region change between the two frames.
 
 `cosine` lowers both learning rates as a cosine to 5 % over the run (as for the sync
 expert), so the last steps, the fine-tune among them, settle instead of jumping.
