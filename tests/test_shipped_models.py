@@ -22,6 +22,9 @@ def test_every_shipped_file_has_metadata_a_card_and_the_total_is_small():
         card = (MODELS_DIR / f"{name}.md").read_text()
         for heading in ("## Data", "## Training command", "## Steps", "## Metrics"):
             assert heading in card
+        assert meta["card"] == f"{name}.md" and "python -m lipsync train" in meta["command"]
+        assert "clips" in meta["data"] and "steps" in meta["training"]
+        assert "| metric | value |" in meta["metrics"], "the card's metrics, in the file too"
         total += path.stat().st_size
     assert total < 50e6
     assert not torch.equal(load_weights(shipped("judge"))[0]["logit_scale"],

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..dataset.reader import MANIFEST, read_manifest
+from ..models.weights import load_weights, save_weights
 
 DESCRIPTIONS = {
     "sync": "Sync expert (feature extraction subnetwork): 5 frames of S20 passes (mouth blur "
@@ -112,3 +113,28 @@ def add_evaluation(card: Path, result: dict, command: str) -> None:
 {rows}
 """
     card.write_text(text.rstrip() + "\n\n" + section)
+
+
+CARD_SECTIONS = {"data": "## Data", "command": "## Training command", "training": "## Steps",
+                 "metrics": "## Metrics"}   # metadata key -> the card heading it mirrors
+
+
+def stamp_card(weights: Path) -> None:
+    """Copy the model card next to `weights` (same name, .md) into the file's metadata:
+    its data, training command, steps and metrics (the test split's when the card has them,
+    else the last held-out ones), so the weights file carries its card wherever it goes.
+    The tensors are written back unchanged."""
+    weights = Path(weights)
+    text = weights.with_suffix(".md").read_text()
+    sections = {}
+    for block in text.split("\n## ")[1:]:
+        heading, _, body = block.partition("\n")
+        sections["## " + heading.strip()] = body.strip()
+    fields = {"card": weights.with_suffix(".md").name}
+    for key, heading in CARD_SECTIONS.items():
+        found = [body for title, body in sections.items() if title.startswith(heading)]
+        test = [body for title, body in sections.items() if title == f"{heading} on split `test`"]
+        if test or found:
+            fields[key] = (test or found)[-1]
+    tensors, metadata = load_weights(weights)
+    save_weights(weights, tensors, {**metadata, **fields})

@@ -92,7 +92,8 @@ def add_parser(commands) -> None:
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",
                        help="only evaluate these trained weights on --split and print JSON")
     train.add_argument("--update-card", action="store_true",
-                       help="with --evaluate: write the numbers into the weights' model card")
+                       help="with --evaluate: write the numbers into the weights' model card "
+                            "(and the card into the weights' metadata)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,9 +116,10 @@ def run(args: argparse.Namespace) -> int:
             result = evaluate_weights(make_stage(args.stage, args), run, args.evaluate)
             print(json.dumps(result, indent=1))
             if args.update_card:
-                from .card import add_evaluation
+                from .card import add_evaluation, stamp_card
 
                 add_evaluation(Path(args.evaluate).with_suffix(".md"), result, run.command)
+                stamp_card(args.evaluate)
             return 0
         bar = ConsoleProgress(f"train {args.stage}")
         try:

@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..models.device import pick_device
 from ..models.weights import save_weights
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
-from .card import write_card
+from .card import stamp_card, write_card
 
 
 @dataclass
@@ -143,6 +143,7 @@ def _export(stage: Stage, out: Path, config: RunConfig, device: torch.device, se
     (out / f"{stage.name}.json").write_text(json.dumps(record, indent=1))
     write_card(out / f"{stage.name}.md", record, config.command or "(not recorded)",
                weights.stat().st_size)
+    stamp_card(weights)
     return record
 
 

@@ -115,6 +115,8 @@ def test_sync_then_generator_train_export_and_resume(tiny_data, tmp_path, record
     assert 0 <= record["heldout"]["accuracy"] <= 1
     expert = load_sync_expert(tmp_path / "sync.safetensors")
     assert isinstance(expert, SyncExpert) and not expert.training
+    meta = load_weights(tmp_path / "sync.safetensors")[1]
+    assert meta["card"] == "sync.md" and "accuracy" in meta["metrics"]
 
     losses.clear()
     gen_run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=12, batch=8, lr=2e-3,
