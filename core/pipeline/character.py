@@ -19,7 +19,7 @@ from ..audio import AudioTiming, is_silent, mfcc
 from ..dataset.reader import SAMPLE_RATE, SYNC_FRAMES, TIMING, audio_window
 from ..errors import InputError
 from ..models.generator import select_inputs
-from ..models.parser import CLASS_NAMES
+from ..models.parser import CLASS_NAMES, MOUTH_CLASSES
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
 from ..preprocess.keypoints import Face, KeypointTrack
@@ -33,6 +33,7 @@ KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
     "skin", "nose", "upper lip", "teeth", "lower lip", "mouth interior"))
 HALF_GROUP = SYNC_FRAMES // 2
 COLOUR_SIGMA = 1 / 8     # colour correction scale, in crop sides
+MOUTH_REACH = 1 / 32     # generated pixels reach this far (crop sides) past either mouth
 
 
 @dataclass
@@ -60,7 +61,8 @@ class Generated:
     box: np.ndarray        # (4,) crop box, frame px
     points: np.ndarray     # (25, 2) keypoints, frame px
     rgb: np.ndarray        # (S, S, 3) float32 sRGB in [0, 1]
-    keep: np.ndarray       # (S, S) float32: the parser's face probability (1 = face)
+    keep: np.ndarray       # (S, S) float32: the parser's face probability near the
+                           # mouth (`near_mouth`): 1 = the generated pixel is used
 
 
 class CharacterState:
@@ -194,9 +196,23 @@ class CharacterState:
         face = list(KEEP_CLASSES)
         agree = (probs[:, face] * made[:, face]).sum(dim=1, keepdim=True)   # same face part
         rgb = match_colour(rgb, crops, agree)
-        keep = probs[:, face].sum(dim=1) if self.refine else torch.ones_like(agree[:, 0])
+        keep = (probs[:, face].sum(dim=1) * near_mouth(probs, made) if self.refine
+                else torch.ones_like(agree[:, 0]))
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
                 keep.float().cpu().numpy())
+
+
+def near_mouth(input_probs: torch.Tensor, made_probs: torch.Tensor) -> torch.Tensor:
+    """(N, S, S) in [0, 1]: the parser's mouth (lips, teeth, interior) in the input crop or
+    in the generated one, grown by MOUTH_REACH. Elsewhere the input's own skin is kept: it
+    is sharper than the generator's, and a neutral face's cheeks and chin barely move.
+
+    input_probs, made_probs: (N, 12, S, S) parser class probabilities."""
+    mouth = list(MOUTH_CLASSES)
+    either = torch.maximum(input_probs[:, mouth].sum(dim=1), made_probs[:, mouth].sum(dim=1))
+    reach = max(1, round(MOUTH_REACH * either.shape[-1]))
+    return nn.functional.max_pool2d(either[:, None], 2 * reach + 1, stride=1,
+                                    padding=reach)[:, 0]
 
 
 def match_colour(generated: torch.Tensor, target: torch.Tensor,

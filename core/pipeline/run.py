@@ -295,7 +295,8 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> No
 
 def _region_mask(made: Generated, rect: tuple[int, int, int, int]) -> np.ndarray:
     """(h, w) float32 mask over `rect`: the keypoint mouth region, faded to 0 at the crop
-    box's edge, times the parser's (blurred) face probability. 0 exactly outside."""
+    box's edge, times the parser's (blurred) face probability near the mouth. 0 exactly
+    outside."""
     x0, y0, x1, y1 = rect
     shape = (y1 - y0, x1 - x0)
     mask = mouth_region_mask(made.points - np.array([x0, y0], np.float32), shape)

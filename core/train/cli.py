@@ -39,7 +39,8 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   sync_weight=args.sync_weight,
                                                   adv_weight=args.adv_weight,
                                                   init=args.init, temporal=args.temporal,
-                                                  cosine=args.cosine_lr)
+                                                  cosine=args.cosine_lr,
+                                                  input_mix=args.input_mix)
     from .parser import ParserStage
 
     return lambda run, device: ParserStage(run, device, eval_split=args.split,
@@ -89,11 +90,25 @@ def add_parser(commands) -> None:
                             "new sync expert)")
     train.add_argument("--adv-weight", type=float, default=None,
                        help="generator: weight of the discriminator's loss (default 0.02)")
+    train.add_argument("--input-mix", type=_input_mix, default=None, metavar="V=SHARE,...",
+                       help="generator: share of training samples per input version "
+                            "(default neutral=0.5,dub=0.25,talking=0.25; dub falls back to "
+                            "neutral for clips without one)")
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",
                        help="only evaluate these trained weights on --split and print JSON")
     train.add_argument("--update-card", action="store_true",
                        help="with --evaluate: write the numbers into the weights' model card "
                             "(and the card into the weights' metadata)")
+
+
+def _input_mix(text: str) -> dict[str, float]:
+    """'neutral=0.75,dub=0.25' -> {'neutral': 0.75, 'dub': 0.25}."""
+    try:
+        return {name.strip(): float(share) for name, share in
+                (part.split("=") for part in text.split(","))}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}': write VERSION=SHARE pairs separated by "
+                                         "commas, e.g. neutral=0.75,dub=0.25") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -55,6 +55,16 @@ EVAL_SEED = 4321
 EVAL_VERSIONS = ("neutral", "dub", "talking")
 
 
+def check_input_mix(mix: dict[str, float]) -> dict[str, float]:
+    """The share of training samples per input version, checked (see generator_batch)."""
+    unknown = sorted(set(mix) - set(EVAL_VERSIONS))
+    if unknown or not mix or any(v < 0 for v in mix.values()) or sum(mix.values()) <= 0:
+        raise InputError(f"input mix {mix}: give shares >= 0, not all 0, of "
+                         f"{', '.join(EVAL_VERSIONS)} (e.g. neutral=0.75,dub=0.25)"
+                         + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    return dict(mix)
+
+
 class GeneratorStage:
     name = "generator"
 
@@ -62,13 +72,15 @@ class GeneratorStage:
                  config: GeneratorConfig = GeneratorConfig(), sync_weights=None,
                  eval_split: str = "val", finetune_steps: int | None = None,
                  sync_weight: float | None = None, adv_weight: float | None = None,
-                 init=None, temporal: str = "steady", cosine: bool = False):
+                 init=None, temporal: str = "steady", cosine: bool = False,
+                 input_mix: dict[str, float] | None = None):
         from ..models import shipped
 
         if temporal not in TEMPORAL_TERMS:
             raise InputError(f"unknown temporal term '{temporal}': use one of "
                              f"{', '.join(TEMPORAL_TERMS)}")
         self.temporal, self.cosine = temporal, cosine
+        self.input_mix = check_input_mix(input_mix) if input_mix is not None else None
         self.device, self.run, self.config = device, run, config
         self.sync_weight = SYNC_WEIGHT if sync_weight is None else sync_weight
         self.adv_weight = ADV_WEIGHT if adv_weight is None else adv_weight
@@ -159,7 +171,8 @@ class GeneratorStage:
                     group["lr"] = cosine_lr(self.run.lr, step, self.run.steps)
         self.generator.train()
         self.discriminator.train()
-        batch = self._tensors(self.train_set.generator_batch(rng, max(1, self.run.batch // 4)))
+        batch = self._tensors(self.train_set.generator_batch(rng, max(1, self.run.batch // 4),
+                                                             self.input_mix))
         out, features = self.generate(batch)
 
         real = self.discriminator(batch["target"].flatten(0, 1))

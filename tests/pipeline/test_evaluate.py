@@ -83,16 +83,19 @@ def test_the_judge_is_named_and_must_read_the_same_passes(tiny_data, tmp_path):
 
 
 def test_parser_opening_is_the_inner_gap_over_the_mouth_width():
-    """Labels with lips 40 px wide and a 10 px tall interior give 10 / 40; closed lips 0."""
+    """Lips 40 px wide around a 10 px tall interior give 10 / 40, closed lips 0; a row
+    that is half interior, half lip by the parser's probabilities adds half a pixel."""
     from types import SimpleNamespace
 
     from lipsync.core.evaluate.run import _parser_opening
 
-    labels = np.zeros((2, 64, 64), np.int64)
+    labels = np.zeros((3, 64, 64), np.int64)
     labels[:, 30:34, 12:52] = 7                       # upper lip, columns 12..51
     labels[:, 44:48, 12:52] = 9                       # lower lip
-    labels[0, 34:44, 20:44] = 11                      # frame 0: interior 10 px tall
-    logits = torch.nn.functional.one_hot(torch.from_numpy(labels), 12).permute(0, 3, 1, 2)
-    models = SimpleNamespace(parser=lambda x: (logits.float(),), device=torch.device("cpu"))
-    opening = _parser_opening(models, np.zeros((2, 64, 64, 3), np.uint8))
-    assert opening == pytest.approx([10 / 40, 0.0])
+    labels[0::2, 34:44, 20:44] = 11                   # frames 0 and 2: interior 10 px tall
+    logits = 30.0 * torch.nn.functional.one_hot(torch.from_numpy(labels), 12
+                                                ).permute(0, 3, 1, 2).float()
+    logits[2, 11, 44, 12:52] = 30.0                   # frame 2: row 44 as likely interior as lip
+    models = SimpleNamespace(parser=lambda x: (logits,), device=torch.device("cpu"))
+    opening = _parser_opening(models, np.zeros((3, 64, 64, 3), np.uint8))
+    assert opening == pytest.approx([10 / 40, 0.0, 10.5 / 40], abs=1e-6)

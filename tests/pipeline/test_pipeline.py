@@ -235,3 +235,24 @@ def test_missing_or_corrupt_weights_say_how_to_get_them(tmp_path):
         (tmp_path / f"{name}.safetensors").write_bytes(b"not weights at all")
     with pytest.raises(InputError, match="sync.safetensors"):
         LipSyncModels.load("cpu", tmp_path)
+
+
+def test_generated_pixels_are_kept_only_near_either_mouth():
+    """The input's mouth at one place, the generated one at another: both are kept, grown
+    by MOUTH_REACH; the skin between and around them is the input's."""
+    import torch
+
+    from lipsync.core.pipeline.character import MOUTH_REACH, near_mouth
+
+    size = 64
+    reach = round(MOUTH_REACH * size)
+    skin = torch.zeros(1, 12, size, size)
+    skin[:, 1] = 1.0
+    given, made = skin.clone(), skin.clone()
+    given[:, 1, 20, 20], given[:, 11, 20, 20] = 0.0, 1.0        # input: interior at (20, 20)
+    made[:, 1, 40, 44], made[:, 7, 40, 44] = 0.0, 1.0           # output: upper lip at (40, 44)
+    near = near_mouth(given, made)[0]
+    assert near.shape == (size, size)
+    assert near[20 - reach:21 + reach, 20 - reach:21 + reach].eq(1).all()
+    assert near[40 - reach:41 + reach, 44 - reach:45 + reach].eq(1).all()
+    assert near.sum() == 2 * (2 * reach + 1) ** 2, "nothing else"
