@@ -24,6 +24,10 @@ feature term (`temporal`):
 
 `cosine` lowers both learning rates as a cosine to 5 % over the run (as for the sync
 expert), so the last steps, the fine-tune among them, settle instead of jumping.
+`input_mix` sets the share of samples per input version (default neutral 0.5, dub 0.25,
+talking 0.25). The talking input's blur picture and lip contours show the target mouth,
+which teaches the generator to copy the source; the shipped generator goes on from such a
+run with `{"dub": 1}` (the dubbed render where a clip has one, else the neutral one).
 """
 
 from __future__ import annotations

@@ -219,6 +219,29 @@ def test_generator_can_start_from_trained_weights(tiny_data, tmp_path):
         GeneratorStage(run, torch.device("cpu"), init=shipped("parser"))
 
 
+def test_generator_input_mix_picks_the_input_render_and_refuses_bad_mixes(tiny_data, tmp_path):
+    """With {"neutral": 1} every input is the neutral render, with {"talking": 1} the target
+    itself; a training step draws its batch with the stage's mix."""
+    from lipsync.core.train.cli import _input_mix
+    from lipsync.core.train.generator import check_input_mix
+
+    clips = ClipSet(tiny_data, "train")
+    for version, same_as_target in (("neutral", False), ("talking", True)):
+        batch = clips.generator_batch(np.random.default_rng(0), 3, {version: 1.0})
+        assert np.array_equal(batch["input"], batch["target"]) == same_as_target
+    assert _input_mix("neutral=0.75, dub=0.25") == {"neutral": 0.75, "dub": 0.25}
+    for bad in ({"neutral": 0.0}, {"mouth": 1.0}, {"dub": -1.0}, {}):
+        with pytest.raises(InputError, match="input mix"):
+            check_input_mix(bad)
+    run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=2, batch=4)
+    stage = GeneratorStage(run, torch.device("cpu"), input_mix={"talking": 1.0})
+    drawn = []
+    original = stage.train_set.generator_batch
+    stage.train_set.generator_batch = lambda rng, n, mix: drawn.append(mix) or original(rng, n, mix)
+    stage.train_step(np.random.default_rng(0), 1)
+    assert drawn == [{"talking": 1.0}]
+
+
 def test_generator_fine_tune_steady_term_asks_only_still_pairs_and_ignores_scale():
     """"steady": a pair whose truth mouth changes does not count, and shrinking every
     feature does not lower the term; "features" (the shipped reading) counts every pair."""
