@@ -33,7 +33,7 @@ KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
     "skin", "nose", "upper lip", "teeth", "lower lip", "mouth interior"))
 HALF_GROUP = SYNC_FRAMES // 2
 COLOUR_SIGMA = 1 / 8     # colour correction scale, in crop sides
-MOUTH_REACH = 1 / 32     # generated pixels reach this far (crop sides) past either mouth
+MOUTH_REACH = 1 / 16     # generated pixels reach this far (crop sides) past either mouth
 
 
 @dataclass
