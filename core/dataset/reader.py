@@ -31,6 +31,7 @@ from ..preprocess.gradient import gradient_map
 from ..region import keypoint_heatmap, mouth_region_mask
 
 MANIFEST = "manifest.jsonl"
+DEFAULT_INPUT_MIX = {"neutral": 0.5, "dub": 0.25, "talking": 0.25}  # generator inputs
 CACHE_VERSION = 1
 SAMPLE_RATE = 16000
 AUDIO_WINDOW = 20        # MFCC columns per window (0.2 s at a 10 ms hop)
@@ -237,7 +238,7 @@ class ClipSet:
         """Generator batch: make 5 consecutive talking frames from another render of the shot.
 
         input_mix: share of samples whose input frames come from each version (default
-        neutral 0.5, dub 0.25, talking 0.25; 'dub' falls back to 'neutral' for clips
+        DEFAULT_INPUT_MIX; 'dub' falls back to 'neutral' for clips
         without one). The audio is always the talking audio, the target the talking frames.
 
         Returns float32 arrays (B = batch, T = 5 generated frames, G = T + 4):
@@ -251,7 +252,7 @@ class ClipSet:
             target (B, T, 3, S, S): the talking crops;
             reference (B, 3, S, S): the neutral crop at a random frame (identity).
         """
-        mix = input_mix or {"neutral": 0.5, "dub": 0.25, "talking": 0.25}
+        mix = input_mix or DEFAULT_INPUT_MIX
         names, shares = list(mix), np.array(list(mix.values()), float)
         samples = []
         for _ in range(batch):

@@ -119,7 +119,9 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
     opening_parsed_truth = _parser_opening(models, np.stack([truth.crops[i]
                                                              for i in range(len(out))]))
     opening_truth = _keypoint_opening(case.truth_keypoints.points[:, 0])
-    region = _mouth_regions(case.keypoints, out.shape[1:3])
+    region = _mouth_regions(case.keypoints.points[:, 0],
+                            CharacterTrack(case.clip_id, case.keypoints, case.samples).visible(),
+                            out.shape[1:3])
     paired = case.scenario != "still"      # the still input's head does not follow the truth
     result = {
         "frames": len(out),
@@ -167,12 +169,14 @@ def _keypoint_opening(points: np.ndarray) -> np.ndarray:
     return gap / np.maximum(width, 1e-6)
 
 
-def _mouth_regions(track: KeypointTrack, shape: tuple[int, int]) -> np.ndarray:
-    """(F, H, W) bool: the mouth region (`mouth_region_mask` > 0) of the input keypoints
-    where the mouth is visible: where the product may change pixels, whatever its matte."""
-    regions = np.zeros((track.n_frames, *shape), bool)
-    for i in np.flatnonzero(track.visible[:, 0].all(axis=1)):
-        regions[i] = mouth_region_mask(track.points[i, 0], shape) > 0
+def _mouth_regions(points: np.ndarray, visible: np.ndarray, shape: tuple[int, int]
+                   ) -> np.ndarray:
+    """(F, H, W) bool: the mouth region (`mouth_region_mask` > 0) of keypoints (F, 25, 2)
+    on the frames where the mouth is `visible` (F,): where the product may change pixels,
+    whatever its matte."""
+    regions = np.zeros((len(points), *shape), bool)
+    for i in np.flatnonzero(visible):
+        regions[i] = mouth_region_mask(points[i], shape) > 0
     return regions
 
 

@@ -92,8 +92,8 @@ def add_parser(commands) -> None:
                        help="generator: weight of the discriminator's loss (default 0.02)")
     train.add_argument("--input-mix", type=_input_mix, default=None, metavar="V=SHARE,...",
                        help="generator: share of training samples per input version "
-                            "(default neutral=0.5,dub=0.25,talking=0.25; dub falls back to "
-                            "neutral for clips without one)")
+                            "(default neutral=0.5,dub=0.25,talking=0.25, DEFAULT_INPUT_MIX; "
+                            "dub falls back to neutral for clips without one)")
     train.add_argument("--evaluate", type=Path, default=None, metavar="WEIGHTS",
                        help="only evaluate these trained weights on --split and print JSON")
     train.add_argument("--update-card", action="store_true",

@@ -24,8 +24,8 @@ feature term (`temporal`):
 
 `cosine` lowers both learning rates as a cosine to 5 % over the run (as for the sync
 expert), so the last steps, the fine-tune among them, settle instead of jumping.
-`input_mix` sets the share of samples per input version (default neutral 0.5, dub 0.25,
-talking 0.25). The talking input's blur picture and lip contours show the target mouth,
+`input_mix` sets the share of samples per input version (default `DEFAULT_INPUT_MIX`,
+a quarter of them talking). The talking input's blur picture and lip contours show the target mouth,
 which teaches the generator to copy the source; the shipped generator goes on from such a
 run with `{"dub": 1}` (the dubbed render where a clip has one, else the neutral one).
 """
@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..dataset.reader import SYNC_FRAMES, Clip, ClipSet
+from ..dataset.reader import DEFAULT_INPUT_MIX, SYNC_FRAMES, Clip, ClipSet
 from ..errors import InputError
 from ..models.generator import (Discriminator, Generator, GeneratorConfig, composite,
                                 select_inputs)
@@ -282,6 +282,7 @@ class GeneratorStage:
         return {"model": "generator", "config": json.dumps(self.config.to_dict()),
                 "finetune_steps": str(self.finetune_steps), "temporal": self.temporal,
                 "cosine_lr": str(self.cosine),
+                "input_mix": json.dumps(self.input_mix or DEFAULT_INPUT_MIX),
                 "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight)}
 
     def load(self, path) -> None:

@@ -240,6 +240,7 @@ def test_generator_input_mix_picks_the_input_render_and_refuses_bad_mixes(tiny_d
     stage.train_set.generator_batch = lambda rng, n, mix: drawn.append(mix) or original(rng, n, mix)
     stage.train_step(np.random.default_rng(0), 1)
     assert drawn == [{"talking": 1.0}]
+    assert json.loads(stage.metadata()["input_mix"]) == {"talking": 1.0}, "the weights say"
 
 
 def test_generator_fine_tune_steady_term_asks_only_still_pairs_and_ignores_scale():
