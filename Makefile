@@ -18,7 +18,8 @@ SYNC_STEPS ?= 10000
 JUDGE_STEPS ?= 10000
 PARSER_STEPS ?= 3000
 GENERATOR_STEPS ?= 3000
-DUB_STEPS ?= 1500
+# rounds of generator steps on dubbed input, each going on from the last
+DUB_STEPS ?= 1500 1200 2000
 
 .PHONY: setup demo test test-fast bench eval extension clean data train judge
 
@@ -66,8 +67,9 @@ data: setup
 	$(PY) -m lipsync dataset show $(DATA)
 
 # sync and parser train side by side on one thread each, then the generator on two: from
-# scratch on every input version, then on dubbed (else neutral) input only, so that it
-# follows the audio rather than the source mouth.
+# scratch on every input version, then rounds of DUB_STEPS on dubbed (else neutral) input
+# only, each going on from the last at a restarted cosine learning rate, so that it follows
+# the audio rather than the source mouth.
 train: data
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
 	  --cosine-lr --augment --eval-every 1000 & \
@@ -75,9 +77,13 @@ train: data
 	wait $$!
 	$(PY) -m lipsync train generator --data $(DATA) --out $(RUNS)/base --steps $(GENERATOR_STEPS) \
 	  --sync $(RUNS)/sync.safetensors --sync-weight 0.05 --cosine-lr --temporal steady
-	$(PY) -m lipsync train generator --data $(DATA) --out $(RUNS) --steps $(DUB_STEPS) \
-	  --init $(RUNS)/base/generator.safetensors --input-mix dub=1 --lr 1e-4 \
-	  --sync-weight 0.05 --cosine-lr --temporal steady
+	weights=$(RUNS)/base/generator.safetensors; round=0; \
+	for steps in $(DUB_STEPS); do round=$$((round + 1)); \
+	  $(PY) -m lipsync train generator --data $(DATA) --out $(RUNS)/dub$$round --steps $$steps \
+	    --init $$weights --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 \
+	    --sync-weight 0.05 --cosine-lr --temporal steady || exit 1; \
+	  weights=$(RUNS)/dub$$round/generator.safetensors; \
+	done; cp $$weights $(RUNS)/generator.safetensors; cp $${weights%.safetensors}.md $(RUNS)/generator.md
 	cp $(RUNS)/{sync,parser,generator}.{safetensors,md} models/
 
 # The evaluation's independent sync expert (another seed, a cosine learning rate; the

@@ -20,8 +20,10 @@ def test_every_shipped_file_has_metadata_a_card_and_the_total_is_small():
         tensors, meta = load_weights(path)
         assert meta["model"] == ("sync" if name == "judge" else name) and "config" in meta and int(meta["steps"]) > 0
         card = (MODELS_DIR / f"{name}.md").read_text()
-        for heading in ("## Data", "## Training command", "## Steps", "## Metrics"):
+        for heading in ("## Intended use", "## Limitations", "License:", "## Data",
+                        "## Training command", "## Steps", "## Metrics"):
             assert heading in card
+        assert meta["intended_use"] and meta["limitations"]
         assert meta["card"] == f"{name}.md" and "python -m lipsync train" in meta["command"]
         assert "clips" in meta["data"] and "steps" in meta["training"]
         assert "| metric | value |" in meta["metrics"], "the card's metrics, in the file too"

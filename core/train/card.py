@@ -26,6 +26,36 @@ DESCRIPTIONS = {
 
 HEADLINE = {"sync": "accuracy", "parser": "miou", "generator": "neutral_motion_corr"}
 
+INTENDED_USE = {
+    "sync": "Inside this extension: the frozen expert the generator is trained against "
+            "(its sync loss and its conditioning embeddings), and, as a separately trained "
+            "copy, the evaluation's judge of LSE-D / LSE-C. Not a general-purpose "
+            "audio-visual sync detector for real footage.",
+    "generator": "Inside this extension's pipeline: remaking the mouth of a rendered "
+                 "(stylised, CG) character's face crop to follow a speech track, composited "
+                 "back only inside the mouth region. Not for photographs or video of real "
+                 "people.",
+    "parser": "Inside this extension's pipeline: the mouth matte of the composite, and the "
+              "evaluation's mouth-opening measure, on rendered characters' face crops.",
+}
+
+LIMITATIONS = {
+    "sync": "Trained on 64 px crops of the data factory's synthetic characters (Workbench "
+            "and Cycles renders, synthesised English speech); about 0.9 accuracy on "
+            "held-out characters, and unsure (low confidence) on some of them. Untested on "
+            "other styles, languages and real voices.",
+    "generator": "Made at 64 px and trained on a 2-core CPU on synthetic characters: its "
+                 "mouths are softer and open less than the truth's (held-out mouth-region "
+                 "SSIM and opening correlation under the targets; README: Evaluation), and "
+                 "with a talking (dubbed) input it still partly follows the source mouth. "
+                 "Untested on other character styles and on real voices.",
+    "parser": "Trained on labelled synthetic renders at 64 px; the thin inner-lip gap is a "
+              "few pixels, so its opening measure is coarse on small or soft mouths. "
+              "Untested on other character styles.",
+}
+
+LICENSE = "GPL-3.0-or-later, as the extension (trained only on data this project makes)"
+
 
 def data_summary(data: Path) -> str:
     """The data set's recipe and size, as Markdown lines."""
@@ -64,7 +94,15 @@ def write_card(path: Path, record: dict, command: str, size_bytes: int) -> None:
 
 {DESCRIPTIONS.get(stage, '')}
 
-Contents: the data it was trained on, the training command, the steps (and time, hardware), the held-out metrics and the training curve.
+Contents: intended use and limitations, the data it was trained on, the training command, the steps (and time, hardware), the held-out metrics and the training curve.
+
+## Intended use
+{INTENDED_USE.get(stage, '')}
+
+## Limitations
+{LIMITATIONS.get(stage, '')}
+
+License: {LICENSE}.
 
 ## Data
 {data_summary(Path(run['data']))}
@@ -115,7 +153,8 @@ def add_evaluation(card: Path, result: dict, command: str) -> None:
     card.write_text(text.rstrip() + "\n\n" + section)
 
 
-CARD_SECTIONS = {"data": "## Data", "command": "## Training command", "training": "## Steps",
+CARD_SECTIONS = {"intended_use": "## Intended use", "limitations": "## Limitations",
+                 "data": "## Data", "command": "## Training command", "training": "## Steps",
                  "metrics": "## Metrics"}   # metadata key -> the card heading it mirrors
 
 

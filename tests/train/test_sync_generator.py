@@ -117,6 +117,8 @@ def test_sync_then_generator_train_export_and_resume(tiny_data, tmp_path, record
     assert isinstance(expert, SyncExpert) and not expert.training
     meta = load_weights(tmp_path / "sync.safetensors")[1]
     assert meta["card"] == "sync.md" and "accuracy" in meta["metrics"]
+    assert "judge of LSE-D" in meta["intended_use"] and "64 px" in meta["limitations"]
+    assert "License: GPL-3.0-or-later" in (tmp_path / "sync.md").read_text()
 
     losses.clear()
     gen_run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=12, batch=8, lr=2e-3,
