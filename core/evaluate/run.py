@@ -211,6 +211,7 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     if not folders:
         raise InputError(f"split '{split}' of '{data}' has no clip with full frames "
                          "(frames.npz): held-out clips keep them; make the data set again.")
+    records = {r["clip_id"]: r for r in records}
     models = models or LipSyncModels.load(options.device)
     judge_net, judge_name = _judge(models, judge)
     results: dict = {"split": split, "clips": len(folders), "judge": judge_name,
@@ -232,6 +233,7 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
                 strips.setdefault(scenario, strip)
             if per_clip:
                 results["scenarios"][scenario] = _summary(per_clip)
+                results["scenarios"][scenario]["by"] = breakdown(per_clip, records)
     if out is not None:
         _write(Path(out), results, strips)
     return results
@@ -268,6 +270,45 @@ def _summary(per_clip: dict[str, dict]) -> dict:
     return summary
 
 
+GROUPS = ("engine", "fps", "language")   # the clips' manifest fields a breakdown groups by
+GROUP_METRICS = ("lse_c", "truth_lse_c", "opening_corr", "truth_opening_corr", "ssim")
+
+
+def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
+    """Means of GROUP_METRICS over the clips of each render engine, frame rate and language
+    (the manifest's fields): {group: {value: {"clips": n, metric: mean}}}, so a weakness on
+    one engine or language shows. records: clip id -> manifest record."""
+    result: dict = {}
+    for group in GROUPS:
+        values = sorted({str(records[clip][group]) for clip in per_clip})
+        result[group] = {}
+        for value in values:
+            rows = [m for clip, m in per_clip.items() if str(records[clip][group]) == value]
+            cell = {"clips": len(rows)}
+            for key in GROUP_METRICS:
+                finite = [r[key] for r in rows if np.isfinite(r[key])]
+                cell[key] = float(np.mean(finite)) if finite else float("nan")
+            result[group][value] = cell
+    return result
+
+
+def format_breakdown(results: dict) -> str:
+    """A Markdown table per scenario of `breakdown`: one row per engine, frame rate and
+    language."""
+    heads = ("clips", "LSE-C", "truth LSE-C", "opening corr", "truth opening corr", "SSIM")
+    blocks = []
+    for scenario, s in results["scenarios"].items():
+        lines = [f"### {scenario}", "", "| group | " + " | ".join(heads) + " |",
+                 "|---" * (len(heads) + 1) + "|"]
+        for group, cells in s.get("by", {}).items():
+            for value, cell in cells.items():
+                numbers = ["n/a" if not np.isfinite(cell[k]) else f"{cell[k]:.3f}"
+                           for k in GROUP_METRICS]
+                lines.append(f"| {group} {value} | {cell['clips']} | " + " | ".join(numbers) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 COLUMNS = (("clips", "clips", "{:d}"), ("LSE-D", "lse_d", "{:.3f}"),
            ("LSE-C", "lse_c", "{:.3f}"), ("truth LSE-C", "truth_lse_c", "{:.3f}"),
            ("LSE-C ratio", "confidence_ratio", "{:.2f}"), ("offsets ok", "offset_ok", "{}"),
@@ -298,7 +339,8 @@ def _write(out: Path, results: dict, strips: dict[str, np.ndarray]) -> None:
     lines = [f"# Evaluation on split `{results['split']}` ({results['clips']} clips)", "",
              f"LSE-D / LSE-C judged by the {results['judge']}.", "",
              format_table(results), "", "Targets: " + "; ".join(
-                 f"{k} {v}" for k, v in TARGETS.items()), ""]
+                 f"{k} {v}" for k, v in TARGETS.items()), "",
+             "## By render engine, frame rate and language", "", format_breakdown(results), ""]
     for scenario, strip in strips.items():
         cv2.imwrite(str(out / f"{scenario}.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
         lines += [f"## {scenario}", "", "Rows: input, output, ground truth.", "",

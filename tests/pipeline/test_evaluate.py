@@ -11,7 +11,7 @@ import torch
 
 from lipsync.core.errors import InputError
 from lipsync.core.evaluate.metrics import correlation, flicker, psnr, ssim, sync_score
-from lipsync.core.evaluate.run import SCENARIOS, evaluate, format_table
+from lipsync.core.evaluate.run import SCENARIOS, breakdown, evaluate, format_table
 from lipsync.core.models.sync import SyncConfig, SyncExpert
 
 
@@ -66,6 +66,29 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
     assert format_table(results).count("\n") == 1 + len(SCENARIOS)
     assert np.isfinite(results["scenarios"]["neutral"]["truth_opening_corr"])
     assert results["judge"].startswith("independent") and results["judge"] in report
+    by_engine = results["scenarios"]["neutral"]["by"]["engine"]
+    assert sum(cell["clips"] for cell in by_engine.values()) == 1
+    assert "## By render engine, frame rate and language" in report and "| engine " in report
+
+
+def test_breakdown_groups_clips_by_engine_fps_and_language():
+    nan = float("nan")
+    per_clip = {"a": {"lse_c": 0.5, "truth_lse_c": 0.4, "opening_corr": 0.9,
+                      "truth_opening_corr": 0.9, "ssim": 0.8},
+                "b": {"lse_c": 0.3, "truth_lse_c": 0.4, "opening_corr": 0.7,
+                      "truth_opening_corr": 0.8, "ssim": nan},
+                "c": {"lse_c": 0.1, "truth_lse_c": 0.2, "opening_corr": 0.5,
+                      "truth_opening_corr": 0.6, "ssim": 0.6}}
+    records = {"a": {"engine": "CYCLES", "fps": 24, "language": "en"},
+               "b": {"engine": "CYCLES", "fps": 25, "language": "de"},
+               "c": {"engine": "BLENDER_WORKBENCH", "fps": 24, "language": "en"}}
+    by = breakdown(per_clip, records)
+    assert by["engine"]["CYCLES"]["clips"] == 2
+    assert by["engine"]["CYCLES"]["lse_c"] == pytest.approx(0.4)
+    assert by["engine"]["CYCLES"]["ssim"] == pytest.approx(0.8), "nan (still input) left out"
+    assert by["fps"]["24"]["opening_corr"] == pytest.approx(0.7)
+    assert by["language"]["de"]["clips"] == 1 and by["language"]["de"]["lse_c"] == 0.3
+    assert np.isnan(by["language"]["de"]["ssim"]), "no finite value: nan, not 0"
 
 
 def test_the_judge_is_named_and_must_read_the_same_passes(tiny_data, tmp_path):
