@@ -19,7 +19,7 @@ JUDGE_STEPS ?= 10000
 PARSER_STEPS ?= 3000
 GENERATOR_STEPS ?= 3000
 # rounds of generator steps on dubbed input, each going on from the last
-DUB_STEPS ?= 1500 1200 2000
+DUB_STEPS ?= 1500 1200 2000 2400
 
 .PHONY: setup demo test test-fast bench eval extension clean data train judge
 

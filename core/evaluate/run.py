@@ -10,7 +10,8 @@ sync (LSE-D, LSE-C, offset; also of the truth) judged by an independent sync exp
 the generator was not trained against, `models/judge.safetensors`, when there is one),
 mouth-opening correlation (the output's inner-lip gap over mouth width from the face
 parser's teeth + mouth-interior and lip masks, against the truth's from the factory's
-keypoints; the same measure on the truth frames gives its ceiling), PSNR and SSIM in the
+keypoints: the inner lip contour's height; the same parser measure on the truth frames
+gives its ceiling), PSNR and SSIM in the
 mouth region (the ellipse of `core.region` around the input's keypoints, the only place
 the product may change; the same pixels whatever the composite's mask) against the truth
 (neutral and dubbed; the still input's head does not follow the truth's), whether every
@@ -39,7 +40,7 @@ from ..pipeline.crop import crop, crop_boxes
 from ..pipeline.models import LipSyncModels
 from ..pipeline.run import PipelineOptions, lipsync_frames
 from ..preprocess.frames import read_frame
-from ..preprocess.keypoints import BOTTOM_INNER, LEFT_CORNER, RIGHT_CORNER, TOP_INNER, KeypointTrack
+from ..preprocess.keypoints import INNER, LEFT_CORNER, RIGHT_CORNER, KeypointTrack
 from ..progress import ProgressFn, no_progress
 from ..region import mouth_region_mask
 from .metrics import correlation, flicker, psnr, ssim, sync_score
@@ -146,9 +147,9 @@ def _parser_opening(models: LipSyncModels, crops: np.ndarray) -> np.ndarray:
     """(F,) the parser's inner-lip gap over mouth width, crops (F, S, S, 3): the height of
     teeth + mouth interior, summed as probabilities down each column (sub-pixel: a gap
     is a few pixels of a 64 px crop), in the tallest quarter of the mouth's columns, over
-    the width of the lips + interior. On the validation truth frames this follows the
-    keypoints' opening at 0.857 against 0.825 for counted (argmax) pixels, and 0.78 for
-    the share of interior pixels used first."""
+    the width of the lips + interior. On the validation truth frames this followed the
+    keypoints' (top-to-bottom inner landmark) opening at 0.857 against 0.825 for counted
+    (argmax) pixels, and 0.78 for the share of interior pixels used first."""
     x = torch.from_numpy(crops.transpose(0, 3, 1, 2).astype(np.float32) / 255)
     probs = torch.softmax(models.parser(x.to(models.device))[0], dim=1).cpu().numpy()
     heights = probs[:, list(OPEN_CLASSES)].sum(axis=(1, 2))              # (F, S) per column
@@ -163,10 +164,16 @@ def _parser_opening(models: LipSyncModels, crops: np.ndarray) -> np.ndarray:
 
 
 def _keypoint_opening(points: np.ndarray) -> np.ndarray:
-    """(F,) inner-lip gap over mouth width, from keypoints (F, 25, 2)."""
-    gap = np.linalg.norm(points[:, TOP_INNER] - points[:, BOTTOM_INNER], axis=1)
-    width = np.linalg.norm(points[:, RIGHT_CORNER] - points[:, LEFT_CORNER], axis=1)
-    return gap / np.maximum(width, 1e-6)
+    """(F,) inner-lip opening over mouth width, from keypoints (F, 25, 2): the height of
+    the inner contour (its 12 points) across the line through the mouth corners. Not the
+    distance between the top and bottom inner points alone: the landmarks are picked on a
+    shot's first frame, and when that mouth is closed the two can land on the same lip
+    (on 1 in 6 of the factory's clips they stay together while the outer lips open)."""
+    corners = points[:, RIGHT_CORNER] - points[:, LEFT_CORNER]                  # (F, 2)
+    width = np.maximum(np.linalg.norm(corners, axis=1), 1e-6)
+    across = np.stack([-corners[:, 1], corners[:, 0]], axis=1) / width[:, None]  # unit
+    heights = np.einsum("fnk,fk->fn", points[:, INNER], across)                 # (F, 12)
+    return np.ptp(heights, axis=1) / width
 
 
 def _mouth_regions(points: np.ndarray, visible: np.ndarray, shape: tuple[int, int]

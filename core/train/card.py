@@ -46,8 +46,9 @@ LIMITATIONS = {
             "other styles, languages and real voices.",
     "generator": "Made at 64 px and trained on a 2-core CPU on synthetic characters: its "
                  "mouths are softer and open less than the truth's (held-out mouth-region "
-                 "SSIM and opening correlation under the targets; README: Evaluation), and "
-                 "with a talking (dubbed) input it still partly follows the source mouth. "
+                 "SSIM under the target; README: Evaluation), and with a talking (dubbed) "
+                 "input it still partly follows the source mouth (opening correlation under "
+                 "the target there). "
                  "Untested on other character styles and on real voices.",
     "parser": "Trained on labelled synthetic renders at 64 px; the thin inner-lip gap is a "
               "few pixels, so its opening measure is coarse on small or soft mouths. "
