@@ -41,9 +41,10 @@ INTENDED_USE = {
 
 LIMITATIONS = {
     "sync": "Trained on 64 px crops of the data factory's synthetic characters (Workbench "
-            "and Cycles renders, synthesised English speech); about 0.9 accuracy on "
-            "held-out characters, and unsure (low confidence) on some of them. Untested on "
-            "other styles, languages and real voices.",
+            "and Cycles renders, synthesised speech in English, German, Spanish, French "
+            "and Italian); about 0.9 accuracy on held-out characters, and unsure (low "
+            "confidence) on some of them. Untested on other styles, languages and real "
+            "voices.",
     "generator": "Made at 64 px and trained on a 2-core CPU on synthetic characters: its "
                  "mouths are softer and open less than the truth's (held-out mouth-region "
                  "SSIM under the target; README: Evaluation), and with a talking (dubbed) "
@@ -161,8 +162,9 @@ CARD_SECTIONS = {"intended_use": "## Intended use", "limitations": "## Limitatio
 
 def stamp_card(weights: Path) -> None:
     """Copy the model card next to `weights` (same name, .md) into the file's metadata:
-    its data, training command, steps and metrics (the test split's when the card has them,
-    else the last held-out ones), so the weights file carries its card wherever it goes.
+    the whole card (`model_card`), and its sections one by one: data, training command,
+    steps and metrics (the test split's when the card has them, else the last held-out
+    ones), so the weights file carries its card wherever it goes.
     The tensors are written back unchanged."""
     weights = Path(weights)
     text = weights.with_suffix(".md").read_text()
@@ -170,7 +172,7 @@ def stamp_card(weights: Path) -> None:
     for block in text.split("\n## ")[1:]:
         heading, _, body = block.partition("\n")
         sections["## " + heading.strip()] = body.strip()
-    fields = {"card": weights.with_suffix(".md").name}
+    fields = {"card": weights.with_suffix(".md").name, "model_card": text}
     for key, heading in CARD_SECTIONS.items():
         found = [body for title, body in sections.items() if title.startswith(heading)]
         test = [body for title, body in sections.items() if title == f"{heading} on split `test`"]
