@@ -46,6 +46,7 @@ class ClipOptions:
     cycles_share: float = 0.3  # share of Cycles shots when `engine` is None
     full_frame_share: float = 0.1  # share of training clips that also keep full frames
     max_frames: int | None = None  # cut every clip to at most this many frames (tests)
+    fps: int | None = None     # one frame rate for every clip (default: the shot's 24/25/30)
 
 
 class _Renderer:
@@ -122,7 +123,8 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
     try:
         speech = _speak(plan.sentence, plan)
         shot = ShotSpec.random(plan.shot_seed, engine=options.engine,
-                               cycles_share=options.cycles_share, resolution=options.resolution)
+                               cycles_share=options.cycles_share, fps=options.fps,
+                               resolution=options.resolution)
         timing = AudioTiming(fps=shot.fps, sample_rate=SAMPLE_RATE)
         n_frames = timing.n_video_frames_for(len(speech.samples))
         if options.max_frames is not None:

@@ -24,12 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from ...core.dataset.plan import ClipPlan, plan_clips
-from ...core.dataset.reader import MANIFEST, read_manifest
+from ...core.dataset.reader import MANIFEST, RECIPE, read_manifest
 from ...core.errors import InputError
 from ...core.progress import ConsoleProgress
 from .clip import CLIP_MARKER, ClipOptions
 
-RECIPE = "recipe.json"
+SPLITS = ("train", "val", "test")
+MAX_FPS = 120
 
 
 def _worker_init() -> None:
@@ -50,7 +51,10 @@ def _check_recipe(out: Path, recipe: dict) -> None:
     path = out / RECIPE
     if path.exists():
         old = json.loads(path.read_text())
-        same = {k: old.get(k) for k in ("seed", "options")} == {k: recipe[k] for k in ("seed", "options")}
+        # options added since a data set was made had their defaults then
+        old["options"] = {**asdict(ClipOptions()), **old.get("options", {})}
+        keys = ("seed", "options", "splits")
+        same = {k: old.get(k) for k in keys} == {k: recipe.get(k) for k in keys}
         if not same:
             raise InputError(f"'{out}' holds a data set made with other settings ({old}); "
                              "resume with the same --seed and options, or choose another --out.")
@@ -59,12 +63,24 @@ def _check_recipe(out: Path, recipe: dict) -> None:
 
 
 def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: ClipOptions,
-                 progress=None) -> dict:
-    """Render the clips of plan (n_clips, seed) that `out` lacks; returns counts."""
+                 progress=None, splits: tuple[str, ...] = SPLITS) -> dict:
+    """Render the clips of plan (n_clips, seed) that `out` lacks; returns counts.
+
+    splits: render only the plan's clips in these splits (e.g. ("test",) for an evaluation
+    set under other conditions: `options.fps`, `options.resolution`)."""
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
-    plans = plan_clips(n_clips, seed)
-    _check_recipe(out, {"seed": seed, "clips": n_clips, "options": asdict(options)})
+    if not splits or set(splits) - set(SPLITS):
+        raise InputError(f"--splits must name some of {', '.join(SPLITS)}, got "
+                         f"{', '.join(splits) or 'none'}")
+    if options.fps is not None and not 1 <= options.fps <= MAX_FPS:
+        raise InputError(f"--fps must be a whole number of frames per second from 1 to "
+                         f"{MAX_FPS}, got {options.fps}")
+    plans = [p for p in plan_clips(n_clips, seed) if p.split in splits]
+    recipe = {"seed": seed, "clips": n_clips, "options": asdict(options)}
+    if tuple(splits) != SPLITS:
+        recipe["splits"] = list(splits)
+    _check_recipe(out, recipe)
     for leftover in out.glob("*.tmp"):
         shutil.rmtree(leftover, ignore_errors=True)  # half-written clips of an interrupted run
     todo = [p for p in plans if not (out / p.clip_id / CLIP_MARKER).exists()]
@@ -169,6 +185,11 @@ def add_parser(commands) -> None:
                       help="share of training clips that also keep full frames "
                            "(held-out clips always do)")
     make.add_argument("--max-frames", type=int, default=None, help="cut clips (for tests)")
+    make.add_argument("--fps", type=int, default=None,
+                      help="one frame rate for every clip (default: a seeded 24, 25 or 30)")
+    make.add_argument("--splits", default=",".join(SPLITS),
+                      help="render only the plan's clips in these splits, comma-separated "
+                           "(e.g. test: an evaluation set at another --fps or --resolution)")
     show = sub.add_parser("show", help="counts and a contact sheet")
     show.add_argument("dir", type=Path)
     show.add_argument("--sheet", type=Path, default=None, help="PNG (default DIR/contact_sheet.png)")
@@ -181,10 +202,13 @@ def run(args: argparse.Namespace) -> int:
             return 0
         options = ClipOptions(resolution=args.resolution, crop_size=args.crop_size,
                               engine=args.engine, cycles_share=args.cycles_share,
-                              full_frame_share=args.full_frame_share, max_frames=args.max_frames)
+                              full_frame_share=args.full_frame_share, max_frames=args.max_frames,
+                              fps=args.fps)
+        splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
         bar = ConsoleProgress("dataset")
         try:
-            result = make_dataset(args.out, args.clips, args.seed, args.workers, options, bar)
+            result = make_dataset(args.out, args.clips, args.seed, args.workers, options, bar,
+                                  splits)
         finally:
             bar.close()
     except InputError as exc:

@@ -21,7 +21,7 @@ class ShotSpec:
 
     seed: int
     engine: str            # one of ENGINES
-    fps: int               # 24, 25 or 30
+    fps: int               # 24, 25 or 30 unless the data set sets one
     resolution: int        # square frames, px
     yaw_deg: float         # camera around the face, [-40, 40]
     pitch_deg: float       # camera above (+) or below (-) the face, [-20, 20]
@@ -46,8 +46,9 @@ class ShotSpec:
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
         warm = rng.uniform(-0.1, 0.1)
+        drawn_fps = int(rng.choice([24, 25, 30]))   # drawn either way: `fps` changes nothing else
         return cls(
-            seed=seed, engine=engine, fps=int(fps or rng.choice([24, 25, 30])),
+            seed=seed, engine=engine, fps=int(fps or drawn_fps),
             resolution=resolution,
             yaw_deg=float(rng.uniform(-40, 40)), pitch_deg=float(rng.uniform(-20, 20)),
             focal_mm=float(rng.uniform(35, 85)), face_fill=float(rng.uniform(0.45, 0.8)),

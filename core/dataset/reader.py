@@ -31,6 +31,7 @@ from ..preprocess.gradient import gradient_map
 from ..region import keypoint_heatmap, mouth_region_mask
 
 MANIFEST = "manifest.jsonl"
+RECIPE = "recipe.json"   # the arguments a data set was made with
 DEFAULT_INPUT_MIX = {"neutral": 0.5, "dub": 0.25, "talking": 0.25}  # generator inputs
 CACHE_VERSION = 1
 SAMPLE_RATE = 16000

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline.models import LipSyncModels
     from ..pipeline.run import PipelineOptions
     from ..progress import ConsoleProgress
-    from .run import TARGETS, evaluate, format_table
+    from .run import TARGETS, evaluate, format_conditions, format_table
 
     bar = ConsoleProgress("eval")
     try:
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     bar.close()
     print(f"split '{results['split']}', {results['clips']} clips; LSE judged by the "
-          f"{results['judge']}")
+          f"{results['judge']}; {format_conditions(results)}")
     print(format_table(results))
     print("targets: " + "; ".join(f"{k} {v}" for k, v in TARGETS.items()))
     print(f"written: {args.out / 'eval.json'}, {args.out / 'report.md'}")

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ..audio import load_audio
-from ..dataset.reader import SAMPLE_RATE, read_manifest
+from ..dataset.reader import RECIPE, SAMPLE_RATE, read_manifest
 from ..errors import InputError
 from ..models import shipped
 from ..models.parser import MOUTH_CLASSES
@@ -222,7 +222,8 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     models = models or LipSyncModels.load(options.device)
     judge_net, judge_name = _judge(models, judge)
     results: dict = {"split": split, "clips": len(folders), "judge": judge_name,
-                     "targets": TARGETS, "scenarios": {}}
+                     "data": data_conditions(data, folders), "targets": TARGETS,
+                     "scenarios": {}}
     strips = {}
     total, done = len(folders) * len(SCENARIOS), 0
     with tempfile.TemporaryDirectory(prefix="lipsync-eval-") as tmp:
@@ -244,6 +245,33 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     if out is not None:
         _write(Path(out), results, strips)
     return results
+
+
+def data_conditions(data: Path, folders: list[Path]) -> dict:
+    """What the evaluated clips are: the data set's folder and recipe (seed, options such
+    as a set frame rate or resolution, splits; None when it has no recipe) and the frame
+    sizes (px, [H, W]) of `folders`' clips."""
+    recipe = data / RECIPE
+    sizes = sorted({tuple(int(v) for v in np.load(f / "frames.npz")["talking"].shape[1:3])
+                    for f in folders})
+    return {"folder": str(data),
+            "recipe": json.loads(recipe.read_text()) if recipe.exists() else None,
+            "frame_sizes": [list(s) for s in sizes]}
+
+
+def format_conditions(results: dict) -> str:
+    """One line: the data set, its recipe's seed and options, and the clips' frame sizes."""
+    data = results.get("data") or {}
+    recipe = data.get("recipe") or {}
+    options = ", ".join(f"{k} {v}" for k, v in (recipe.get("options") or {}).items()
+                        if v is not None and k in ("resolution", "fps", "engine"))
+    sizes = ", ".join(f"{w}x{h}" for h, w in data.get("frame_sizes", []))
+    parts = [f"data `{data.get('folder', '?')}`"]
+    if recipe:
+        parts.append(f"seed {recipe.get('seed')}" + (f" ({options})" if options else ""))
+    if sizes:
+        parts.append(f"frames {sizes} px")
+    return "; ".join(parts)
 
 
 def _judge(models: LipSyncModels, weights: str | Path | None) -> tuple[SyncExpert, str]:
@@ -344,7 +372,8 @@ def _write(out: Path, results: dict, strips: dict[str, np.ndarray]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "eval.json").write_text(json.dumps(results, indent=2))
     lines = [f"# Evaluation on split `{results['split']}` ({results['clips']} clips)", "",
-             f"LSE-D / LSE-C judged by the {results['judge']}.", "",
+             f"LSE-D / LSE-C judged by the {results['judge']}; "
+             f"{format_conditions(results)}.", "",
              format_table(results), "", "Targets: " + "; ".join(
                  f"{k} {v}" for k, v in TARGETS.items()), "",
              "## By render engine, frame rate and language", "", format_breakdown(results), ""]

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from ..dataset.reader import MANIFEST, read_manifest
+from ..dataset.reader import MANIFEST, RECIPE, read_manifest
 from ..models.weights import load_weights, save_weights
 
 DESCRIPTIONS = {
@@ -63,7 +63,7 @@ def data_summary(data: Path) -> str:
     """The data set's recipe and size, as Markdown lines."""
     data = Path(data)
     lines = []
-    recipe = data / "recipe.json"
+    recipe = data / RECIPE
     if recipe.exists():
         r = json.loads(recipe.read_text())
         lines.append(f"- recipe: `python -m lipsync dataset make --clips {r['clips']} "

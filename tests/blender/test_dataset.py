@@ -158,3 +158,47 @@ def test_show_prints_counts_and_writes_a_contact_sheet(dataset, tmp_path):
     assert out.returncode == 0, out.stderr
     assert "2 clips, 16 frames" in out.stdout and "split" in out.stdout
     assert (tmp_path / "sheet.png").stat().st_size > 10_000
+
+
+def test_an_evaluation_set_at_another_frame_rate_holds_only_the_chosen_split(tmp_path):
+    """`--splits test --fps 60`: the plan's test clip alone, its shot as planned but at 60 fps
+    (audio, frames and records agree), and a resume with other splits is refused."""
+    from lipsync.addon.factory.shot import ShotSpec
+    from lipsync.core.dataset.plan import plan_clips
+    from lipsync.core.errors import InputError
+
+    options = ClipOptions(max_frames=5, resolution=64, crop_size=48, fps=60,
+                          engine="BLENDER_WORKBENCH")
+    out = tmp_path / "fps60"
+    result = make_dataset(out, n_clips=3, seed=101, workers=1, options=options,
+                          splits=("test",))
+    test_plans = [p for p in plan_clips(3, seed=101) if p.split == "test"]
+    assert result == {"clips": 1, "rendered": 1, "failed": {}}
+    clips = read_manifest(out)
+    assert [c["clip_id"] for c in clips] == [p.clip_id for p in test_plans]
+    meta = json.loads((out / clips[0]["clip_id"] / CLIP_MARKER).read_text())
+    assert clips[0]["fps"] == meta["fps"] == meta["shot"]["fps"] == 60
+    samples, _ = sf.read(out / clips[0]["clip_id"] / "audio.wav")
+    assert len(samples) == AudioTiming(fps=60).n_samples_for(5)
+    planned = json.loads(json.dumps(ShotSpec.random(test_plans[0].shot_seed,
+                                                    engine="BLENDER_WORKBENCH").to_dict()))
+    assert meta["shot"] == {**planned, "fps": 60, "resolution": 64}
+    with pytest.raises(InputError, match="other settings"):
+        make_dataset(out, n_clips=3, seed=101, workers=1, options=options,
+                     splits=("val", "test"))
+
+
+@pytest.mark.parametrize("change, message", [({"splits": ("tests",)}, "--splits must name"),
+                                             ({"splits": ()}, "--splits must name"),
+                                             ({"fps": 0}, "--fps must be"),
+                                             ({"fps": 500}, "--fps must be")])
+def test_bad_splits_or_frame_rate_are_refused_before_anything_is_written(tmp_path, change,
+                                                                          message):
+    from lipsync.core.errors import InputError
+
+    splits = change.get("splits", ("test",))
+    options = ClipOptions(max_frames=5, fps=change.get("fps"))
+    with pytest.raises(InputError, match=message):
+        make_dataset(tmp_path / "set", n_clips=3, seed=101, workers=1, options=options,
+                     splits=splits)
+    assert not (tmp_path / "set").exists()

@@ -69,6 +69,11 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
     by_engine = results["scenarios"]["neutral"]["by"]["engine"]
     assert sum(cell["clips"] for cell in by_engine.values()) == 1
     assert "## By render engine, frame rate and language" in report and "| engine " in report
+    data = results["data"]
+    assert data["recipe"]["seed"] == 101 and data["recipe"]["options"]["resolution"] == 128
+    assert data["frame_sizes"] == [[128, 128]]
+    assert f"data `{tiny_data}`; seed 101 (resolution 128, engine BLENDER_WORKBENCH); " \
+           "frames 128x128 px" in report
 
 
 def test_breakdown_groups_clips_by_engine_fps_and_language():
