@@ -11,7 +11,8 @@ import torch
 
 from lipsync.core.errors import InputError
 from lipsync.core.evaluate.metrics import correlation, flicker, psnr, ssim, sync_score
-from lipsync.core.evaluate.run import SCENARIOS, breakdown, evaluate, format_table
+from lipsync.core.evaluate.run import (SCENARIOS, breakdown, evaluate, format_conditions,
+                                       format_table)
 from lipsync.core.models.sync import SyncConfig, SyncExpert
 
 
@@ -152,3 +153,13 @@ def test_keypoint_opening_is_the_inner_contour_height_whichever_lip_a_landmark_i
     tilted[:, TOP_INNER] = tilted[:, BOTTOM_INNER] + 0.5     # top landmark on the lower lip
     assert correlation(_keypoint_opening(tilted), gaps) > 0.99
     assert np.ptp(np.linalg.norm(tilted[:, TOP_INNER] - tilted[:, BOTTOM_INNER], axis=1)) == 0
+
+
+def test_the_conditions_line_names_a_set_frame_rate_and_frame_size():
+    held_out = {"data": {"folder": "sets/fps60", "frame_sizes": [[256, 256]],
+                         "recipe": {"seed": 2, "options": {"resolution": 256, "fps": 60,
+                                                           "engine": None, "crop_size": 96}}}}
+    assert format_conditions(held_out) == \
+        "data `sets/fps60`; seed 2 (resolution 256, fps 60); frames 256x256 px"
+    no_recipe = {"data": {"folder": "mine", "recipe": None, "frame_sizes": [[90, 160]]}}
+    assert format_conditions(no_recipe) == "data `mine`; frames 160x90 px"
