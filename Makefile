@@ -60,7 +60,7 @@ eval: setup
 # The same evaluation under conditions no network was trained on: the test clips of another
 # plan (seed 2: new characters, held-out voices), first as planned (24/25/30 fps, 128 px),
 # then the same shots at 60 fps, then with 256 px frames (the mouth twice the size it is in
-# training). About 15 min to render and 25 min to evaluate on 2 cores.
+# training). About 15 min to render and 20 min to evaluate on 2 cores.
 HELDOUT := build/data/heldout
 HELDOUT_PLAN := --clips 150 --seed 2 --splits test --workers 2
 eval-heldout: setup
