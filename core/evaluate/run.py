@@ -207,9 +207,9 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
 
     judge: sync expert weights for LSE-D/C (default: the shipped judge, else the models'
     own sync expert, which the generator was trained against; "judge" in the result says
-    which). Returns {"split", "clips", "judge", "scenarios": {scenario: {"clips": n,
-    metric: mean, ..., "per_clip": {...}}}}; with `out`, also writes eval.json, report.md
-    and one strip PNG per scenario there.
+    which). Returns {"split", "clips", "judge", "targets", "scenarios": {scenario:
+    {"clips": n, metric: mean, ..., "per_clip": {...}}}, "data": `data_conditions`}; with
+    `out`, also writes eval.json, report.md and one strip PNG per scenario there.
     """
     data = Path(data)
     records = [r for r in read_manifest(data) if r["split"] == split]
@@ -222,9 +222,8 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     models = models or LipSyncModels.load(options.device)
     judge_net, judge_name = _judge(models, judge)
     results: dict = {"split": split, "clips": len(folders), "judge": judge_name,
-                     "data": data_conditions(data, folders), "targets": TARGETS,
-                     "scenarios": {}}
-    strips = {}
+                     "targets": TARGETS, "scenarios": {}}
+    strips, sizes = {}, set()
     total, done = len(folders) * len(SCENARIOS), 0
     with tempfile.TemporaryDirectory(prefix="lipsync-eval-") as tmp:
         for scenario in SCENARIOS:
@@ -239,24 +238,24 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
                                                options, judge_net)
                 per_clip[folder.name] = metrics
                 strips.setdefault(scenario, strip)
+                sizes.add(case.truth.shape[1:3])
             if per_clip:
                 results["scenarios"][scenario] = _summary(per_clip)
                 results["scenarios"][scenario]["by"] = breakdown(per_clip, records)
+    results["data"] = data_conditions(data, sizes)
     if out is not None:
         _write(Path(out), results, strips)
     return results
 
 
-def data_conditions(data: Path, folders: list[Path]) -> dict:
+def data_conditions(data: Path, sizes: set[tuple[int, int]]) -> dict:
     """What the evaluated clips are: the data set's folder and recipe (seed, options such
-    as a set frame rate or resolution, splits; None when it has no recipe) and the frame
-    sizes (px, [H, W]) of `folders`' clips."""
+    as a set frame rate or resolution, splits; None when it has no recipe) and the clips'
+    frame `sizes` (px, (H, W))."""
     recipe = data / RECIPE
-    sizes = sorted({tuple(int(v) for v in np.load(f / "frames.npz")["talking"].shape[1:3])
-                    for f in folders})
     return {"folder": str(data),
             "recipe": json.loads(recipe.read_text()) if recipe.exists() else None,
-            "frame_sizes": [list(s) for s in sizes]}
+            "frame_sizes": [[int(h), int(w)] for h, w in sorted(sizes)]}
 
 
 def format_conditions(results: dict) -> str:
