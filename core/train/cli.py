@@ -40,7 +40,8 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   adv_weight=args.adv_weight,
                                                   init=args.init, temporal=args.temporal,
                                                   cosine=args.cosine_lr,
-                                                  input_mix=args.input_mix)
+                                                  input_mix=args.input_mix,
+                                                  ssim_weight=args.ssim_weight)
     from .parser import ParserStage
 
     return lambda run, device: ParserStage(run, device, eval_split=args.split,
@@ -90,6 +91,8 @@ def add_parser(commands) -> None:
                             "new sync expert)")
     train.add_argument("--adv-weight", type=float, default=None,
                        help="generator: weight of the discriminator's loss (default 0.02)")
+    train.add_argument("--ssim-weight", type=float, default=0.0,
+                       help="generator: weight of 1 - SSIM in the mouth region (default 0)")
     train.add_argument("--input-mix", type=_input_mix, default=None, metavar="V=SHARE,...",
                        help="generator: share of training samples per input version "
                             "(default neutral=0.5,dub=0.25,talking=0.25, DEFAULT_INPUT_MIX; "

@@ -7,7 +7,11 @@ Per step: the discriminator learns real talking crops vs composited generated on
 
     L1 (whole crop, plus the mouth region weighted MOUTH_WEIGHT)
     + SYNC_WEIGHT * BCE(sync expert(generated group, audio), in sync)
-    + ADV_WEIGHT * BCE(discriminator(generated), real).
+    + ADV_WEIGHT * BCE(discriminator(generated), real)
+    + ssim_weight * (1 - SSIM(generated, truth) in the mouth region).
+
+The SSIM term (off by default in the base recipe) asks directly for the structure the
+evaluation's SSIM measures; the shipped generator's last round uses it.
 
 The last `finetune_steps` steps are the adjacent-frame fine-tune of the second source
 document applied to the generator: L = L1(f_t - f_t+1) + w * (J_t + J_t+1), f the
@@ -47,6 +51,7 @@ from ..models.passes import SoftPasses
 from ..models.weights import save_weights
 from ..preprocess.config import PreprocessConfig
 from .loop import RunConfig
+from .ssim_loss import masked_ssim
 from .sync import cosine_lr, load_sync_expert
 
 MOUTH_WEIGHT = 4.0     # extra L1 inside the mouth region (the only place output is kept)
@@ -77,7 +82,7 @@ class GeneratorStage:
                  eval_split: str = "val", finetune_steps: int | None = None,
                  sync_weight: float | None = None, adv_weight: float | None = None,
                  init=None, temporal: str = "steady", cosine: bool = False,
-                 input_mix: dict[str, float] | None = None):
+                 input_mix: dict[str, float] | None = None, ssim_weight: float = 0.0):
         from ..models import shipped
 
         if temporal not in TEMPORAL_TERMS:
@@ -88,6 +93,9 @@ class GeneratorStage:
         self.device, self.run, self.config = device, run, config
         self.sync_weight = SYNC_WEIGHT if sync_weight is None else sync_weight
         self.adv_weight = ADV_WEIGHT if adv_weight is None else adv_weight
+        if ssim_weight < 0:
+            raise InputError(f"SSIM weight {ssim_weight}: give a weight >= 0")
+        self.ssim_weight = ssim_weight
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
         self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes)
         self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips, config=passes)
@@ -146,8 +154,10 @@ class GeneratorStage:
                         torch.ones(out.shape[0], device=out.device))
         adv_logits = self.discriminator(out.flatten(0, 1))
         adv = self.bce(adv_logits, torch.ones_like(adv_logits))
-        return {"recon": recon, "sync": sync, "adv": adv,
-                "total": recon + self.sync_weight * sync + self.adv_weight * adv}
+        structure = 1 - masked_ssim(out.flatten(0, 1), target.flatten(0, 1), mask.flatten(0, 1))
+        return {"recon": recon, "sync": sync, "adv": adv, "ssim": structure,
+                "total": recon + self.sync_weight * sync + self.adv_weight * adv
+                + self.ssim_weight * structure}
 
     # -- training -----------------------------------------------------------------------------
 
@@ -283,7 +293,8 @@ class GeneratorStage:
                 "finetune_steps": str(self.finetune_steps), "temporal": self.temporal,
                 "cosine_lr": str(self.cosine),
                 "input_mix": json.dumps(self.input_mix or DEFAULT_INPUT_MIX),
-                "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight)}
+                "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight),
+                "ssim_weight": str(self.ssim_weight)}
 
     def load(self, path) -> None:
         from ..models.weights import load_model_weights
