@@ -40,7 +40,7 @@ from ..pipeline.crop import crop, crop_boxes
 from ..pipeline.models import LipSyncModels
 from ..pipeline.run import PipelineOptions, lipsync_frames
 from ..preprocess.frames import read_frame
-from ..preprocess.keypoints import INNER, LEFT_CORNER, RIGHT_CORNER, KeypointTrack
+from ..preprocess.keypoints import INNER, KeypointTrack, contour_heights
 from ..progress import ProgressFn, no_progress
 from ..region import mouth_region_mask
 from .metrics import correlation, flicker, psnr, ssim, sync_score
@@ -119,7 +119,7 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
     opening_out = _parser_opening(models, np.stack([made.crops[i] for i in range(len(out))]))
     opening_parsed_truth = _parser_opening(models, np.stack([truth.crops[i]
                                                              for i in range(len(out))]))
-    opening_truth = _keypoint_opening(case.truth_keypoints.points[:, 0])
+    opening_truth = contour_heights(case.truth_keypoints.points[:, 0], INNER)
     region = _mouth_regions(case.keypoints.points[:, 0],
                             CharacterTrack(case.clip_id, case.keypoints, case.samples).visible(),
                             out.shape[1:3])
@@ -161,19 +161,6 @@ def _parser_opening(models: LipSyncModels, crops: np.ndarray) -> np.ndarray:
             width = where[-1] - where[0] + 1
             opening[i] = np.sort(height)[-max(1, width // 4):].mean() / width
     return opening
-
-
-def _keypoint_opening(points: np.ndarray) -> np.ndarray:
-    """(F,) inner-lip opening over mouth width, from keypoints (F, 25, 2): the height of
-    the inner contour (its 12 points) across the line through the mouth corners. Not the
-    distance between the top and bottom inner points alone: the landmarks are picked on a
-    shot's first frame, and when that mouth is closed the two can land on the same lip
-    (on 1 in 6 of the factory's clips they stay together while the outer lips open)."""
-    corners = points[:, RIGHT_CORNER] - points[:, LEFT_CORNER]                  # (F, 2)
-    width = np.maximum(np.linalg.norm(corners, axis=1), 1e-6)
-    across = np.stack([-corners[:, 1], corners[:, 0]], axis=1) / width[:, None]  # unit
-    heights = np.einsum("fnk,fk->fn", points[:, INNER], across)                 # (F, 12)
-    return np.ptp(heights, axis=1) / width
 
 
 def _mouth_regions(points: np.ndarray, visible: np.ndarray, shape: tuple[int, int]

@@ -22,7 +22,7 @@ from ..models.generator import select_inputs
 from ..models.parser import CLASS_NAMES, MOUTH_CLASSES
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
-from ..preprocess.keypoints import Face, KeypointTrack
+from ..preprocess.keypoints import Face, KeypointTrack, contour_heights
 from ..preprocess.mouth_blur import mouth_blur_picture
 from ..region import keypoint_heatmap
 from .crop import box_to_crop, crop, crop_boxes
@@ -112,8 +112,12 @@ class CharacterState:
         """Whether the mouth is visible on any frame (else every frame passes through)."""
         return self.boxes is not None
 
-    def first_visible(self) -> int:
-        return int(np.flatnonzero(self.visible)[0])
+    def reference_frame(self) -> int:
+        """The identity reference's frame: the visible frame whose lips are the most closed
+        (outer contour height, the earliest of equals). The generator learnt from neutral
+        references, so a shot whose mouth already speaks must not lend it an open one."""
+        heights = contour_heights(self.track.keypoints.points[:, 0])
+        return int(np.argmin(np.where(self.visible, heights, np.inf)))
 
     def set_reference(self, display: np.ndarray, index: int) -> None:
         """Identity reference: the crop of frame `index` (display pixels (H, W, 3) uint8)."""

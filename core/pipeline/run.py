@@ -215,8 +215,8 @@ class _Streamer:
     def _set_references(self) -> None:
         for state in self.states:
             if state.active:
-                first = state.first_visible()
-                state.set_reference(to_display(read_frame_raw(self.paths[first])), first)
+                index = state.reference_frame()
+                state.set_reference(to_display(read_frame_raw(self.paths[index])), index)
 
     def _check_shape(self, raw: np.ndarray, index: int) -> None:
         if index == 0:

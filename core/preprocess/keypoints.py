@@ -185,6 +185,20 @@ def mouth_opening(keypoints: np.ndarray) -> float:
     return float(np.hypot(*(kp[TOP_INNER] - kp[BOTTOM_INNER])))
 
 
+def contour_heights(points: np.ndarray, contour: np.ndarray = OUTER) -> np.ndarray:
+    """(F,) height of a lip contour (`OUTER` or `INNER`) across the line through the mouth
+    corners, over the mouth width, from keypoints (F, 25, 2). With INNER: the inner-lip
+    opening. Not the distance between the top and bottom inner points alone: the landmarks
+    are picked on a shot's first frame, and when that mouth is closed the two can land on
+    the same lip (on 1 in 6 of the factory's clips they stay together while the outer lips
+    open)."""
+    corners = points[:, RIGHT_CORNER] - points[:, LEFT_CORNER]                  # (F, 2)
+    width = np.maximum(np.linalg.norm(corners, axis=1), 1e-6)
+    across = np.stack([-corners[:, 1], corners[:, 0]], axis=1) / width[:, None]  # unit
+    heights = np.einsum("fnk,fk->fn", points[:, contour], across)               # (F, n)
+    return np.ptp(heights, axis=1) / width
+
+
 def face_box_from_keypoints(keypoints: np.ndarray,
                             image_shape: tuple[int, ...]) -> tuple[float, float, float, float]:
     """Guess the face box (x0, y0, x1, y1) px from the mouth alone, clipped to the image.

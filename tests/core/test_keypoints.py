@@ -268,3 +268,31 @@ def test_draw_keypoints_copies_and_draws():
 def test_draw_keypoints_bad_frame():
     with pytest.raises(InputError, match="uint8"):
         draw_keypoints(np.zeros((4, 4, 3), np.float32), [])
+
+
+def test_contour_heights_follow_the_opening_whichever_lip_a_landmark_is_on():
+    """A mouth 40 px wide whose inner contour opens 0..16 px, tilted 30 degrees: the
+    inner height is the opening over the width, the outer one adds both lips (12 px).
+    With the top inner landmark picked on the lower lip (as the factory does when a shot
+    starts with the mouth closed) it still follows the opening, where the top-to-bottom
+    landmark distance would not."""
+    from lipsync.core.evaluate.metrics import correlation
+    from lipsync.core.preprocess.keypoints import (BOTTOM_INNER, CENTRE, INNER, OUTER,
+                                                   TOP_INNER, contour_heights)
+
+    gaps = np.array([0.0, 4.0, 10.0, 6.0, 16.0])
+    angles = np.radians(np.arange(12) * 30.0)
+    tilt = np.radians(30.0)
+    rotate = np.array([[np.cos(tilt), -np.sin(tilt)], [np.sin(tilt), np.cos(tilt)]])
+    points = np.zeros((len(gaps), 25, 2))
+    for f, gap in enumerate(gaps):
+        # corners (angles 0 and 180 degrees) at x = -20 and +20
+        points[f, OUTER] = np.stack([-20 * np.cos(angles), -(gap / 2 + 6) * np.sin(angles)], 1)
+        points[f, INNER] = np.stack([-16 * np.cos(angles), -(gap / 2) * np.sin(angles)], 1)
+    points[:, CENTRE] = 0
+    tilted = points @ rotate.T + 100
+    assert np.allclose(contour_heights(tilted, INNER), gaps / 40)
+    assert np.allclose(contour_heights(tilted), (gaps + 12) / 40)
+    tilted[:, TOP_INNER] = tilted[:, BOTTOM_INNER] + 0.5     # top landmark on the lower lip
+    assert correlation(contour_heights(tilted, INNER), gaps) > 0.99
+    assert np.ptp(np.linalg.norm(tilted[:, TOP_INNER] - tilted[:, BOTTOM_INNER], axis=1)) == 0

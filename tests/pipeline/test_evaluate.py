@@ -130,31 +130,6 @@ def test_parser_opening_is_the_inner_gap_over_the_mouth_width():
     assert opening == pytest.approx([10 / 40, 0.0, 10.5 / 40], abs=1e-6)
 
 
-def test_keypoint_opening_is_the_inner_contour_height_whichever_lip_a_landmark_is_on():
-    """A mouth 40 px wide whose inner contour opens 0..16 px, tilted 30 degrees: the
-    measure is the opening over the width. With the top inner landmark picked on the
-    lower lip (as the factory does when a shot starts with the mouth closed) it still
-    follows the opening, where the top-to-bottom landmark distance would not."""
-    from lipsync.core.evaluate.run import _keypoint_opening
-    from lipsync.core.preprocess.keypoints import BOTTOM_INNER, CENTRE, INNER, OUTER, TOP_INNER
-
-    gaps = np.array([0.0, 4.0, 10.0, 6.0, 16.0])
-    angles = np.radians(np.arange(12) * 30.0)
-    tilt = np.radians(30.0)
-    rotate = np.array([[np.cos(tilt), -np.sin(tilt)], [np.sin(tilt), np.cos(tilt)]])
-    points = np.zeros((len(gaps), 25, 2))
-    for f, gap in enumerate(gaps):
-        # corners (angles 0 and 180 degrees) at x = -20 and +20
-        points[f, OUTER] = np.stack([-20 * np.cos(angles), -(gap / 2 + 6) * np.sin(angles)], 1)
-        points[f, INNER] = np.stack([-16 * np.cos(angles), -(gap / 2) * np.sin(angles)], 1)
-    points[:, CENTRE] = 0
-    tilted = points @ rotate.T + 100
-    assert np.allclose(_keypoint_opening(tilted), gaps / 40)
-    tilted[:, TOP_INNER] = tilted[:, BOTTOM_INNER] + 0.5     # top landmark on the lower lip
-    assert correlation(_keypoint_opening(tilted), gaps) > 0.99
-    assert np.ptp(np.linalg.norm(tilted[:, TOP_INNER] - tilted[:, BOTTOM_INNER], axis=1)) == 0
-
-
 def test_the_conditions_line_names_a_set_frame_rate_and_frame_size():
     held_out = {"data": {"folder": "sets/fps60", "frame_sizes": [[256, 256]],
                          "recipe": {"seed": 2, "options": {"resolution": 256, "fps": 60,

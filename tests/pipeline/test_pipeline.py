@@ -256,3 +256,34 @@ def test_generated_pixels_are_kept_only_near_either_mouth():
     assert near[20 - reach:21 + reach, 20 - reach:21 + reach].eq(1).all()
     assert near[40 - reach:41 + reach, 44 - reach:45 + reach].eq(1).all()
     assert near.sum() == 2 * (2 * reach + 1) ** 2, "nothing else"
+
+
+def test_the_identity_reference_is_the_most_closed_visible_mouth(clip, models, tmp_path,
+                                                                monkeypatch):
+    """The generator learnt from neutral references: a shot whose mouth speaks lends it
+    the frame whose lips are the most closed, not its first frame; a hidden frame never."""
+    from lipsync.core.pipeline.character import CharacterState
+    from lipsync.core.preprocess.keypoints import CENTRE, OUTER
+
+    track = clip["track"]
+    points, visible = track.points.copy(), track.visible.copy()
+    centre = points[:, :, CENTRE:CENTRE + 1]
+    for frame, stretch in ((0, 2.0), (3, 0.2), (5, 0.5)):      # open, closed, half closed
+        points[frame, :, OUTER] = centre[frame] + (points[frame, :, OUTER] - centre[frame]) * [
+            1.0, stretch]
+    visible[3] = False                                         # the most closed is hidden
+    speaking = KeypointTrack(points=points, visible=visible, boxes=track.boxes,
+                             frames=track.frames)
+    state = CharacterState(CharacterTrack("hero", speaking, clip["audio"]), track.n_frames,
+                           clip["fps"], models)
+    assert state.reference_frame() == 5
+
+    used = []
+    original = CharacterState.set_reference
+    monkeypatch.setattr(CharacterState, "set_reference",
+                        lambda self, display, index: used.append(index) or original(
+                            self, display, index))
+    paths = write_frames(tmp_path / "in", clip["neutral"])
+    run(paths, [CharacterTrack("hero", speaking, clip["audio"])], clip["fps"],
+        tmp_path / "out", models)
+    assert used == [5]
