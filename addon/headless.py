@@ -69,6 +69,10 @@ def _add_sync_parser(commands) -> None:
     sync.add_argument("--quality", default="final", choices=["draft", "final"],
                       help="draft: keypoint mask only; final: refined by the face parser")
     sync.add_argument("--matte", action="store_true", help="add the mouth matte strip")
+    sync.add_argument("--revoice", action="store_true",
+                      help="the frames' mouth already speaks other words (re-voicing a "
+                           "lip-synced shot): draw the new mouth from the shot's most closed "
+                           "mouth, not each frame's")
     sync.add_argument("--preview", action="store_true",
                       help="write preview.mp4 (result with sound) into the run folder")
     sync.add_argument("--models", default="", help="folder of the weights (default: models/)")
@@ -147,6 +151,7 @@ def sync_request_from_args(args: argparse.Namespace, scene):
     return LipSyncRequest(scene=scene.name, characters=characters,
                           frames_strip=args.frames_strip, frame_start=args.start,
                           frame_end=args.end, output_dir=args.out, quality=args.quality,
+                          revoice=args.revoice,
                           device=args.device, matte_strip=args.matte, preview=args.preview,
                           models_dir=args.models)
 

@@ -243,7 +243,7 @@ class LipSyncJob:
         needed = AudioTiming(fps=self.fps, sample_rate=SAMPLE_RATE).n_samples_for(len(self.frames))
         save_wav(run / "audio.wav", self._mix(needed), SAMPLE_RATE)
         options = PipelineOptions(device=req.device, refine=req.quality == "final",
-                                  matte=req.matte_strip)
+                                  matte=req.matte_strip, revoice=req.revoice)
         result = lipsync_frames(self.frame_paths, tracks, self.fps, run / RESULT, options,
                                 models=self.models, progress=progress,
                                 should_cancel=should_cancel)
@@ -253,7 +253,7 @@ class LipSyncJob:
             "audio": {c.name: c.audio_label for c in self.characters},
             "passed_through_frames": [self.first + i for i in result.passed_through],
             "notes": [note for c in self.characters for note in c.notes] + result.notes,
-            "quality": req.quality,
+            "quality": req.quality, "revoice": req.revoice,
         }
         with open(run / "run.json", "w") as fh:
             json.dump({"request": asdict(req), "report": self.report}, fh, indent=2,

@@ -40,6 +40,7 @@ class LipSyncRequest:
     frame_end: int | None = None
     output_dir: str = "//lipsync_cache"   # "//" = next to the .blend
     quality: str = "final"         # 'draft' | 'final'
+    revoice: bool = False          # the frames' mouth already speaks other words
     device: str = "auto"           # 'auto' | 'cpu' | 'cuda'
     matte_strip: bool = False      # also put the mouth matte on the sequencer
     preview: bool = False          # also write preview.mp4 (result + sound) in the run folder

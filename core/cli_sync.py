@@ -38,6 +38,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--quality", choices=("draft", "final"), default="final",
                         help="final: mouth mask shaped by the face parser; draft: keypoints only")
     parser.add_argument("--matte", action="store_true", help="also write the mouth matte")
+    parser.add_argument("--revoice", action="store_true",
+                        help="the frames' mouth already speaks other words (re-voicing a "
+                             "lip-synced shot): draw the new mouth from the shot's most "
+                             "closed mouth, not each frame's")
     parser.add_argument("--batch", type=int, default=16, help="frames per generator batch")
     parser.add_argument("--models", type=Path, default=None,
                         help="folder with sync/generator/parser .safetensors (default: shipped)")
@@ -72,7 +76,8 @@ def _sync(args: argparse.Namespace, progress):
     from .preprocess.keypoints import KeypointTrack
 
     options = PipelineOptions(device=args.device, batch=args.batch,
-                              refine=args.quality == "final", matte=args.matte)
+                              refine=args.quality == "final", matte=args.matte,
+                              revoice=args.revoice)
     frames = list_frames(args.frames)
     models = LipSyncModels.load(args.device, args.models)
     if args.keypoints is not None:

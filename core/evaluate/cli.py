@@ -1,9 +1,9 @@
-"""`python -m lipsync eval`: the pipeline's quality on a held-out split, in three scenarios.
+"""`python -m lipsync eval`: the pipeline's quality on a held-out split, in four scenarios.
 
     python -m lipsync eval --data DIR [--split test] [--out DIR] [--device auto|cpu|cuda]
                            [--models DIR] [--judge WEIGHTS] [--max-clips N]
 
-Prints a table (one row per scenario: neutral, dubbed, still) and writes eval.json,
+Prints a table (one row per scenario: neutral, dubbed, revoiced, still) and writes eval.json,
 report.md and a strip of frames per scenario to --out. Exit codes: 0 done, 2 bad input.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "eval", help="measure lip-sync quality on a held-out split (LSE-D/C, opening "
-                     "correlation, PSNR/SSIM, flicker) in three scenarios")
+                     "correlation, PSNR/SSIM, flicker) in four scenarios")
     parser.add_argument("--data", type=Path, required=True, help="factory data set folder")
     parser.add_argument("--split", default="test", help="split to evaluate (default test)")
     parser.add_argument("--out", type=Path, default=Path("build/eval"),

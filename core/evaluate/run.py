@@ -1,8 +1,10 @@
-"""Evaluate the whole pipeline on held-out factory clips, in three scenarios.
+"""Evaluate the whole pipeline on held-out factory clips, in four scenarios.
 
 - neutral: the animator's case: the input is the clip's neutral render (mouth at rest);
 - dubbed: the input is the render of the character saying other words (clips with a
-  `dub` version);
+  `dub` version), run with the default options;
+- revoiced: the same input run with `PipelineOptions.revoice`, as a team re-voicing a
+  lip-synced shot would;
 - still: one neutral frame held for the whole clip.
 In every scenario the audio is the clip's own speech and the ground truth is its `talking`
 render. Each clip's frames go through `lipsync_frames` exactly as a user's would, then:
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -45,7 +47,8 @@ from ..progress import ProgressFn, no_progress
 from ..region import mouth_region_mask
 from .metrics import correlation, flicker, psnr, ssim, sync_score
 
-SCENARIOS = ("neutral", "dubbed", "still")
+SCENARIOS = ("neutral", "dubbed", "revoiced", "still")
+INPUT_VERSION = {"neutral": "neutral", "dubbed": "dub", "revoiced": "dub", "still": "neutral"}
 OPEN_CLASSES = (8, 11)           # teeth, mouth interior
 STRIP_FRAMES = 8
 TARGETS = {"offset": "0 +- 1 frame", "confidence_ratio": ">= 0.9 (LSE-C within 10 % of "
@@ -74,7 +77,7 @@ def load_case(folder: Path, scenario: str) -> Case | None:
     if not (folder / "frames.npz").exists():
         return None
     frames = np.load(folder / "frames.npz")
-    version = {"neutral": "neutral", "dubbed": "dub", "still": "neutral"}[scenario]
+    version = INPUT_VERSION[scenario]
     if version not in meta["versions"]:
         return None
     images = frames[version]
@@ -190,7 +193,7 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
              models: LipSyncModels | None = None, max_clips: int | None = None,
              options: PipelineOptions = PipelineOptions(),
              progress: ProgressFn = no_progress, judge: str | Path | None = None) -> dict:
-    """Evaluate every clip of `split` with full frames in the three scenarios.
+    """Evaluate every clip of `split` with full frames in the four scenarios.
 
     judge: sync expert weights for LSE-D/C (default: the shipped judge, else the models'
     own sync expert, which the generator was trained against; "judge" in the result says
@@ -221,8 +224,9 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
                 case = load_case(folder, scenario)
                 if case is None:
                     continue
-                metrics, strip = evaluate_case(models, case, Path(tmp) / scenario / folder.name,
-                                               options, judge_net)
+                metrics, strip = evaluate_case(
+                    models, case, Path(tmp) / scenario / folder.name,
+                    replace(options, revoice=scenario == "revoiced"), judge_net)
                 per_clip[folder.name] = metrics
                 strips.setdefault(scenario, strip)
                 sizes.add(case.truth.shape[1:3])

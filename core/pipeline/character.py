@@ -4,6 +4,12 @@
 `CharacterState` follows it through a streamed shot: per frame it keeps the model-size
 crop, its S20 passes and keypoints for as long as a 5-frame group needs them, and turns a
 chunk of frames into generated mouth crops and their parser-refined masks.
+
+Re-voicing (`revoice`): when the input's mouth already speaks other words, the generator's
+source (passes and lip contours) is not each frame's own mouth but the reference frame's,
+the shot's most closed mouth, cropped where each frame's crop lies relative to its face box
+(so it follows the head). Each frame's own crop still gives the parser's mask, the colour
+and everything outside the mouth.
 """
 
 from __future__ import annotations
@@ -66,15 +72,16 @@ class Generated:
 
 
 class CharacterState:
-    """Per-character work of a streamed shot of `n_frames` frames at `fps`."""
+    """Per-character work of a streamed shot of `n_frames` frames at `fps` (`revoice`: see
+    the module docstring)."""
 
     def __init__(self, track: CharacterTrack, n_frames: int, fps: float,
-                 models: LipSyncModels, refine: bool = True):
+                 models: LipSyncModels, refine: bool = True, revoice: bool = False):
         if track.keypoints.n_frames != n_frames:
             raise InputError(f"character '{track.name}': its keypoints cover "
                              f"{track.keypoints.n_frames} frames, the shot has {n_frames}.")
         self.track, self.n_frames, self.fps = track, n_frames, fps
-        self.models, self.refine = models, refine
+        self.models, self.refine, self.revoice = models, refine, revoice
         self.size = models.size
         self.visible = track.visible()
         self.config = PreprocessConfig(blur_fraction=models.blur_fraction)
@@ -84,6 +91,7 @@ class CharacterState:
         samples = self._fit_audio(np.asarray(track.samples, np.float32), n_frames, fps)
         self.mfcc = mfcc(samples, TIMING)                       # (13, T)
         self.reference: torch.Tensor | None = None               # (3, S, S)
+        self.rest: tuple[np.ndarray, int] | None = None          # revoice: (display, index)
         self.crops: dict[int, np.ndarray] = {}                   # i -> (S, S, 3) uint8
         self.passes: dict[int, np.ndarray] = {}                  # i -> (4, S, S) float32
         self.points: dict[int, np.ndarray] = {}                  # i -> (25, 2) crop px
@@ -120,21 +128,46 @@ class CharacterState:
         return int(np.argmin(np.where(self.visible, heights, np.inf)))
 
     def set_reference(self, display: np.ndarray, index: int) -> None:
-        """Identity reference: the crop of frame `index` (display pixels (H, W, 3) uint8)."""
+        """Identity reference: the crop of frame `index` (display pixels (H, W, 3) uint8),
+        also the re-voicing source."""
         image = self._crop(display, index)[0]
         self.reference = torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255)
+        if self.revoice:
+            self.rest = (display, index)
 
     def add(self, index: int, display: np.ndarray) -> None:
         """Crop frame `index` and compute its passes (display pixels (H, W, 3) uint8)."""
         if not self.active:
             return
-        image, blur, grad, points = self._crop(display, index, with_passes=True)
-        self.crops[index], self.points[index] = image, points
+        if self.revoice and self.visible[index]:
+            if self.rest is None:
+                raise RuntimeError("re-voicing needs set_reference before add")
+            rest, at = self.rest
+            self.crops[index] = self._crop(display, index)[0]
+            _, blur, grad, self.points[index] = self._crop(rest, at, True, self._rest_box(index))
+        else:
+            self.crops[index], blur, grad, self.points[index] = self._crop(display, index, True)
         self.passes[index] = np.concatenate([blur.transpose(2, 0, 1), grad[None]]
                                             ).astype(np.float32) / 255
 
-    def _crop(self, display: np.ndarray, index: int, with_passes: bool = False):
-        box = self.boxes[index]
+    def _rest_box(self, index: int) -> np.ndarray:
+        """(4,) the crop box of frame `index` carried into the rest frame by the two face
+        boxes (offset from the face's top-left corner, scaled by the face widths); the rest
+        frame's own box when a face box is degenerate."""
+        at = self.rest[1]
+        here, there = self.track.keypoints.boxes[index, 0], self.track.keypoints.boxes[at, 0]
+        width_here, width_there = here[2] - here[0], there[2] - there[0]
+        if min(width_here, width_there) < 1:
+            return self.boxes[at]
+        scale = width_there / width_here
+        corners = (self.boxes[index].reshape(2, 2) - here[:2]) * scale + there[:2]
+        return corners.reshape(4).astype(np.float32)
+
+    def _crop(self, display: np.ndarray, index: int, with_passes: bool = False,
+              box: np.ndarray | None = None):
+        """The model-size crop of frame `index` (its `box`, default its crop box), and with
+        `with_passes` its blur picture, gradient map and keypoints (crop px)."""
+        box = self.boxes[index] if box is None else box
         big = crop(display, box, PASS_SIZE)
         size = self.size
         image = cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)

@@ -53,7 +53,9 @@ class PipelineOptions:
     device: 'auto' | 'cpu' | 'cuda'; batch: frames per generator batch; chunk: frames
     processed together (memory grows with it); refine: shape the mask with the face parser
     ('final' quality) or use the keypoint region alone ('draft'); matte: also write the
-    mouth matte as 8-bit grey PNGs under ``matte/``; io_threads: reader and writer threads.
+    mouth matte as 8-bit grey PNGs under ``matte/``; io_threads: reader and writer threads;
+    revoice: the input's mouth already speaks other words, so the generator draws from the
+    shot's most closed mouth instead of each frame's (see `character`).
     """
 
     device: str = "auto"
@@ -62,6 +64,7 @@ class PipelineOptions:
     refine: bool = True
     matte: bool = False
     io_threads: int = 2
+    revoice: bool = False
 
     def __post_init__(self) -> None:
         if self.batch < 1 or self.chunk < 1 or self.io_threads < 1:
@@ -81,6 +84,7 @@ class PipelineReport:
     passed_through: list[int] = field(default_factory=list)   # frame indices copied as-is
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    revoice: bool = False                                     # options.revoice
 
     @property
     def frames_per_second(self) -> float:
@@ -122,9 +126,10 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
         raise InputError("two input frames would get the same output name: give the frames "
                          "distinct names (e.g. 0001.png, 0002.png ...).")
     models = models or LipSyncModels.load(options.device)
-    states = [CharacterState(c, len(paths), fps, models, options.refine) for c in characters]
+    states = [CharacterState(c, len(paths), fps, models, options.refine, options.revoice)
+              for c in characters]
     report = PipelineReport(frames=len(paths), fps=float(fps), device=str(models.device),
-                            out_dir=str(out))
+                            out_dir=str(out), revoice=options.revoice)
     report.characters = {c.name: 0 for c in characters}
     for state in states:
         report.notes.extend(state.notes)

@@ -30,7 +30,8 @@ def test_sync_command_puts_the_result_on_the_sequencer(make_shot, tmp_path, caps
     saved = tmp_path / "synced.blend"
     code = headless.blender_command(["sync", "--character", "Head", "--mouth-group", "mouth",
                                      "--start", "3", "--end", "12", "--device", "cpu",
-                                     "--quality", "draft", "--matte", "--save-as", str(saved)])
+                                     "--quality", "draft", "--matte", "--revoice",
+                                     "--save-as", str(saved)])
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "10 frames (3-12)" in out.out and "Head (10 frames)" in out.out
@@ -42,7 +43,9 @@ def test_sync_command_puts_the_result_on_the_sequencer(make_shot, tmp_path, caps
         assert (strip.frame_final_start, strip.frame_final_duration) == (3, 10)
     assert frames.channel < result.channel < matte.channel
     (run,) = run_dirs(shot)
-    assert json.loads((run / "run.json").read_text())["request"]["quality"] == "draft"
+    record = json.loads((run / "run.json").read_text())
+    assert record["request"]["quality"] == "draft" and record["request"]["revoice"] is True
+    assert record["report"]["revoice"] is True
     for frame in (3, 12):
         mask = read(run / "lipsync" / "matte" / f"{frame:04d}.png")
         before = read(run / "frames" / f"{frame:04d}.png")

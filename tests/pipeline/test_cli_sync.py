@@ -62,10 +62,11 @@ def test_sync_without_keypoints_finds_the_mouth(shot, tmp_path):
     out = tmp_path / "out"
     code = main(["sync", "--frames", str(folder / "frames"), "--audio",
                  str(folder / "speech.wav"), "--fps", fps, "--out", str(out), "--device", "cpu",
-                 "--matte"])
+                 "--matte", "--revoice"])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     assert report["characters"] == {"speech": 12} and report["passed_through"] == []
+    assert report["revoice"] is True
     matte = cv2.imread(str(out / "matte" / "0001.png"), cv2.IMREAD_GRAYSCALE)
     ys, xs = np.nonzero(matte)
     truth = np.load(folder / "keypoints.npz")["points"][0, 0]        # (25, 2) frame px

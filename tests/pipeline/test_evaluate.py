@@ -53,12 +53,14 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
     torch.set_num_threads(1)
     results = evaluate(tiny_data, "test", tmp_path / "eval")
     assert results["clips"] == 1
-    assert set(results["scenarios"]) == set(SCENARIOS), "the test clip is dubbed: 3 scenarios"
+    assert set(results["scenarios"]) == set(SCENARIOS), "the test clip is dubbed: 4 scenarios"
     for scenario, summary in results["scenarios"].items():
         assert summary["outside_identical"] is True
         assert np.isfinite(summary["lse_d"]) and np.isfinite(summary["truth_lse_c"])
         assert -15 <= summary["offsets"][0] <= 15
         assert np.isfinite(summary["ssim"]) == (scenario != "still")
+    dubbed, revoiced = (results["scenarios"][s]["lse_d"] for s in ("dubbed", "revoiced"))
+    assert dubbed != revoiced, "the revoiced scenario runs with PipelineOptions.revoice"
     saved = json.loads((tmp_path / "eval" / "eval.json").read_text())
     assert saved["scenarios"]["neutral"]["clips"] == 1
     report = (tmp_path / "eval" / "report.md").read_text()

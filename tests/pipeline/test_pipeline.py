@@ -287,3 +287,71 @@ def test_the_identity_reference_is_the_most_closed_visible_mouth(clip, models, t
     run(paths, [CharacterTrack("hero", speaking, clip["audio"])], clip["fps"],
         tmp_path / "out", models)
     assert used == [5]
+
+
+def _state(clip, models, revoice: bool, frames: np.ndarray):
+    from lipsync.core.pipeline.character import CharacterState
+
+    state = CharacterState(CharacterTrack("hero", clip["track"], clip["audio"]),
+                           len(frames), clip["fps"], models, revoice=revoice)
+    rest = state.reference_frame()
+    state.set_reference(frames[rest], rest)
+    for i, frame in enumerate(frames):
+        state.add(i, frame)
+    return state, rest
+
+
+def test_revoicing_draws_every_frame_from_the_rest_mouth(clip, models):
+    """Re-voicing: the generator's source (passes, lip contours) of a frame does not
+    depend on that frame's own mouth, only on the rest frame's, carried along by the face
+    box; the frame's own crop (parser, colour) is still its own. Without it, it does."""
+    frames = clip["neutral"]
+    scrambled = frames.copy()
+    other = 1 if clip["track"].visible[1, 0].all() else 2
+    scrambled[other] = 255 - scrambled[other]                  # another mouth (and face)
+    for revoice in (True, False):
+        (a, rest), (b, _) = (_state(clip, models, revoice, f) for f in (frames, scrambled))
+        assert other != rest
+        assert np.array_equal(a.passes[other], b.passes[other]) == revoice
+        assert np.array_equal(a.points[other], b.points[other])
+        assert not np.array_equal(a.crops[other], b.crops[other])
+    assert np.array_equal(a.passes[rest], b.passes[rest])
+
+
+def test_the_rest_box_follows_the_face_box(clip, models):
+    """A frame whose face sits 6 px right and 1.5 times as wide as the rest frame's takes
+    its source from where its crop box lies relative to its face, mapped into the rest."""
+    from lipsync.core.pipeline.character import CharacterState
+
+    track = clip["track"]
+    boxes = np.repeat(track.boxes[:1], track.n_frames, axis=0).copy()
+    shifted = KeypointTrack(points=track.points, visible=track.visible, boxes=boxes,
+                            frames=track.frames)
+    state = CharacterState(CharacterTrack("hero", shifted, clip["audio"]), track.n_frames,
+                           clip["fps"], models, revoice=True)
+    rest = state.reference_frame()
+    state.set_reference(clip["neutral"][rest], rest)
+    assert np.allclose(state._rest_box(rest), state.boxes[rest])
+    other = (rest + 1) % track.n_frames
+    face = boxes[rest, 0].copy()
+    x0, y0, x1, y1 = face
+    boxes[other, 0] = [x0 + 6, y0, x0 + 6 + 1.5 * (x1 - x0), y0 + 1.5 * (y1 - y0)]
+    expected = (state.boxes[other].reshape(2, 2) - [x0 + 6, y0]) / 1.5 + [x0, y0]
+    assert np.allclose(state._rest_box(other), expected.reshape(4), atol=1e-4)
+    boxes[other, 0] = [x0, y0, x0, y1]                          # degenerate: the rest's own
+    assert np.array_equal(state._rest_box(other), state.boxes[rest])
+
+
+def test_revoicing_changes_only_the_mouth_region(clip, models, tmp_path):
+    paths = write_frames(tmp_path / "in", clip["neutral"])
+    character = CharacterTrack("hero", clip["track"], clip["dub_audio"])
+    lipsync_frames(paths, [character], clip["fps"], tmp_path / "plain", OPTIONS, models=models)
+    report = lipsync_frames(paths, [character], clip["fps"], tmp_path / "revoiced",
+                            PipelineOptions(device="cpu", matte=True, chunk=5, batch=4,
+                                            revoice=True), models=models)
+    assert report.revoice and report.characters == {"hero": len(paths)}
+    plain, _ = read_outputs(tmp_path / "plain", paths)
+    out, matte = read_outputs(tmp_path / "revoiced", paths)
+    inputs = np.stack([read_frame_raw(p) for p in paths])
+    assert np.array_equal(out[matte == 0], inputs[matte == 0])
+    assert (out != plain).any(), "the source mouth differs"
