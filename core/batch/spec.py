@@ -14,7 +14,8 @@ DEVICES = ("auto", "cpu", "cuda")
 NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 RENDER = "render"  # the render step's folder and log name, so no language may be called so
 TOP_KEYS = {"out", "device", "shot"}
-SHOT_KEYS = {"name", "blend", "frames", "fps", "keypoints", "scene", "character", "tracks"}
+SHOT_KEYS = {"name", "blend", "frames", "fps", "keypoints", "scene", "character", "tracks",
+             "revoice"}
 TRACK_KEYS = {"language", "audio"}
 
 
@@ -38,6 +39,7 @@ class Shot:
     keypoints: Path | None = None  # .npz, only with frames
     scene: str = ""           # "" = the file's active scene
     character: str = ""       # "" = every character
+    revoice: bool = False     # the shot's mouth already speaks (sync --revoice)
 
 
 @dataclass(frozen=True)
@@ -129,12 +131,16 @@ def _shot(base: Path, raw: object, number: int, problems: list[str]) -> Shot | N
     for key in ("scene", "character"):
         if not isinstance(raw.get(key, ""), str):
             problems.append(f"{where}: {key} = {raw[key]!r}; give a name in quotes")
+    if not isinstance(raw.get("revoice", False), bool):
+        problems.append(f"{where}: revoice = {raw['revoice']!r}; write true (the shot's mouth "
+                        "already speaks other words) or false")
     tracks = _tracks(base, raw.get("tracks"), where, problems)
     if len(problems) > before:
         return None
     return Shot(name=name, tracks=tracks, blend=blend, frames=frames,
                 fps=None if fps is None else float(fps), keypoints=keypoints,
-                scene=raw.get("scene", ""), character=raw.get("character", ""))
+                scene=raw.get("scene", ""), character=raw.get("character", ""),
+                revoice=raw.get("revoice", False))
 
 
 def _tracks(base: Path, raw: object, where: str, problems: list[str]) -> tuple[Track, ...]:

@@ -134,6 +134,7 @@ def test_load_batch_resolves_paths(tmp_path):
     (lambda s: s.update(blend="/abs/sh010.blend"), ["sh010", "blend", "absolute"]),
     (lambda s: s.update(frames="renders/sh010", fps=24), ["sh010", "exactly one of blend"]),
     (lambda s: s.update(take=3), ["sh010", "unknown key 'take'"]),
+    (lambda s: s.update(revoice="yes"), ["sh010", "revoice = 'yes'", "true"]),
     (lambda s: s.update(name="sh 010"), ["name", "'sh 010'"]),
     (lambda s: s.update(tracks=[("en", "a.wav"), ("EN", "b.wav")]), ["sh010", "'EN'", "twice"]),
     (lambda s: s.update(tracks=[("render", "a.wav")]), ["sh010", "language", "'render'"]),
@@ -207,7 +208,8 @@ def test_two_shards_split_five_shots(tmp_path):
 
 def test_plan_builds_the_commands(tmp_path):
     shot = {**blend_shot("sh010", "en", "fr"), "scene": "Main", "character": "Hero"}
-    b = batch.load_batch(project(tmp_path, [shot, frames_shot("sh020", "de")]))
+    b = batch.load_batch(project(tmp_path, [shot, {**frames_shot("sh020", "de"),
+                                                   "revoice": True}]))
     render, en, fr, de = batch.plan(b, python="py", device="cuda")
     out = tmp_path / "results"
     assert render.command == ("py", "-m", "lipsync", "blend", str(tmp_path / "shots/sh010.blend"),
@@ -225,7 +227,7 @@ def test_plan_builds_the_commands(tmp_path):
     assert de.command == ("py", "-m", "lipsync", "sync",
                           "--frames", str(tmp_path / "renders/sh020"),
                           "--audio", str(tmp_path / "audio/sh020_de.wav"), "--fps", "24",
-                          "--out", str(out / "sh020/de"), "--device", "cuda")
+                          "--out", str(out / "sh020/de"), "--device", "cuda", "--revoice")
     assert batch.plan(b)[1].command[0] == sys.executable
     assert batch.plan(b)[1].command[-3] == "auto"  # the file's device
     ntsc = batch.format_fps(30000 / 1001)
