@@ -40,6 +40,8 @@ KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
 HALF_GROUP = SYNC_FRAMES // 2
 COLOUR_SIGMA = 1 / 8     # colour correction scale, in crop sides
 MOUTH_REACH = 1 / 16     # generated pixels reach this far (crop sides) past either mouth
+SPEAKING_SPREAD = 0.05   # lip-height std (mouth widths) above which the input already speaks
+                         # (factory: neutral renders <= 0.02, speaking ones >= 0.09)
 
 
 @dataclass
@@ -88,6 +90,8 @@ class CharacterState:
         self.boxes = (crop_boxes(track.keypoints.points[:, 0], self.visible)
                       if self.visible.any() else None)
         self.notes: list[str] = []
+        if self.active and not revoice:
+            self._note_speaking_input()
         samples = self._fit_audio(np.asarray(track.samples, np.float32), n_frames, fps)
         self.mfcc = mfcc(samples, TIMING)                       # (13, T)
         self.reference: torch.Tensor | None = None               # (3, S, S)
@@ -95,6 +99,15 @@ class CharacterState:
         self.crops: dict[int, np.ndarray] = {}                   # i -> (S, S, 3) uint8
         self.passes: dict[int, np.ndarray] = {}                  # i -> (4, S, S) float32
         self.points: dict[int, np.ndarray] = {}                  # i -> (25, 2) crop px
+
+    def _note_speaking_input(self) -> None:
+        """A note when the input's lips already move as in speech: re-voicing suits it."""
+        heights = contour_heights(self.track.keypoints.points[self.visible, 0])
+        if heights.size >= 2 and heights.std() > SPEAKING_SPREAD:
+            self.notes.append(f"character '{self.track.name}': its mouth already moves in the "
+                              f"frames (lip height varies {heights.std():.2f} of its width); "
+                              "if the shot already speaks other words, re-voice it "
+                              "(Re-voice in the panel, --revoice on the command line)")
 
     def _fit_audio(self, samples: np.ndarray, n_frames: int, fps: float) -> np.ndarray:
         """The audio padded with silence to the shot's length (notes say what was done)."""

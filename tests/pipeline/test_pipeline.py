@@ -355,3 +355,18 @@ def test_revoicing_changes_only_the_mouth_region(clip, models, tmp_path):
     inputs = np.stack([read_frame_raw(p) for p in paths])
     assert np.array_equal(out[matte == 0], inputs[matte == 0])
     assert (out != plain).any(), "the source mouth differs"
+
+
+def test_a_speaking_input_gets_a_note_suggesting_re_voicing(tiny_data, clip, models):
+    from lipsync.core.pipeline.character import CharacterState
+
+    record = next(r for r in read_manifest(tiny_data) if r["split"] == "test")
+    talking = KeypointTrack.load(tiny_data / record["clip_id"] / "keypoints_talking.npz")
+    notes = {}
+    for name, track, revoice in (("neutral", clip["track"], False), ("talking", talking, False),
+                                 ("revoiced", talking, True)):
+        state = CharacterState(CharacterTrack("hero", track, clip["audio"]), track.n_frames,
+                               clip["fps"], models, revoice=revoice)
+        notes[name] = [n for n in state.notes if "re-voice" in n]
+    assert notes["neutral"] == [] and notes["revoiced"] == []
+    assert len(notes["talking"]) == 1 and "already moves" in notes["talking"][0]
