@@ -20,6 +20,8 @@ PARSER_STEPS ?= 3000
 GENERATOR_STEPS ?= 3000
 # rounds of generator steps on dubbed input, each going on from the last
 DUB_STEPS ?= 1500 1200 2000 2400 2400
+# then rounds that add the SSIM term, STEPS:WEIGHT each
+SSIM_ROUNDS ?= 2400:1
 
 .PHONY: setup demo test test-fast bench eval eval-heldout extension clean data train judge
 
@@ -83,7 +85,8 @@ data: setup
 # sync and parser train side by side on one thread each, then the generator on two: from
 # scratch on every input version, then rounds of DUB_STEPS on dubbed (else neutral) input
 # only, each going on from the last at a restarted cosine learning rate, so that it follows
-# the audio rather than the source mouth.
+# the audio rather than the source mouth; then SSIM_ROUNDS that add 1 - SSIM of the mouth
+# region to the loss.
 train: data
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
 	  --cosine-lr --augment --eval-every 1000 & \
@@ -96,6 +99,12 @@ train: data
 	  $(PY) -m lipsync train generator --data $(DATA) --out $(RUNS)/dub$$round --steps $$steps \
 	    --init $$weights --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 \
 	    --sync-weight 0.05 --cosine-lr --temporal steady || exit 1; \
+	  weights=$(RUNS)/dub$$round/generator.safetensors; \
+	done; \
+	for r in $(SSIM_ROUNDS); do round=$$((round + 1)); \
+	  $(PY) -m lipsync train generator --data $(DATA) --out $(RUNS)/dub$$round --steps $${r%%:*} \
+	    --init $$weights --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 \
+	    --sync-weight 0.05 --cosine-lr --temporal steady --ssim-weight $${r##*:} || exit 1; \
 	  weights=$(RUNS)/dub$$round/generator.safetensors; \
 	done; cp $$weights $(RUNS)/generator.safetensors; cp $${weights%.safetensors}.md $(RUNS)/generator.md
 	cp $(RUNS)/{sync,parser,generator}.{safetensors,md} models/
