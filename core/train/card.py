@@ -17,7 +17,8 @@ DESCRIPTIONS = {
                  "reference crop, conditioned on the frozen sync expert's visual and audio "
                  "embeddings -> the 64x64 face crop, composited back inside the feathered "
                  "mouth-region mask. Trained against a PatchGAN discriminator (BCE) with "
-                 "L1 and sync losses, then the adjacent-frame fine-tune.",
+                 "L1 and sync losses (and 1 - SSIM of the mouth region with --ssim-weight), "
+                 "then the adjacent-frame fine-tune.",
     "parser": "Face parser: U-Net on 64x64 face crops -> 12 classes (background, skin, "
               "brows, eyes, nose, upper lip, teeth, lower lip, hair, mouth interior), "
               "cross-entropy, then the adjacent-frame fine-tune on pseudo labels.",
