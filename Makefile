@@ -9,7 +9,7 @@ APT_PACKAGES := espeak-ng libespeak-ng1
 export BLENDER_USER_RESOURCES ?= $(CURDIR)/build/blender-user
 
 # The shipped weights' recipe (models/*.md): the 240-clip data set, then the networks, on
-# this machine (about 4 hours on 2 cores). The evaluation and the judge use the same set.
+# this machine (about 6 hours on 2 cores). The evaluation and the judge use the same set.
 DATA ?= build/data/factory
 RUNS ?= build/runs
 CLIPS ?= 240
@@ -21,7 +21,7 @@ GENERATOR_STEPS ?= 3000
 # rounds of generator steps on dubbed input, each going on from the last
 DUB_STEPS ?= 1500 1200 2000 2400 2400
 # then rounds that add the SSIM term, STEPS:WEIGHT each
-SSIM_ROUNDS ?= 2400:1
+SSIM_ROUNDS ?= 2400:1 2400:2
 
 .PHONY: setup demo test test-fast bench eval eval-heldout extension clean data train judge
 
