@@ -1,7 +1,7 @@
 """Benchmark of the lip-sync pipeline on a 1920x1080 shot: speed, memory, networks, loading.
 
     python benchmarks/bench_pipeline.py [--quick] [--device all|cpu|cuda] [--threads N]
-        [--frames 250] [--lengths 250,1000,5000] [--json FILE] [--cache DIR]
+        [--frames 250] [--lengths 250,1000,5000] [--json FILE] [--cache DIR] [--revoice]
 
 Prints the machine (CPU model, cores, load average, torch threads, GPU), then
 
@@ -21,7 +21,8 @@ and reused: a few distinct Workbench renders of a talking head, mouth closed, pl
 and forth (hard links) to any length, with demo/speech.wav looped as its audio.
 Each run's output (GBs for 5,000 frames) is deleted once measured. A step that fails is
 reported as FAILED with its reason and the others still run; the exit code is then 1.
-Targets printed next to the figures: at least 10 frames/s end to end on the CPU at 1080p;
+With --revoice every pipeline run re-voices (`PipelineOptions.revoice`), to compare its
+cost with a plain run's. Targets printed next to the figures: at least 10 frames/s end to end on the CPU at 1080p;
 peak memory under 2 GB at any length.
 """
 
@@ -181,7 +182,8 @@ def child_main(args: argparse.Namespace) -> int:
         sync_device(models.device)
         result["load_s"] = time.perf_counter() - start
         result["rss_after_load_mb"] = proc_status_mb("VmRSS")
-        options = PipelineOptions(device=args.device, batch=args.batch, chunk=args.chunk)
+        options = PipelineOptions(device=args.device, batch=args.batch, chunk=args.chunk,
+                                  revoice=args.revoice)
         bar = ConsoleProgress(f"  {args.device} {args.child_frames} frames")
         first: list[tuple[int, float]] = []
 
@@ -232,7 +234,8 @@ def run_child(args: argparse.Namespace, device: str, n_frames: int, runs: Path,
     command = [sys.executable, str(Path(__file__).resolve()), "--child", str(result_file),
                "--child-frames", str(n_frames), "--child-out", str(out), "--device", device,
                "--threads", str(args.threads), "--cache", str(args.cache),
-               "--batch", str(args.batch), "--chunk", str(args.chunk)]
+               "--batch", str(args.batch), "--chunk", str(args.chunk)] + (
+                   ["--revoice"] if args.revoice else [])
     log(f"pipeline on {device}, {n_frames} frames, in a fresh process")
     result_file.unlink(missing_ok=True)
     start = time.perf_counter()
@@ -430,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=7200,
                         help="seconds one pipeline run may take")
     parser.add_argument("--json", type=Path, help="also save the figures as JSON here")
+    parser.add_argument("--revoice", action="store_true",
+                        help="re-voice in every pipeline run (PipelineOptions.revoice)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-frames", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
@@ -510,7 +515,8 @@ def _run(args: argparse.Namespace, devices: list[str], lengths: list[int],
 
     io_threads = PipelineOptions().io_threads
     print(f"pipeline options: batch {args.batch}, chunk {args.chunk}, refine on, "
-          f"{io_threads} io threads; torch threads {args.threads}")
+          f"re-voicing {'on' if args.revoice else 'off'}, {io_threads} io threads; "
+          f"torch threads {args.threads}")
 
     models: dict = {}
     results["load_in_process"] = {}
