@@ -111,7 +111,8 @@ def setup_shot(scene, character_object, anchor, spec: ShotSpec):
 
     world = scene.world or bpy.data.worlds.new(f"World{spec.seed}")
     scene.world = world
-    world.use_nodes = True
+    if world.node_tree is None:        # Blender < 5.0; from 5.0 every world has its nodes
+        world.use_nodes = True
     background = world.node_tree.nodes.get("Background")
     background.inputs["Color"].default_value = (*spec.world_colour, 1.0)
     background.inputs["Strength"].default_value = spec.world_strength
