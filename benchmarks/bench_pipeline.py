@@ -22,7 +22,8 @@ and forth (hard links) to any length, with demo/speech.wav looped as its audio.
 Each run's output (GBs for 5,000 frames) is deleted once measured. A step that fails is
 reported as FAILED with its reason and the others still run; the exit code is then 1.
 With --revoice every pipeline run re-voices (`PipelineOptions.revoice`), to compare its
-cost with a plain run's. Targets printed next to the figures: at least 10 frames/s end to end on the CPU at 1080p;
+cost with a plain run's.
+Targets printed next to the figures: at least 10 frames/s end to end on the CPU at 1080p;
 peak memory under 2 GB at any length.
 """
 

@@ -11,7 +11,7 @@ Per step: the discriminator learns real talking crops vs composited generated on
     + ssim_weight * (1 - SSIM(generated, truth) in the mouth region).
 
 The SSIM term (off by default in the base recipe) asks directly for the structure the
-evaluation's SSIM measures; the shipped generator's last round uses it.
+evaluation's SSIM measures; the shipped generator's last two rounds use it.
 
 The last `finetune_steps` steps are the adjacent-frame fine-tune of the second source
 document applied to the generator: L = L1(f_t - f_t+1) + w * (J_t + J_t+1), f the
