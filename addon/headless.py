@@ -19,6 +19,8 @@ import argparse
 import os
 import sys
 
+from ..core.pipeline.revoice import REVOICE_MODES
+
 
 def build_parser(prog: str = "lipsync") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Lip Sync on the open .blend file.")
@@ -69,10 +71,11 @@ def _add_sync_parser(commands) -> None:
     sync.add_argument("--quality", default="final", choices=["draft", "final"],
                       help="draft: keypoint mask only; final: refined by the face parser")
     sync.add_argument("--matte", action="store_true", help="add the mouth matte strip")
-    sync.add_argument("--revoice", action="store_true",
-                      help="the frames' mouth already speaks other words (re-voicing a "
-                           "lip-synced shot): draw the new mouth from the shot's most closed "
-                           "mouth, not each frame's")
+    sync.add_argument("--revoice", nargs="?", const="on", default="auto",
+                      choices=REVOICE_MODES,
+                      help="draw the new mouth from the shot's most closed mouth, not each "
+                           "frame's, for frames whose mouth already speaks other words: auto "
+                           "(default) when the lips already move, on (--revoice alone) or off")
     sync.add_argument("--preview", action="store_true",
                       help="write preview.mp4 (result with sound) into the run folder")
     sync.add_argument("--models", default="", help="folder of the weights (default: models/)")

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 from ..core.errors import InputError
+from ..core.pipeline.revoice import revoice_mode
 from .job import _ranges
 
 QUALITIES = ("draft", "final")     # draft: keypoint mask only; final: parser-refined mask
@@ -40,7 +41,7 @@ class LipSyncRequest:
     frame_end: int | None = None
     output_dir: str = "//lipsync_cache"   # "//" = next to the .blend
     quality: str = "final"         # 'draft' | 'final'
-    revoice: bool = False          # the frames' mouth already speaks other words
+    revoice: str = "auto"          # 'auto' | 'on' | 'off': draw from the most closed mouth
     device: str = "auto"           # 'auto' | 'cpu' | 'cuda'
     matte_strip: bool = False      # also put the mouth matte on the sequencer
     preview: bool = False          # also write preview.mp4 (result + sound) in the run folder
@@ -51,6 +52,7 @@ class LipSyncRequest:
             raise InputError(f"Unknown quality '{self.quality}': use draft or final.")
         if self.device not in DEVICES:
             raise InputError(f"Unknown device '{self.device}': use auto, cpu or cuda.")
+        object.__setattr__(self, "revoice", revoice_mode(self.revoice))
 
 
 @dataclass

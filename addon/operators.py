@@ -63,7 +63,7 @@ def lipsync_request_from_settings(scene) -> LipSyncRequest:
         frame_end=None if s.use_scene_range else s.frame_end,
         output_dir=s.output_dir,
         quality=s.quality.lower(),
-        revoice=s.use_revoice,
+        revoice=s.revoice.lower(),
         device=s.device.lower(),
         matte_strip=s.use_matte_strip,
         preview=s.use_preview,

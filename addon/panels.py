@@ -83,7 +83,7 @@ class LipSyncPanelMixin:
 
         col = layout.column()
         col.prop(settings, "quality")
-        col.prop(settings, "use_revoice")
+        col.prop(settings, "revoice")
         col.prop(settings, "device")
         col.prop(settings, "output_dir")
         col = layout.column(heading="Add")

@@ -58,11 +58,12 @@ class LIPSYNC_PG_settings(bpy.types.PropertyGroup):
     quality: EnumProperty(name="Quality", default="FINAL", items=[
         ("DRAFT", "Draft", "Mouth region from the keypoints only (faster)"),
         ("FINAL", "Final", "Mouth region refined by the face parser")])
-    use_revoice: BoolProperty(name="Re-voice", default=False,
-                              description="The frames' mouth already speaks other words (a "
-                                          "lip-synced shot in another language): draw the new "
-                                          "mouth from the shot's most closed mouth, not each "
-                                          "frame's")
+    revoice: EnumProperty(name="Re-voice", default="AUTO", items=[
+        ("AUTO", "Auto", "Re-voice a character whose lips already move in the frames (a "
+                         "lip-synced shot in another language)"),
+        ("ON", "On", "The frames' mouth already speaks other words: draw the new mouth from "
+                     "the shot's most closed mouth, not each frame's"),
+        ("OFF", "Off", "Draw the new mouth from each frame's own mouth")])
     device: EnumProperty(name="Device", default="AUTO", items=[
         ("AUTO", "Auto", "The GPU (CUDA) when there is one, else the CPU"),
         ("CPU", "CPU", "The processor"),

@@ -2,7 +2,8 @@
 
     python -m lipsync sync --frames DIR --audio FILE [--audio FILE ...] --fps F --out DIR
                            [--keypoints FILE.npz] [--device auto|cpu|cuda]
-                           [--quality draft|final] [--matte] [--batch N] [--models DIR]
+                           [--quality draft|final] [--matte] [--revoice [auto|on|off]]
+                           [--batch N] [--models DIR]
 
 One --audio per character of the keypoints file, in its order. Without --keypoints the
 face parser finds the mouth on every frame (one character). The result appears in --out
@@ -16,6 +17,7 @@ import argparse
 from pathlib import Path
 
 from .cli_exit import run_command
+from .pipeline.revoice import REVOICE_MODES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -38,10 +40,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--quality", choices=("draft", "final"), default="final",
                         help="final: mouth mask shaped by the face parser; draft: keypoints only")
     parser.add_argument("--matte", action="store_true", help="also write the mouth matte")
-    parser.add_argument("--revoice", action="store_true",
-                        help="the frames' mouth already speaks other words (re-voicing a "
-                             "lip-synced shot): draw the new mouth from the shot's most "
-                             "closed mouth, not each frame's")
+    parser.add_argument("--revoice", nargs="?", const="on", default="auto",
+                        choices=REVOICE_MODES,
+                        help="draw the new mouth from the shot's most closed mouth, not each "
+                             "frame's, for frames whose mouth already speaks other words "
+                             "(re-voicing a lip-synced shot): auto (default) when the lips "
+                             "already move, on (--revoice alone) or off")
     parser.add_argument("--batch", type=int, default=16, help="frames per generator batch")
     parser.add_argument("--models", type=Path, default=None,
                         help="folder with sync/generator/parser .safetensors (default: shipped)")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from ..errors import InputError
+from ..pipeline.revoice import REVOICE_MODES, revoice_mode
 
 DEVICES = ("auto", "cpu", "cuda")
 NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
@@ -39,7 +40,7 @@ class Shot:
     keypoints: Path | None = None  # .npz, only with frames
     scene: str = ""           # "" = the file's active scene
     character: str = ""       # "" = every character
-    revoice: bool = False     # the shot's mouth already speaks (sync --revoice)
+    revoice: str = "auto"     # re-voicing, one of REVOICE_MODES (sync --revoice)
 
 
 @dataclass(frozen=True)
@@ -131,16 +132,18 @@ def _shot(base: Path, raw: object, number: int, problems: list[str]) -> Shot | N
     for key in ("scene", "character"):
         if not isinstance(raw.get(key, ""), str):
             problems.append(f"{where}: {key} = {raw[key]!r}; give a name in quotes")
-    if not isinstance(raw.get("revoice", False), bool):
-        problems.append(f"{where}: revoice = {raw['revoice']!r}; write true (the shot's mouth "
-                        "already speaks other words) or false")
+    revoice = raw.get("revoice", "auto")
+    if not isinstance(revoice, bool) and revoice not in REVOICE_MODES:
+        problems.append(f"{where}: revoice = {revoice!r}; write \"auto\" (the default: when "
+                        "the lips already move), true (the shot's mouth already speaks other "
+                        "words) or false")
     tracks = _tracks(base, raw.get("tracks"), where, problems)
     if len(problems) > before:
         return None
     return Shot(name=name, tracks=tracks, blend=blend, frames=frames,
                 fps=None if fps is None else float(fps), keypoints=keypoints,
                 scene=raw.get("scene", ""), character=raw.get("character", ""),
-                revoice=raw.get("revoice", False))
+                revoice=revoice_mode(revoice))
 
 
 def _tracks(base: Path, raw: object, where: str, problems: list[str]) -> tuple[Track, ...]:

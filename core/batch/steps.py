@@ -96,8 +96,8 @@ def plan(batch: Batch, shard: Shard | None = None, python: str | None = None,
                        "--out", str(result), "--device", device]
             if keypoints is not None:
                 command += ["--keypoints", str(keypoints)]
-            if shot.revoice:
-                command.append("--revoice")
+            if shot.revoice != "auto":
+                command += ["--revoice", shot.revoice]
             tasks.append(Task(shot=shot.name, language=track.language, command=tuple(command),
                               out_dir=result, marker=result / "report.json",
                               log=shot_dir / f"{track.language}.log", render_dir=render_dir))

@@ -3,7 +3,7 @@
     python -m lipsync eval --data DIR [--split test] [--out DIR] [--device auto|cpu|cuda]
                            [--models DIR] [--judge WEIGHTS] [--max-clips N]
 
-Prints a table (one row per scenario: neutral, dubbed, revoiced, still) and writes eval.json,
+Prints a table (one row per scenario: neutral, dubbed, dubbed_as_is, still) and writes eval.json,
 report.md and a strip of frames per scenario to --out. Exit codes: 0 done, 2 bad input.
 """
 

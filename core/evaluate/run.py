@@ -2,9 +2,10 @@
 
 - neutral: the animator's case: the input is the clip's neutral render (mouth at rest);
 - dubbed: the input is the render of the character saying other words (clips with a
-  `dub` version), run with the default options;
-- revoiced: the same input run with `PipelineOptions.revoice`, as a team re-voicing a
-  lip-synced shot would;
+  `dub` version), run with the default options (so re-voiced: `PipelineOptions.revoice`
+  'auto' sees the lips move);
+- dubbed_as_is: the same input with re-voicing off (each frame's own mouth is the
+  generator's source), to show what re-voicing brings;
 - still: one neutral frame held for the whole clip.
 In every scenario the audio is the clip's own speech and the ground truth is its `talking`
 render. Each clip's frames go through `lipsync_frames` exactly as a user's would, then:
@@ -47,8 +48,9 @@ from ..progress import ProgressFn, no_progress
 from ..region import mouth_region_mask
 from .metrics import correlation, flicker, psnr, ssim, sync_score
 
-SCENARIOS = ("neutral", "dubbed", "revoiced", "still")
-INPUT_VERSION = {"neutral": "neutral", "dubbed": "dub", "revoiced": "dub", "still": "neutral"}
+SCENARIOS = ("neutral", "dubbed", "dubbed_as_is", "still")
+INPUT_VERSION = {"neutral": "neutral", "dubbed": "dub", "dubbed_as_is": "dub",
+                 "still": "neutral"}
 OPEN_CLASSES = (8, 11)           # teeth, mouth interior
 STRIP_FRAMES = 8
 TARGETS = {"offset": "0 +- 1 frame", "confidence_ratio": ">= 0.9 (LSE-C within 10 % of "
@@ -110,7 +112,7 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
 
     def state(frames, track):
         s = CharacterState(CharacterTrack(case.clip_id, track, case.samples), len(frames),
-                           case.fps, models)
+                           case.fps, models, revoice="off")
         for i, frame in enumerate(frames):
             s.add(i, frame)
         return s
@@ -226,7 +228,8 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
                     continue
                 metrics, strip = evaluate_case(
                     models, case, Path(tmp) / scenario / folder.name,
-                    replace(options, revoice=scenario == "revoiced"), judge_net)
+                    replace(options, revoice="off") if scenario == "dubbed_as_is" else options,
+                    judge_net)
                 per_clip[folder.name] = metrics
                 strips.setdefault(scenario, strip)
                 sizes.add(case.truth.shape[1:3])

@@ -39,6 +39,7 @@ from .character import HALF_GROUP, CharacterState, CharacterTrack, Generated
 from .crop import uncrop
 from .models import LipSyncModels
 from .pixels import blend_into, to_display
+from .revoice import revoice_mode
 
 REPORT = "report.json"
 EDGE_FEATHER = 0.08      # the mask fades to 0 over this share of the crop side at its edge
@@ -54,8 +55,10 @@ class PipelineOptions:
     processed together (memory grows with it); refine: shape the mask with the face parser
     ('final' quality) or use the keypoint region alone ('draft'); matte: also write the
     mouth matte as 8-bit grey PNGs under ``matte/``; io_threads: reader and writer threads;
-    revoice: the input's mouth already speaks other words, so the generator draws from the
-    shot's most closed mouth instead of each frame's (see `character`).
+    revoice: 'auto' | 'on' | 'off': whether the generator draws from the shot's most closed
+    mouth instead of each frame's, for input whose mouth already speaks other words (see
+    `character`); 'auto' re-voices a character whose lips already move as in speech (True
+    and False mean 'on' and 'off').
     """
 
     device: str = "auto"
@@ -64,12 +67,13 @@ class PipelineOptions:
     refine: bool = True
     matte: bool = False
     io_threads: int = 2
-    revoice: bool = False
+    revoice: str = "auto"
 
     def __post_init__(self) -> None:
         if self.batch < 1 or self.chunk < 1 or self.io_threads < 1:
             raise InputError(f"batch, chunk and io_threads must be >= 1, got {self.batch}, "
                              f"{self.chunk}, {self.io_threads}")
+        object.__setattr__(self, "revoice", revoice_mode(self.revoice))
 
 
 @dataclass
@@ -84,7 +88,7 @@ class PipelineReport:
     passed_through: list[int] = field(default_factory=list)   # frame indices copied as-is
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-    revoice: bool = False                                     # options.revoice
+    revoiced: list[str] = field(default_factory=list)         # characters re-voiced
 
     @property
     def frames_per_second(self) -> float:
@@ -129,7 +133,8 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
     states = [CharacterState(c, len(paths), fps, models, options.refine, options.revoice)
               for c in characters]
     report = PipelineReport(frames=len(paths), fps=float(fps), device=str(models.device),
-                            out_dir=str(out), revoice=options.revoice)
+                            out_dir=str(out),
+                            revoiced=[s.track.name for s in states if s.revoice])
     report.characters = {c.name: 0 for c in characters}
     for state in states:
         report.notes.extend(state.notes)

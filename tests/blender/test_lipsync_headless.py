@@ -44,8 +44,8 @@ def test_sync_command_puts_the_result_on_the_sequencer(make_shot, tmp_path, caps
     assert frames.channel < result.channel < matte.channel
     (run,) = run_dirs(shot)
     record = json.loads((run / "run.json").read_text())
-    assert record["request"]["quality"] == "draft" and record["request"]["revoice"] is True
-    assert record["report"]["revoice"] is True
+    assert record["request"]["quality"] == "draft" and record["request"]["revoice"] == "on"
+    assert record["report"]["revoice"] == "on" and record["report"]["revoiced"] == ["Head"]
     for frame in (3, 12):
         mask = read(run / "lipsync" / "matte" / f"{frame:04d}.png")
         before = read(run / "frames" / f"{frame:04d}.png")

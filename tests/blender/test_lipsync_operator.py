@@ -206,9 +206,10 @@ def _drive(runner, limit=300):
 
 def test_modal_runner_lip_syncs_off_the_main_thread(make_shot):
     shot = neutral(make_shot(n_frames=10, **FAST))
-    shot.scene.lipsync.use_revoice = True
+    assert lipsync_request_from_settings(shot.scene).revoice == "auto", "the default"
+    shot.scene.lipsync.revoice = "ON"
     request = lipsync_request_from_settings(shot.scene)
-    assert request.revoice, "the panel's Re-voice reaches the request"
+    assert request.revoice == "on", "the panel's Re-voice reaches the request"
     runner = JobRunner(LipSyncJob(request))
     runner.start()
     assert runner.share == LipSyncJob.main_share

@@ -68,7 +68,7 @@ def test_panels_draw_every_setting(shot, name):
     drawn = {n for kind, n in log if kind in ("prop", "search")}
     assert {"character", "mouth_group", "audio_source", "sound_strip", "frames_source",
             "frames_strip", "use_scene_range", "frame_start", "frame_end", "quality", "device",
-            "output_dir", "use_matte_strip", "use_preview", "use_revoice"} <= drawn
+            "output_dir", "use_matte_strip", "use_preview", "revoice"} <= drawn
     assert ("list", "extra_characters") in log
     assert ("operator", "lipsync.render_and_sync") in log
     assert ("operator", "lipsync.character_add") in log

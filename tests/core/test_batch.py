@@ -210,6 +210,7 @@ def test_plan_builds_the_commands(tmp_path):
     shot = {**blend_shot("sh010", "en", "fr"), "scene": "Main", "character": "Hero"}
     b = batch.load_batch(project(tmp_path, [shot, {**frames_shot("sh020", "de"),
                                                    "revoice": True}]))
+    assert b.shots[0].revoice == "auto" and b.shots[1].revoice == "on"
     render, en, fr, de = batch.plan(b, python="py", device="cuda")
     out = tmp_path / "results"
     assert render.command == ("py", "-m", "lipsync", "blend", str(tmp_path / "shots/sh010.blend"),
@@ -227,7 +228,7 @@ def test_plan_builds_the_commands(tmp_path):
     assert de.command == ("py", "-m", "lipsync", "sync",
                           "--frames", str(tmp_path / "renders/sh020"),
                           "--audio", str(tmp_path / "audio/sh020_de.wav"), "--fps", "24",
-                          "--out", str(out / "sh020/de"), "--device", "cuda", "--revoice")
+                          "--out", str(out / "sh020/de"), "--device", "cuda", "--revoice", "on")
     assert batch.plan(b)[1].command[0] == sys.executable
     assert batch.plan(b)[1].command[-3] == "auto"  # the file's device
     ntsc = batch.format_fps(30000 / 1001)

@@ -66,7 +66,7 @@ def test_sync_without_keypoints_finds_the_mouth(shot, tmp_path):
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     assert report["characters"] == {"speech": 12} and report["passed_through"] == []
-    assert report["revoice"] is True
+    assert report["revoiced"] == ["speech"], "--revoice alone means on"
     matte = cv2.imread(str(out / "matte" / "0001.png"), cv2.IMREAD_GRAYSCALE)
     ys, xs = np.nonzero(matte)
     truth = np.load(folder / "keypoints.npz")["points"][0, 0]        # (25, 2) frame px

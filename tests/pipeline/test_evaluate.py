@@ -59,8 +59,8 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
         assert np.isfinite(summary["lse_d"]) and np.isfinite(summary["truth_lse_c"])
         assert -15 <= summary["offsets"][0] <= 15
         assert np.isfinite(summary["ssim"]) == (scenario != "still")
-    dubbed, revoiced = (results["scenarios"][s]["lse_d"] for s in ("dubbed", "revoiced"))
-    assert dubbed != revoiced, "the revoiced scenario runs with PipelineOptions.revoice"
+    dubbed, as_is = (results["scenarios"][s]["lse_d"] for s in ("dubbed", "dubbed_as_is"))
+    assert dubbed != as_is, "auto re-voices the dubbed input; dubbed_as_is does not"
     saved = json.loads((tmp_path / "eval" / "eval.json").read_text())
     assert saved["scenarios"]["neutral"]["clips"] == 1
     report = (tmp_path / "eval" / "report.md").read_text()

@@ -349,7 +349,7 @@ def test_revoicing_changes_only_the_mouth_region(clip, models, tmp_path):
     report = lipsync_frames(paths, [character], clip["fps"], tmp_path / "revoiced",
                             PipelineOptions(device="cpu", matte=True, chunk=5, batch=4,
                                             revoice=True), models=models)
-    assert report.revoice and report.characters == {"hero": len(paths)}
+    assert report.revoiced == ["hero"] and report.characters == {"hero": len(paths)}
     plain, _ = read_outputs(tmp_path / "plain", paths)
     out, matte = read_outputs(tmp_path / "revoiced", paths)
     inputs = np.stack([read_frame_raw(p) for p in paths])
@@ -357,16 +357,24 @@ def test_revoicing_changes_only_the_mouth_region(clip, models, tmp_path):
     assert (out != plain).any(), "the source mouth differs"
 
 
-def test_a_speaking_input_gets_a_note_suggesting_re_voicing(tiny_data, clip, models):
+def test_auto_re_voices_a_speaking_input_and_says_so(tiny_data, clip, models):
+    """'auto' re-voices the talking render (its lips move) with a note saying so, not the
+    neutral one; 'off' keeps the talking mouth with a note suggesting re-voicing; 'on'
+    re-voices without a note."""
     from lipsync.core.pipeline.character import CharacterState
 
     record = next(r for r in read_manifest(tiny_data) if r["split"] == "test")
     talking = KeypointTrack.load(tiny_data / record["clip_id"] / "keypoints_talking.npz")
-    notes = {}
-    for name, track, revoice in (("neutral", clip["track"], False), ("talking", talking, False),
-                                 ("revoiced", talking, True)):
+    chosen, notes = {}, {}
+    for name, track, mode in (("neutral", clip["track"], "auto"),
+                              ("talking", talking, "auto"), ("talking", talking, "off"),
+                              ("talking", talking, "on")):
         state = CharacterState(CharacterTrack("hero", track, clip["audio"]), track.n_frames,
-                               clip["fps"], models, revoice=revoice)
-        notes[name] = [n for n in state.notes if "re-voice" in n]
-    assert notes["neutral"] == [] and notes["revoiced"] == []
-    assert len(notes["talking"]) == 1 and "already moves" in notes["talking"][0]
+                               clip["fps"], models, revoice=mode)
+        chosen[name, mode] = state.revoice
+        notes[name, mode] = [n for n in state.notes if "re-voice" in n]
+    assert chosen == {("neutral", "auto"): False, ("talking", "auto"): True,
+                      ("talking", "off"): False, ("talking", "on"): True}
+    assert notes["neutral", "auto"] == [] and notes["talking", "on"] == []
+    assert len(notes["talking", "auto"]) == 1 and "so it was re-voiced" in notes["talking", "auto"][0]
+    assert len(notes["talking", "off"]) == 1 and "if the shot already speaks" in notes["talking", "off"][0]
