@@ -69,7 +69,8 @@ def _add_sync_parser(commands) -> None:
                            "sub-folder")
     sync.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     sync.add_argument("--quality", default="final", choices=["draft", "final"],
-                      help="draft: keypoint mask only; final: refined by the face parser")
+                      help="draft: keypoint mask only; final: refined by the face parser, "
+                           "generated mouth sharpened")
     sync.add_argument("--matte", action="store_true", help="add the mouth matte strip")
     sync.add_argument("--revoice", nargs="?", const="on", default="auto",
                       choices=REVOICE_MODES,

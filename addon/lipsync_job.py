@@ -228,7 +228,7 @@ class LipSyncJob:
         """Lip-sync the frames (no bpy: safe off the main thread)."""
         from ..core.audio import AudioTiming, save_wav
         from ..core.pipeline.character import CharacterTrack
-        from ..core.pipeline.run import PipelineOptions, lipsync_frames
+        from ..core.pipeline.run import PipelineOptions, lipsync_frames, quality_options
         from ..core.preprocess.keypoints import KeypointTrack
 
         req, run = self.request, Path(self.run_dir)
@@ -242,7 +242,7 @@ class LipSyncJob:
             tracks.append(CharacterTrack(c.name, one, c.samples))
         needed = AudioTiming(fps=self.fps, sample_rate=SAMPLE_RATE).n_samples_for(len(self.frames))
         save_wav(run / "audio.wav", self._mix(needed), SAMPLE_RATE)
-        options = PipelineOptions(device=req.device, refine=req.quality == "final",
+        options = PipelineOptions(device=req.device, **quality_options(req.quality),
                                   matte=req.matte_strip, revoice=req.revoice)
         result = lipsync_frames(self.frame_paths, tracks, self.fps, run / RESULT, options,
                                 models=self.models, progress=progress,

@@ -38,7 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                              "`render` command writes one); default: found by the face parser")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--quality", choices=("draft", "final"), default="final",
-                        help="final: mouth mask shaped by the face parser; draft: keypoints only")
+                        help="final: mouth mask shaped by the face parser, generated mouth sharpened; "
+                             "draft: keypoint mask only")
     parser.add_argument("--matte", action="store_true", help="also write the mouth matte")
     parser.add_argument("--revoice", nargs="?", const="on", default="auto",
                         choices=REVOICE_MODES,
@@ -75,12 +76,12 @@ def _sync(args: argparse.Namespace, progress):
     from .errors import InputError
     from .pipeline.character import CharacterTrack
     from .pipeline.models import LipSyncModels
-    from .pipeline.run import PipelineOptions, lipsync_frames
+    from .pipeline.run import PipelineOptions, lipsync_frames, quality_options
     from .preprocess.frames import list_frames
     from .preprocess.keypoints import KeypointTrack
 
     options = PipelineOptions(device=args.device, batch=args.batch,
-                              refine=args.quality == "final", matte=args.matte,
+                              **quality_options(args.quality), matte=args.matte,
                               revoice=args.revoice)
     frames = list_frames(args.frames)
     models = LipSyncModels.load(args.device, args.models)

@@ -42,6 +42,8 @@ KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
     "skin", "nose", "upper lip", "teeth", "lower lip", "mouth interior"))
 HALF_GROUP = SYNC_FRAMES // 2
 COLOUR_SIGMA = 1 / 8     # colour correction scale, in crop sides
+SHARPEN_SIGMA = 1 / 64   # unsharp mask of the generated crop: blur scale, in crop sides,
+SHARPEN_AMOUNT = 0.5     # and the share of (crop - blurred crop) added back
 MOUTH_REACH = 1 / 16     # generated pixels reach this far (crop sides) past either mouth
 SPEAKING_SPREAD = 0.05   # lip-height std (mouth widths) above which the input already speaks
                          # (factory: neutral renders <= 0.02, speaking ones >= 0.09)
@@ -82,12 +84,13 @@ class CharacterState:
     re-voiced)."""
 
     def __init__(self, track: CharacterTrack, n_frames: int, fps: float,
-                 models: LipSyncModels, refine: bool = True, revoice: str = "auto"):
+                 models: LipSyncModels, refine: bool = True, revoice: str = "auto",
+                 sharp: bool = True):
         if track.keypoints.n_frames != n_frames:
             raise InputError(f"character '{track.name}': its keypoints cover "
                              f"{track.keypoints.n_frames} frames, the shot has {n_frames}.")
         self.track, self.n_frames, self.fps = track, n_frames, fps
-        self.models, self.refine = models, refine
+        self.models, self.refine, self.sharp = models, refine, sharp
         self.size = models.size
         self.visible = track.visible()
         self.config = PreprocessConfig(blur_fraction=models.blur_fraction)
@@ -261,6 +264,7 @@ class CharacterState:
         source, heat = select_inputs(models.generator.config.inputs, tensor(source),
                                      tensor(heat), crops)
         rgb = models.generator(source, heat, reference, visual, sound)
+        rgb = sharpen(rgb) if self.sharp else rgb
         probs = torch.softmax(models.parser(crops)[0], dim=1)              # (N, 12, S, S)
         made = torch.softmax(models.parser(rgb)[0], dim=1)
         face = list(KEEP_CLASSES)
@@ -270,6 +274,27 @@ class CharacterState:
                 else torch.ones_like(agree[:, 0]))
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
                 keep.float().cpu().numpy())
+
+
+def sharpen(rgb: torch.Tensor) -> torch.Tensor:
+    """(N, 3, S, S) in [0, 1]: the unsharp mask of generated crops `rgb` (same shape):
+    rgb + SHARPEN_AMOUNT * (rgb - Gaussian(rgb, SHARPEN_SIGMA crop sides)), edges
+    replicated. The generator's mouths are softer than the renders' (made at 64 px)."""
+    blurred = gaussian_blur(rgb, SHARPEN_SIGMA * rgb.shape[-1], "replicate")
+    return (rgb + SHARPEN_AMOUNT * (rgb - blurred)).clamp(0, 1)
+
+
+def gaussian_blur(z: torch.Tensor, sigma: float, padding: str = "constant") -> torch.Tensor:
+    """(N, C, H, W) blurred by a separable Gaussian of `sigma` px, out to 3 sigma;
+    `padding`: 'constant' (zeros) or 'replicate' (edge pixels)."""
+    radius = max(1, int(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=z.dtype, device=z.device)
+    g = torch.exp(-0.5 * (x / sigma) ** 2)
+    g = g / g.sum()
+    c = z.shape[1]
+    z = nn.functional.pad(z, (radius, radius, radius, radius), mode=padding)
+    z = nn.functional.conv2d(z, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return nn.functional.conv2d(z, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def near_mouth(input_probs: torch.Tensor, made_probs: torch.Tensor) -> torch.Tensor:
@@ -293,19 +318,10 @@ def match_colour(generated: torch.Tensor, target: torch.Tensor,
 
     generated, target: (N, 3, S, S) in [0, 1]; weight: (N, 1, S, S) in [0, 1].
     """
-    size = generated.shape[-1]
-    sigma = COLOUR_SIGMA * size
-    radius = int(3 * sigma)
-    x = torch.arange(-radius, radius + 1, dtype=generated.dtype, device=generated.device)
-    g = torch.exp(-0.5 * (x / sigma) ** 2)
-    g = g / g.sum()
+    sigma = COLOUR_SIGMA * generated.shape[-1]
 
-    def blur(z):                                   # separable, zero padding
-        c = z.shape[1]
-        z = nn.functional.conv2d(z, g.view(1, 1, 1, -1).expand(c, 1, 1, -1),
-                                 padding=(0, radius), groups=c)
-        return nn.functional.conv2d(z, g.view(1, 1, -1, 1).expand(c, 1, -1, 1),
-                                    padding=(radius, 0), groups=c)
+    def blur(z):
+        return gaussian_blur(z, sigma)
 
     residual = (target - generated) * weight
     overall = residual.sum(dim=(2, 3), keepdim=True) / weight.sum(dim=(2, 3), keepdim=True

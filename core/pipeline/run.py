@@ -55,6 +55,8 @@ class PipelineOptions:
     processed together (memory grows with it); refine: shape the mask with the face parser
     ('final' quality) or use the keypoint region alone ('draft'); matte: also write the
     mouth matte as 8-bit grey PNGs under ``matte/``; io_threads: reader and writer threads;
+    sharpen: an unsharp mask on the generated crop (`character.sharpen`; on in 'final'
+    quality, off in 'draft');
     revoice: 'auto' | 'on' | 'off': whether the generator draws from the shot's most closed
     mouth instead of each frame's, for input whose mouth already speaks other words (see
     `character`); 'auto' re-voices a character whose lips already move as in speech (True
@@ -65,6 +67,7 @@ class PipelineOptions:
     batch: int = 16
     chunk: int = 16
     refine: bool = True
+    sharpen: bool = True
     matte: bool = False
     io_threads: int = 2
     revoice: str = "auto"
@@ -74,6 +77,15 @@ class PipelineOptions:
             raise InputError(f"batch, chunk and io_threads must be >= 1, got {self.batch}, "
                              f"{self.chunk}, {self.io_threads}")
         object.__setattr__(self, "revoice", revoice_mode(self.revoice))
+
+
+def quality_options(quality: str) -> dict[str, bool]:
+    """PipelineOptions fields of a quality preset: 'final' refines the mask with the face
+    parser and sharpens the generated crop, 'draft' does neither."""
+    if quality not in ("draft", "final"):
+        raise InputError(f"Unknown quality '{quality}': use draft or final.")
+    final = quality == "final"
+    return {"refine": final, "sharpen": final}
 
 
 @dataclass
@@ -130,7 +142,8 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
         raise InputError("two input frames would get the same output name: give the frames "
                          "distinct names (e.g. 0001.png, 0002.png ...).")
     models = models or LipSyncModels.load(options.device)
-    states = [CharacterState(c, len(paths), fps, models, options.refine, options.revoice)
+    states = [CharacterState(c, len(paths), fps, models, options.refine, options.revoice,
+                             options.sharpen)
               for c in characters]
     report = PipelineReport(frames=len(paths), fps=float(fps), device=str(models.device),
                             out_dir=str(out),

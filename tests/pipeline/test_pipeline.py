@@ -19,7 +19,7 @@ from lipsync.core.errors import Cancelled, FrameError, InputError
 from lipsync.core.pipeline.character import CharacterTrack
 from lipsync.core.pipeline.models import LipSyncModels
 from lipsync.core.pipeline.pixels import srgb_to_linear
-from lipsync.core.pipeline.run import PipelineOptions, lipsync_frames
+from lipsync.core.pipeline.run import PipelineOptions, lipsync_frames, quality_options
 from lipsync.core.preprocess.frames import enable_exr, read_frame_raw
 from lipsync.core.preprocess.keypoints import KeypointTrack
 
@@ -378,3 +378,54 @@ def test_auto_re_voices_a_speaking_input_and_says_so(tiny_data, clip, models):
     assert notes["neutral", "auto"] == [] and notes["talking", "on"] == []
     assert len(notes["talking", "auto"]) == 1 and "so it was re-voiced" in notes["talking", "auto"][0]
     assert len(notes["talking", "off"]) == 1 and "if the shot already speaks" in notes["talking", "off"][0]
+
+
+def test_final_quality_sharpens_the_generated_mouth_and_draft_does_not(clip, models, tmp_path,
+                                                                      monkeypatch):
+    from lipsync.core.pipeline import character
+
+    calls = []
+    original = character.sharpen
+    monkeypatch.setattr(character, "sharpen", lambda rgb: calls.append(len(rgb)) or original(rgb))
+    paths = write_frames(tmp_path / "in", clip["neutral"])
+    hero = CharacterTrack("hero", clip["track"], clip["audio"])
+    visible = int(clip["track"].visible[:, 0].all(axis=1).sum())
+    for quality, expected in (("draft", 0), ("final", visible)):
+        calls.clear()
+        options = PipelineOptions(device="cpu", chunk=5, batch=4, **quality_options(quality))
+        lipsync_frames(paths, [hero], clip["fps"], tmp_path / quality, options, models=models)
+        assert sum(calls) == expected, quality
+
+
+def test_sharpen_keeps_flat_areas_and_steepens_edges():
+    import torch
+
+    from lipsync.core.pipeline.character import SHARPEN_AMOUNT, sharpen
+
+    flat = torch.full((1, 3, 64, 64), 0.4)
+    assert torch.allclose(sharpen(flat), flat, atol=1e-6), "edges replicated: no border"
+    step = flat.clone()
+    step[..., 32:] = 0.6                                   # a vertical edge
+    out = sharpen(step)
+    assert torch.allclose(out[..., :28], step[..., :28], atol=1e-6)
+    assert out[0, 0, 10, 31] < 0.4 - 0.02 * SHARPEN_AMOUNT < 0.6 < out[0, 0, 10, 32]
+    assert out.min() >= 0 and out.max() <= 1
+    assert sharpen(torch.ones(1, 3, 8, 8)).max() == 1.0, "clamped to [0, 1]"
+
+
+def test_match_colour_removes_a_cast_where_the_skin_agrees():
+    """A uniform cast is removed exactly where the weight is 1, up to the zero-padded
+    border too (the weighted blur is normalised by the blurred weight)."""
+    import torch
+
+    from lipsync.core.pipeline.character import match_colour
+
+    g = torch.Generator().manual_seed(1)
+    generated = 0.2 + 0.6 * torch.rand(2, 3, 64, 64, generator=g)
+    target = generated + torch.tensor([0.1, -0.05, 0.02]).view(1, 3, 1, 1)
+    fixed = match_colour(generated, target, torch.ones(2, 1, 64, 64))
+    assert torch.allclose(fixed, target, atol=1e-5)
+    weight = torch.zeros(2, 1, 64, 64)
+    weight[..., :32] = 1                                   # only the left half agrees
+    fixed = match_colour(generated, target, weight)
+    assert torch.allclose(fixed[..., :8], target[..., :8], atol=1e-4)
