@@ -25,7 +25,7 @@ def test_every_shipped_file_has_metadata_a_card_and_the_total_is_small():
             assert heading in card
         assert meta["intended_use"] and meta["limitations"]
         assert meta["model_card"] == card, "the whole card, in the file too"
-        assert meta["card"] == f"{name}.md" and "python -m lipsync train" in meta["command"]
+        assert meta["card"] == f"{name}.md" and "python -m lipsync train" in meta["training_command"]
         assert "clips" in meta["data"] and "steps" in meta["training"]
         assert "| metric | value |" in meta["metrics"], "the card's metrics, in the file too"
         total += path.stat().st_size

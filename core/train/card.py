@@ -157,7 +157,7 @@ def add_evaluation(card: Path, result: dict, command: str) -> None:
 
 
 CARD_SECTIONS = {"intended_use": "## Intended use", "limitations": "## Limitations",
-                 "data": "## Data", "command": "## Training command", "training": "## Steps",
+                 "data": "## Data", "training_command": "## Training command", "training": "## Steps",
                  "metrics": "## Metrics"}   # metadata key -> the card heading it mirrors
 
 
