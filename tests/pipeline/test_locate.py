@@ -256,3 +256,23 @@ def test_found_again_after_a_gap_and_a_move(clip, parser, tmp_path):
     alone = locate_mouths(write_frames(_mkdir(tmp_path / "alone"), frames[5:8]), parser)
     shift = track.points[5:, 0, 24] - alone.points[:, 0, 24]
     np.testing.assert_allclose(shift, np.tile([30.0, 0.0], (3, 1)), atol=1.5)
+
+
+def test_auto_re_voicing_reads_located_keypoints_too(tiny_data, located, parser, tmp_path):
+    """Without a keypoint file the parser's keypoints decide re-voicing: the talking
+    render's lips move past SPEAKING_SPREAD, the neutral render's stay under half of it."""
+    from lipsync.core.pipeline.character import (SPEAKING_SPREAD, CharacterState,
+                                                 CharacterTrack)
+    from lipsync.core.pipeline.models import LipSyncModels
+
+    record = next(r for r in read_manifest(tiny_data) if r["split"] == "test")
+    neutral = np.load(tiny_data / record["clip_id"] / "frames.npz")["neutral"]
+    still = locate_mouths(write_frames(tmp_path, neutral), parser)
+    models = LipSyncModels.load("cpu")
+    audio = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
+    states = {name: CharacterState(CharacterTrack(name, track, audio), track.n_frames, 25.0,
+                                   models)
+              for name, track in (("talking", located), ("neutral", still))}
+    assert states["talking"].speaking_spread() > SPEAKING_SPREAD and states["talking"].revoice
+    assert states["neutral"].speaking_spread() < SPEAKING_SPREAD / 2
+    assert not states["neutral"].revoice
