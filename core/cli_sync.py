@@ -38,8 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                              "`render` command writes one); default: found by the face parser")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--quality", choices=("draft", "final"), default="final",
-                        help="final: mouth mask shaped by the face parser, generated mouth sharpened; "
-                             "draft: keypoint mask only")
+                        help="final: mouth mask shaped by the face parser, generated mouth "
+                             "sharpened; draft: keypoint mask only")
     parser.add_argument("--matte", action="store_true", help="also write the mouth matte")
     parser.add_argument("--revoice", nargs="?", const="on", default="auto",
                         choices=REVOICE_MODES,

@@ -85,12 +85,12 @@ class CharacterState:
 
     def __init__(self, track: CharacterTrack, n_frames: int, fps: float,
                  models: LipSyncModels, refine: bool = True, revoice: str = "auto",
-                 sharp: bool = True):
+                 sharpen: bool = True):
         if track.keypoints.n_frames != n_frames:
             raise InputError(f"character '{track.name}': its keypoints cover "
                              f"{track.keypoints.n_frames} frames, the shot has {n_frames}.")
         self.track, self.n_frames, self.fps = track, n_frames, fps
-        self.models, self.refine, self.sharp = models, refine, sharp
+        self.models, self.refine, self.sharpen = models, refine, sharpen
         self.size = models.size
         self.visible = track.visible()
         self.config = PreprocessConfig(blur_fraction=models.blur_fraction)
@@ -264,7 +264,7 @@ class CharacterState:
         source, heat = select_inputs(models.generator.config.inputs, tensor(source),
                                      tensor(heat), crops)
         rgb = models.generator(source, heat, reference, visual, sound)
-        rgb = sharpen(rgb) if self.sharp else rgb
+        rgb = sharpen(rgb) if self.sharpen else rgb
         probs = torch.softmax(models.parser(crops)[0], dim=1)              # (N, 12, S, S)
         made = torch.softmax(models.parser(rgb)[0], dim=1)
         face = list(KEEP_CLASSES)
