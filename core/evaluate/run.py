@@ -10,13 +10,15 @@
 In every scenario the audio is the clip's own speech and the ground truth is its `talking`
 render. Each clip's frames go through `lipsync_frames` exactly as a user's would, then:
 sync (LSE-D, LSE-C, offset; also of the truth) judged by an independent sync expert (one
-the generator was not trained against, `models/judge.safetensors`, when there is one),
-mouth-opening correlation (the output's inner-lip gap over mouth width from the face
+the generator was not trained against, `models/judge.safetensors`, when there is one) in
+crops framed by the clip's neutral render for output and truth alike, mouth-opening
+correlation (the output's inner-lip gap over mouth width from the face
 parser's teeth + mouth-interior and lip masks, against the truth's from the factory's
 keypoints: the inner lip contour's height; the same parser measure on the truth frames
 gives its ceiling), PSNR and SSIM in the
-mouth region (the ellipse of `core.region` around the input's keypoints, the only place
-the product may change; the same pixels whatever the composite's mask) against the truth
+mouth region (the ellipses of `core.region` around the input's keypoints and, when
+re-voiced, the rest mouth carried into each frame: the only place the product may change;
+the same pixels whatever the composite's mask) against the truth
 (neutral and dubbed; the still input's head does not follow the truth's), whether every
 pixel outside the region is the input's, and flicker there against the truth's own.
 """
@@ -61,7 +63,8 @@ TARGETS = {"offset": "0 +- 1 frame", "confidence_ratio": ">= 0.9 (LSE-C within 1
 @dataclass
 class Case:
     """One clip in one scenario: F input frames (F, H, W, 3) uint8 with their keypoints,
-    the speech, and the truth (talking) frames and keypoints."""
+    the speech, the truth (talking) frames and keypoints, and `framing`: the neutral
+    render's keypoints, whose crops the sync and opening measures read (see `evaluate_case`)."""
 
     clip_id: str
     scenario: str
@@ -71,6 +74,7 @@ class Case:
     samples: np.ndarray
     truth: np.ndarray
     truth_keypoints: KeypointTrack
+    framing: KeypointTrack
 
 
 def load_case(folder: Path, scenario: str) -> Case | None:
@@ -92,14 +96,20 @@ def load_case(folder: Path, scenario: str) -> Case | None:
                               boxes=np.repeat(track.boxes[:1], n, axis=0), frames=track.frames)
     return Case(folder.name, scenario, float(meta["fps"]), images, track,
                 load_audio(folder / "audio.wav", SAMPLE_RATE), frames["talking"],
-                KeypointTrack.load(folder / "keypoints_talking.npz"))
+                KeypointTrack.load(folder / "keypoints_talking.npz"),
+                KeypointTrack.load(folder / "keypoints_neutral.npz"))
 
 
 def evaluate_case(models: LipSyncModels, case: Case, work: Path,
                   options: PipelineOptions, judge: SyncExpert | None = None
                   ) -> tuple[dict, np.ndarray]:
     """Metrics of one case, and its strip (3 rows: input, output, truth) as (H, W, 3).
-    judge: the sync expert for LSE-D/C (default: the models' own)."""
+    judge: the sync expert for LSE-D/C (default: the models' own).
+
+    Sync and opening read output and truth alike in crops framed by the clip's neutral
+    render (`Case.framing`), the framing every network was trained in and one that does not
+    follow any speaking mouth; the still input's output, whose head is frozen, in its held
+    frame's framing."""
     judge = judge or models.sync
     paths = []
     (work / "in").mkdir(parents=True)
@@ -117,7 +127,8 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
             s.add(i, frame)
         return s
 
-    made, truth = state(out, case.keypoints), state(case.truth, case.truth_keypoints)
+    made = state(out, case.keypoints if case.scenario == "still" else case.framing)
+    truth = state(case.truth, case.framing)
     scores = {name: sync_score(judge, np.stack([s.passes[i] for i in range(len(out))]),
                                s.mfcc, case.fps)
               for name, s in (("output", made), ("truth", truth))}
@@ -125,9 +136,9 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
     opening_parsed_truth = _parser_opening(models, np.stack([truth.crops[i]
                                                              for i in range(len(out))]))
     opening_truth = contour_heights(case.truth_keypoints.points[:, 0], INNER)
-    region = _mouth_regions(case.keypoints.points[:, 0],
-                            CharacterTrack(case.clip_id, case.keypoints, case.samples).visible(),
-                            out.shape[1:3])
+    region = _mouth_regions(CharacterState(CharacterTrack(case.clip_id, case.keypoints,
+                                                          case.samples), len(out), case.fps,
+                                           models, revoice=options.revoice), out.shape[1:3])
     paired = case.scenario != "still"      # the still input's head does not follow the truth
     result = {
         "frames": len(out),
@@ -168,14 +179,15 @@ def _parser_opening(models: LipSyncModels, crops: np.ndarray) -> np.ndarray:
     return opening
 
 
-def _mouth_regions(points: np.ndarray, visible: np.ndarray, shape: tuple[int, int]
-                   ) -> np.ndarray:
-    """(F, H, W) bool: the mouth region (`mouth_region_mask` > 0) of keypoints (F, 25, 2)
-    on the frames where the mouth is `visible` (F,): where the product may change pixels,
-    whatever its matte."""
-    regions = np.zeros((len(points), *shape), bool)
-    for i in np.flatnonzero(visible):
-        regions[i] = mouth_region_mask(points[i], shape) > 0
+def _mouth_regions(state: CharacterState, shape: tuple[int, int]) -> np.ndarray:
+    """(F, H, W) bool: where the product may change pixels, whatever its matte: on the
+    frames where the mouth is visible, the mouth regions (`mouth_region_mask` > 0) of the
+    state's `region_points` (the input's keypoints; when re-voiced also the rest mouth
+    carried into the frame)."""
+    regions = np.zeros((state.n_frames, *shape), bool)
+    for i in np.flatnonzero(state.visible):
+        for points in state.region_points(i):
+            regions[i] |= mouth_region_mask(points, shape) > 0
     return regions
 
 

@@ -33,7 +33,7 @@ from ..preprocess.gradient import gradient_map
 from ..preprocess.keypoints import Face, KeypointTrack, contour_heights
 from ..preprocess.mouth_blur import mouth_blur_picture
 from ..region import keypoint_heatmap
-from .crop import box_to_crop, crop, crop_boxes
+from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
 from .models import LipSyncModels
 from .revoice import revoice_mode
 
@@ -72,10 +72,11 @@ class Generated:
     """One generated frame of one character: crop px -> frame via `box`."""
 
     box: np.ndarray        # (4,) crop box, frame px
-    points: np.ndarray     # (25, 2) keypoints, frame px
     rgb: np.ndarray        # (S, S, 3) float32 sRGB in [0, 1]
     keep: np.ndarray       # (S, S) float32: the parser's face probability near the
                            # mouth (`near_mouth`): 1 = the generated pixel is used
+    regions: list[np.ndarray]   # (25, 2) keypoint sets, frame px, whose mouth regions
+                                # together are where pixels may change (`region_points`)
 
 
 class CharacterState:
@@ -98,6 +99,10 @@ class CharacterState:
                       if self.visible.any() else None)
         self.notes: list[str] = []
         self.revoice = self.active and self._choose_revoice(revoice_mode(revoice))
+        if self.revoice:
+            kp = track.keypoints
+            self.boxes = steady_crop_boxes(kp.points[:, 0], self.visible, kp.boxes[:, 0],
+                                           self.reference_frame())
         samples = self._fit_audio(np.asarray(track.samples, np.float32), n_frames, fps)
         self.mfcc = mfcc(samples, TIMING)                       # (13, T)
         self.reference: torch.Tensor | None = None               # (3, S, S)
@@ -186,6 +191,23 @@ class CharacterState:
         self.passes[index] = np.concatenate([blur.transpose(2, 0, 1), grad[None]]
                                             ).astype(np.float32) / 255
 
+    def region_points(self, index: int) -> list[np.ndarray]:
+        """Keypoint sets (25, 2) frame px of frame `index` whose mouth regions
+        (`core.region`) together are where the output may differ from the input: the
+        frame's own mouth, and when re-voiced also the rest mouth carried into the frame by
+        the face boxes (the generated mouth takes its size and place, which a narrower
+        speaking mouth's region would clip)."""
+        own = self.track.keypoints.points[index, 0]
+        if not self.revoice:
+            return [own]
+        kp, rest = self.track.keypoints, self.reference_frame()
+        here, there = kp.boxes[index, 0], kp.boxes[rest, 0]
+        width_here, width_there = here[2] - here[0], there[2] - there[0]
+        if min(width_here, width_there) < 1:
+            return [own]
+        carried = (kp.points[rest, 0] - there[:2]) * (width_here / width_there) + here[:2]
+        return [own, carried.astype(np.float32)]
+
     def _rest_box(self, index: int) -> np.ndarray:
         """(4,) the crop box of frame `index` carried into the rest frame by the two face
         boxes (offset from the face's top-left corner, scaled by the face widths); the rest
@@ -237,8 +259,7 @@ class CharacterState:
             part = todo[start:start + batch]
             rgb, keep = self._run_networks(part)
             for k, i in enumerate(part):
-                out[i] = Generated(self.boxes[i], self.track.keypoints.points[i, 0],
-                                   rgb[k], keep[k])
+                out[i] = Generated(self.boxes[i], rgb[k], keep[k], self.region_points(i))
         return out
 
     def _run_networks(self, indices: list[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -43,6 +43,33 @@ def crop_boxes(points: np.ndarray, visible: np.ndarray) -> np.ndarray:
                     axis=1).astype(np.float32)
 
 
+def steady_crop_boxes(points: np.ndarray, visible: np.ndarray, faces: np.ndarray,
+                      rest: int) -> np.ndarray:
+    """Crop boxes (F, 4) for a mouth that already speaks: as `crop_boxes`, but the side
+    follows the face, not each viseme (the shot's median mouth width over face width, times
+    each frame's face width), and the centre is the corners' midpoint plus the rest frame's
+    offset of its middle point from its corners' midpoint. Training crops every version of
+    a clip at its neutral render's boxes, which hold still while the mouth speaks.
+
+    points: (F, 25, 2) px; visible: (F,) bool; faces: (F, 4) face boxes px; rest: the
+    frame whose mouth is the most closed."""
+    pts = points.astype(np.float64)
+    width = np.linalg.norm(pts[:, 6] - pts[:, 0], axis=1)
+    face = faces[:, 2] - faces[:, 0]
+    usable = visible & (face >= 1)
+    if usable.any():
+        side = np.median(width[usable] / face[usable]) * face
+        side = np.where(face >= 1, side, np.median(width[visible]))
+    else:
+        side = np.full(len(pts), np.median(width[visible]))
+    middle = (pts[:, 0] + pts[:, 6]) / 2
+    across = (pts[:, 6] - pts[:, 0]) / np.maximum(width, 1e-6)[:, None]
+    steady = pts.copy()
+    steady[:, 0], steady[:, 6] = middle - across * side[:, None] / 2, middle + across * side[:, None] / 2
+    steady[:, 24] = middle + (pts[rest, 24] - middle[rest])
+    return crop_boxes(steady.astype(np.float32), visible)
+
+
 def crop_matrix(box: np.ndarray, size: int) -> np.ndarray:
     """(2, 3) float32 affine map from frame px to the (size, size) crop of `box`."""
     x0, y0, x1, _ = (float(v) for v in box)

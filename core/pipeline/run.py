@@ -302,7 +302,9 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> No
     """Blend one generated mouth into the stored frame `raw` in place (and into `matte`)."""
     h, w = raw.shape[:2]
     bx0, by0, bx1, by1 = made.box
-    rx0, ry0, rx1, ry1 = mouth_region_bounds(made.points)
+    bounds = np.array([mouth_region_bounds(points) for points in made.regions])
+    rx0, ry0 = bounds[:, :2].min(axis=0)
+    rx1, ry1 = bounds[:, 2:].max(axis=0)
     rect = (max(int(np.floor(max(bx0, rx0))), 0), max(int(np.floor(max(by0, ry0))), 0),
             min(int(np.ceil(min(bx1, rx1))), w), min(int(np.ceil(min(by1, ry1))), h))
     if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
@@ -322,7 +324,8 @@ def _region_mask(made: Generated, rect: tuple[int, int, int, int]) -> np.ndarray
     outside."""
     x0, y0, x1, y1 = rect
     shape = (y1 - y0, x1 - x0)
-    mask = mouth_region_mask(made.points - np.array([x0, y0], np.float32), shape)
+    mask = np.max([mouth_region_mask(points - np.array([x0, y0], np.float32), shape)
+                   for points in made.regions], axis=0)
     side = float(made.box[2] - made.box[0])
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     edge = np.minimum.reduce([xs - made.box[0], made.box[2] - xs,

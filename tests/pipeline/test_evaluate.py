@@ -140,3 +140,20 @@ def test_the_conditions_line_names_a_set_frame_rate_and_frame_size():
         "data `sets/fps60`; seed 2 (resolution 256, fps 60); frames 256x256 px"
     no_recipe = {"data": {"folder": "mine", "recipe": None, "frame_sizes": [[90, 160]]}}
     assert format_conditions(no_recipe) == "data `mine`; frames 160x90 px"
+
+
+def test_every_scenario_is_measured_in_the_neutral_renders_framing(tiny_data):
+    """Sync and opening read crops framed by the neutral render (the framing the networks
+    were trained in), whatever mouth the input or the truth speaks."""
+    from lipsync.core.dataset.reader import read_manifest
+    from lipsync.core.evaluate.run import load_case
+    from lipsync.core.preprocess.keypoints import KeypointTrack
+
+    record = next(r for r in read_manifest(tiny_data) if r["split"] == "test")
+    folder = tiny_data / record["clip_id"]
+    neutral = KeypointTrack.load(folder / "keypoints_neutral.npz")
+    for scenario in SCENARIOS:
+        case = load_case(folder, scenario)
+        assert np.array_equal(case.framing.points, neutral.points), scenario
+    dubbed = load_case(folder, "dubbed")
+    assert not np.array_equal(dubbed.keypoints.points, neutral.points), "the dub speaks"

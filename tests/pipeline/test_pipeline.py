@@ -429,3 +429,25 @@ def test_match_colour_removes_a_cast_where_the_skin_agrees():
     weight[..., :32] = 1                                   # only the left half agrees
     fixed = match_colour(generated, target, weight)
     assert torch.allclose(fixed[..., :8], target[..., :8], atol=1e-4)
+
+
+def test_a_re_voiced_frame_may_change_the_rest_mouths_region_too(clip, models):
+    """Re-voiced, the generated mouth has the rest mouth's size and place, so the region
+    where pixels may change also holds the rest mouth carried into the frame by the face
+    boxes (at the rest frame itself, its own mouth)."""
+    from lipsync.core.pipeline.character import CharacterState
+
+    track = clip["track"]
+    states = {mode: CharacterState(CharacterTrack("hero", track, clip["audio"]),
+                                   track.n_frames, clip["fps"], models, revoice=mode)
+              for mode in ("on", "off")}
+    rest = states["on"].reference_frame()
+    other = (rest + 3) % track.n_frames
+    assert len(states["off"].region_points(other)) == 1
+    own, carried = states["on"].region_points(other)
+    assert np.array_equal(own, track.points[other, 0])
+    here, there = track.boxes[other, 0], track.boxes[rest, 0]
+    expected = ((track.points[rest, 0] - there[:2]) * ((here[2] - here[0]) / (there[2] - there[0]))
+                + here[:2])
+    assert np.allclose(carried, expected, atol=1e-4)
+    assert np.allclose(states["on"].region_points(rest)[1], track.points[rest, 0], atol=1e-4)
