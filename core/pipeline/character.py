@@ -102,10 +102,11 @@ class CharacterState:
                       if self.visible.any() else None)
         self.notes: list[str] = []
         self.revoice = self.active and self._choose_revoice(revoice_mode(revoice))
+        self.rest_index = self.reference_frame() if self.revoice else None
         if self.revoice:
             kp = track.keypoints
             self.boxes = steady_crop_boxes(kp.points[:, 0], self.visible, kp.boxes[:, 0],
-                                           self.reference_frame())
+                                           self.rest_index)
         samples = self._fit_audio(np.asarray(track.samples, np.float32), n_frames, fps)
         self.mfcc = mfcc(samples, TIMING)                       # (13, T)
         self.reference: torch.Tensor | None = None               # (3, S, S)
@@ -201,14 +202,11 @@ class CharacterState:
         the face boxes (the generated mouth takes its size and place, which a narrower
         speaking mouth's region would clip)."""
         own = self.track.keypoints.points[index, 0]
-        if not self.revoice:
+        face_map = self._face_map(index, self.rest_index) if self.revoice else None
+        if face_map is None:
             return [own]
-        kp, rest = self.track.keypoints, self.reference_frame()
-        here, there = kp.boxes[index, 0], kp.boxes[rest, 0]
-        width_here, width_there = here[2] - here[0], there[2] - there[0]
-        if min(width_here, width_there) < 1:
-            return [own]
-        carried = (kp.points[rest, 0] - there[:2]) * (width_here / width_there) + here[:2]
+        here, there, scale = face_map
+        carried = (self.track.keypoints.points[self.rest_index, 0] - there) / scale + here
         return [own, carried.astype(np.float32)]
 
     def _rest_box(self, index: int) -> np.ndarray:
@@ -216,13 +214,23 @@ class CharacterState:
         boxes (offset from the face's top-left corner, scaled by the face widths); the rest
         frame's own box when a face box is degenerate."""
         at = self.rest[1]
-        here, there = self.track.keypoints.boxes[index, 0], self.track.keypoints.boxes[at, 0]
+        face_map = self._face_map(index, at)
+        if face_map is None:
+            return self.boxes[at]
+        here, there, scale = face_map
+        corners = (self.boxes[index].reshape(2, 2) - here) * scale + there
+        return corners.reshape(4).astype(np.float32)
+
+    def _face_map(self, index: int, at: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """How frame `index`'s pixels carry into frame `at`'s by their face boxes:
+        p_at = (p_index - here) * scale + there, with here and there (2,) the face boxes'
+        top-left corners and scale their width ratio; None when a face box is degenerate."""
+        boxes = self.track.keypoints.boxes
+        here, there = boxes[index, 0], boxes[at, 0]
         width_here, width_there = here[2] - here[0], there[2] - there[0]
         if min(width_here, width_there) < 1:
-            return self.boxes[at]
-        scale = width_there / width_here
-        corners = (self.boxes[index].reshape(2, 2) - here[:2]) * scale + there[:2]
-        return corners.reshape(4).astype(np.float32)
+            return None
+        return here[:2], there[:2], float(width_there / width_here)
 
     def _crop(self, display: np.ndarray, index: int, with_passes: bool = False,
               box: np.ndarray | None = None):

@@ -57,15 +57,14 @@ def steady_crop_boxes(points: np.ndarray, visible: np.ndarray, faces: np.ndarray
     width = np.linalg.norm(pts[:, 6] - pts[:, 0], axis=1)
     face = faces[:, 2] - faces[:, 0]
     usable = visible & (face >= 1)
+    steady_width = np.full(len(pts), np.median(width[visible]))
     if usable.any():
-        side = np.median(width[usable] / face[usable]) * face
-        side = np.where(face >= 1, side, np.median(width[visible]))
-    else:
-        side = np.full(len(pts), np.median(width[visible]))
+        ratio = np.median(width[usable] / face[usable])
+        steady_width = np.where(face >= 1, ratio * face, steady_width)
     middle = (pts[:, 0] + pts[:, 6]) / 2
-    across = (pts[:, 6] - pts[:, 0]) / np.maximum(width, 1e-6)[:, None]
+    half = (pts[:, 6] - pts[:, 0]) / np.maximum(width, 1e-6)[:, None] * steady_width[:, None] / 2
     steady = pts.copy()
-    steady[:, 0], steady[:, 6] = middle - across * side[:, None] / 2, middle + across * side[:, None] / 2
+    steady[:, 0], steady[:, 6] = middle - half, middle + half
     steady[:, 24] = middle + (pts[rest, 24] - middle[rest])
     return crop_boxes(steady.astype(np.float32), visible)
 
