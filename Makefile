@@ -72,6 +72,8 @@ eval-heldout: setup
 	$(PY) -m lipsync eval --data $(HELDOUT)_fps60 --split test --out build/eval_fps60
 	$(PY) -m lipsync dataset make --out $(HELDOUT)_256 $(HELDOUT_PLAN) --resolution 256
 	$(PY) -m lipsync eval --data $(HELDOUT)_256 --split test --out build/eval_256
+	$(PY) -m lipsync dataset make --out $(HELDOUT)_eevee $(HELDOUT_PLAN) --engine BLENDER_EEVEE
+	$(PY) -m lipsync eval --data $(HELDOUT)_eevee --split test --out build/eval_eevee
 
 extension: setup
 	mkdir -p dist

@@ -28,6 +28,7 @@ from ...core.dataset.reader import MANIFEST, RECIPE, read_manifest
 from ...core.errors import InputError
 from ...core.progress import ConsoleProgress
 from .clip import CLIP_MARKER, ClipOptions
+from .shot import ENGINES
 
 SPLITS = ("train", "val", "test")
 MAX_FPS = 120
@@ -176,8 +177,9 @@ def add_parser(commands) -> None:
     make.add_argument("--clips", required=True, type=int)
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--workers", type=int, default=2)
-    make.add_argument("--engine", choices=["BLENDER_WORKBENCH", "CYCLES"], default=None,
-                      help="one engine for every clip (default: a seeded mix)")
+    make.add_argument("--engine", choices=list(ENGINES), default=None,
+                      help="one engine for every clip (default: a seeded mix of Workbench and "
+                           "Cycles; BLENDER_EEVEE makes a held-out-engine set)")
     make.add_argument("--cycles-share", type=float, default=0.3)
     make.add_argument("--resolution", type=int, default=128)
     make.add_argument("--crop-size", type=int, default=96)

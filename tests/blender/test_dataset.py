@@ -188,6 +188,27 @@ def test_an_evaluation_set_at_another_frame_rate_holds_only_the_chosen_split(tmp
                      splits=("val", "test"))
 
 
+def test_a_held_out_engine_set_changes_the_engine_alone(tmp_path):
+    """`--engine BLENDER_EEVEE` (an engine the seeded mix never draws): the same shot as the
+    Workbench render of the same plan (same camera, light and motion, so the same keypoints),
+    shaded differently."""
+    clips = {}
+    for engine in ("BLENDER_WORKBENCH", "BLENDER_EEVEE"):
+        options = ClipOptions(max_frames=3, resolution=64, crop_size=48, engine=engine)
+        out = tmp_path / engine
+        assert make_dataset(out, n_clips=3, seed=101, workers=1, options=options,
+                            splits=("test",))["rendered"] == 1
+        clips[engine] = out / read_manifest(out)[0]["clip_id"]
+    meta = {e: json.loads((c / CLIP_MARKER).read_text()) for e, c in clips.items()}
+    assert meta["BLENDER_EEVEE"]["shot"] == {**meta["BLENDER_WORKBENCH"]["shot"],
+                                             "engine": "BLENDER_EEVEE"}
+    points = {e: KeypointTrack.load(c / "keypoints_talking.npz").points for e, c in clips.items()}
+    np.testing.assert_allclose(points["BLENDER_EEVEE"], points["BLENDER_WORKBENCH"], atol=1e-3)
+    crops = {e: np.load(c / "crops.npz")["talking"].astype(float) for e, c in clips.items()}
+    assert crops["BLENDER_EEVEE"].std() > 10                     # a rendered face, not a blank
+    assert np.abs(crops["BLENDER_EEVEE"] - crops["BLENDER_WORKBENCH"]).mean() > 5
+
+
 @pytest.mark.parametrize("change, message", [({"splits": ("tests",)}, "--splits must name"),
                                              ({"splits": ()}, "--splits must name"),
                                              ({"fps": 0}, "--fps must be"),
