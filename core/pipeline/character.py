@@ -8,8 +8,8 @@ chunk of frames into generated mouth crops and their parser-refined masks.
 Re-voicing (`revoice`): when the input's mouth already speaks other words, the generator's
 source (passes and lip contours) is not each frame's own mouth but the reference frame's,
 the shot's most closed mouth, cropped where each frame's crop lies relative to its face box
-(so it follows the head). Each frame's own crop still gives the parser's mask, the colour
-and everything outside the mouth. A re-voiced character's crop boxes hold still
+(so it follows the head). Each frame's own crop still gives the parser's mask, the skin's
+colour and everything outside the mouth; the lips' colour comes from the rest crop. A re-voiced character's crop boxes hold still
 (`crop.steady_crop_boxes`, the framing training used), and pixels may also change in the
 rest mouth's region carried into each frame (`region_points`). 'auto' (the default)
 re-voices a character whose lips already move as in speech: on the factory's test and
@@ -43,6 +43,7 @@ from .revoice import revoice_mode
 PASS_SIZE = 96   # crops are blurred at this side, then shrunk to the model's (as in training)
 KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
     "skin", "nose", "upper lip", "teeth", "lower lip", "mouth interior"))
+SKIN_CLASSES = tuple(CLASS_NAMES.index(n) for n in ("skin", "nose"))
 HALF_GROUP = SYNC_FRAMES // 2
 COLOUR_SIGMA = 1 / 8     # colour correction scale, in crop sides
 SHARPEN_SIGMA = 1 / 64   # unsharp mask of the generated crop: blur scale, in crop sides,
@@ -112,6 +113,7 @@ class CharacterState:
         self.reference: torch.Tensor | None = None               # (3, S, S)
         self.rest: tuple[np.ndarray, int] | None = None          # revoice: (display, index)
         self.crops: dict[int, np.ndarray] = {}                   # i -> (S, S, 3) uint8
+        self.rest_crops: dict[int, np.ndarray] = {}              # revoice: i -> (S, S, 3) uint8
         self.passes: dict[int, np.ndarray] = {}                  # i -> (4, S, S) float32
         self.points: dict[int, np.ndarray] = {}                  # i -> (25, 2) crop px
 
@@ -189,7 +191,8 @@ class CharacterState:
                 raise RuntimeError("re-voicing needs set_reference before add")
             rest, at = self.rest
             self.crops[index] = self._crop(display, index)[0]
-            _, blur, grad, self.points[index] = self._crop(rest, at, True, self._rest_box(index))
+            (self.rest_crops[index], blur, grad,
+             self.points[index]) = self._crop(rest, at, True, self._rest_box(index))
         else:
             self.crops[index], blur, grad, self.points[index] = self._crop(display, index, True)
         self.passes[index] = np.concatenate([blur.transpose(2, 0, 1), grad[None]]
@@ -256,7 +259,7 @@ class CharacterState:
 
     def forget_before(self, index: int) -> None:
         """Drop per-frame data of frames before `index` (no longer needed by any group)."""
-        for store in (self.crops, self.passes, self.points):
+        for store in (self.crops, self.rest_crops, self.passes, self.points):
             for i in [i for i in store if i < index]:
                 del store[i]
 
@@ -284,12 +287,15 @@ class CharacterState:
         heat = np.stack([keypoint_heatmap(self.points[i], (size, size))[None]
                          for i in indices])                                # (N, 1, S, S)
         source = np.stack([self.passes[i] for i in indices])               # (N, 4, S, S)
-        crops = np.stack([self.crops[i] for i in indices]).transpose(0, 3, 1, 2)
-        crops = torch.from_numpy(crops.astype(np.float32) / 255).to(device)  # (N, 3, S, S)
 
         def tensor(a):
             return torch.from_numpy(a).to(device)
 
+        def images(store):                                                 # (N, 3, S, S)
+            return tensor(np.stack([store[i] for i in indices]).transpose(0, 3, 1, 2)
+                          .astype(np.float32) / 255)
+
+        crops = images(self.crops)
         visual = models.sync.embed_visual(tensor(groups))
         sound = models.sync.embed_audio(tensor(audio))
         reference = self.reference.to(device)[None].expand(len(indices), -1, -1, -1)
@@ -299,11 +305,12 @@ class CharacterState:
         rgb = sharpen(rgb) if self.sharpen else rgb
         probs = torch.softmax(models.parser(crops)[0], dim=1)              # (N, 12, S, S)
         made = torch.softmax(models.parser(rgb)[0], dim=1)
+        rest = images(self.rest_crops) if self.revoice else None
+        rest_probs = torch.softmax(models.parser(rest)[0], dim=1) if self.revoice else None
+        rgb = match_colour(rgb, *colour_reference(crops, probs, made, rest, rest_probs))
         face = list(KEEP_CLASSES)
-        agree = (probs[:, face] * made[:, face]).sum(dim=1, keepdim=True)   # same face part
-        rgb = match_colour(rgb, crops, agree)
         keep = (probs[:, face].sum(dim=1) * near_mouth(probs, made) if self.refine
-                else torch.ones_like(agree[:, 0]))
+                else torch.ones_like(probs[:, 0]))
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
                 keep.float().cpu().numpy())
 
@@ -340,6 +347,30 @@ def near_mouth(input_probs: torch.Tensor, made_probs: torch.Tensor) -> torch.Ten
     reach = max(1, round(MOUTH_REACH * either.shape[-1]))
     return nn.functional.max_pool2d(either[:, None], 2 * reach + 1, stride=1,
                                     padding=reach)[:, 0]
+
+
+def colour_reference(crops: torch.Tensor, probs: torch.Tensor, made: torch.Tensor,
+                     rest: torch.Tensor | None = None, rest_probs: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """What `match_colour` matches the generated crops to, and where it counts:
+    (target (N, 3, S, S), weight (N, 1, S, S)).
+
+    The input crops `crops`, wherever they and the generated crop show the same face part
+    (skin, nose, lips, teeth, mouth interior). Re-voiced (`rest`: the rest frame's crops
+    carried into each frame, which the generated mouth is made from), the skin still comes
+    from the input crops (their light), the mouth from the rest crops: the input's old
+    mouth, wide open and dark, would otherwise tint the new lips.
+
+    crops, rest: (N, 3, S, S) in [0, 1]; probs, made, rest_probs: (N, 12, S, S) parser
+    class probabilities of the input, generated and rest crops."""
+    if rest is None:
+        face = list(KEEP_CLASSES)
+        return crops, (probs[:, face] * made[:, face]).sum(dim=1, keepdim=True)
+    skin, mouth = list(SKIN_CLASSES), list(MOUTH_CLASSES)
+    on_skin = (probs[:, skin] * made[:, skin]).sum(dim=1, keepdim=True)
+    on_mouth = (rest_probs[:, mouth] * made[:, mouth]).sum(dim=1, keepdim=True)
+    weight = on_skin + on_mouth
+    return (on_skin * crops + on_mouth * rest) / weight.clamp_min(1e-6), weight
 
 
 def match_colour(generated: torch.Tensor, target: torch.Tensor,

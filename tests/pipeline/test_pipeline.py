@@ -431,6 +431,41 @@ def test_match_colour_removes_a_cast_where_the_skin_agrees():
     assert torch.allclose(fixed[..., :8], target[..., :8], atol=1e-4)
 
 
+def test_a_re_voiced_mouth_takes_its_colour_from_the_rest_crop_and_the_skin_from_the_frame():
+    """Re-voiced, the input's old mouth (here wide open and dark) must not tint the new lips:
+    the colour reference is the rest crop where the generated crop shows mouth, the input
+    crop where both show skin; without a rest crop, the input wherever the parts agree."""
+    import torch
+
+    from lipsync.core.models.parser import CLASS_NAMES
+    from lipsync.core.pipeline.character import colour_reference, match_colour
+
+    def one_hot(labels):                                   # (S, S) class indices
+        return torch.nn.functional.one_hot(labels, len(CLASS_NAMES)).permute(2, 0, 1)[None].float()
+
+    skin, lip, interior = (CLASS_NAMES.index(n) for n in ("skin", "upper lip", "mouth interior"))
+    labels = torch.full((32, 32), skin)
+    labels[12:20, 8:24] = lip                              # the new mouth, and the rest frame's
+    old = torch.full((32, 32), skin)
+    old[8:24, 8:24] = interior                             # the input's wide-open mouth
+    crops = torch.full((1, 3, 32, 32), 0.6)
+    crops[..., 8:24, 8:24] = 0.05                          # dark where the old mouth is open
+    rest = torch.full((1, 3, 32, 32), 0.55)
+    rest[..., 12:20, 8:24] = 0.7                           # the rest frame's lips
+    made, probs, rest_probs = one_hot(labels), one_hot(old), one_hot(labels)
+    target, weight = colour_reference(crops, probs, made, rest, rest_probs)
+    assert torch.allclose(target[..., 12:20, 8:24], rest[..., 12:20, 8:24])
+    assert torch.allclose(target[..., :8, :], crops[..., :8, :])
+    assert (weight[..., 12:20, 8:24] == 1).all() and (weight[..., :8, :] == 1).all()
+    assert (weight[..., 8:12, 8:24] == 0).all(), "old interior under new skin: no reference"
+    generated = torch.full((1, 3, 32, 32), 0.6)
+    generated[..., 12:20, 8:24] = 0.7
+    fixed = match_colour(generated, target, weight)
+    assert (fixed[..., 12:20, 8:24] - 0.7).abs().max() < 0.02, "the new lips keep their colour"
+    _, plain_weight = colour_reference(crops, probs, made)
+    assert (plain_weight[..., 12:20, 8:24] == 0).all() and (plain_weight[..., :8, :] == 1).all()
+
+
 def test_a_re_voiced_frame_may_change_the_rest_mouths_region_too(clip, models):
     """Re-voiced, the generated mouth has the rest mouth's size and place, so the region
     where pixels may change also holds the rest mouth carried into the frame by the face
