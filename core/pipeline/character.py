@@ -9,9 +9,10 @@ Re-voicing (`revoice`): when the input's mouth already speaks other words, the g
 source (passes and lip contours) is not each frame's own mouth but the reference frame's,
 the shot's most closed mouth, cropped where each frame's crop lies relative to its face box
 (so it follows the head). Each frame's own crop still gives the parser's mask, the skin's
-colour and everything outside the mouth; the lips' colour comes from the rest crop. A re-voiced character's crop boxes hold still
-(`crop.steady_crop_boxes`, the framing training used), and pixels may also change in the
-rest mouth's region carried into each frame (`region_points`). 'auto' (the default)
+colour and everything outside the mouth; the lips' colour comes from the rest crop. A
+re-voiced character's crop boxes hold still (`crop.steady_crop_boxes`, the framing
+training used), and pixels may also change in the rest mouth's region carried into each
+frame (`region_points`). 'auto' (the default)
 re-voices a character whose lips already move as in speech: on the factory's test and
 held-out sets that raised dubbed input's opening correlation by 0.14-0.20, SSIM by
 0.04-0.07 and the judge's LSE-C by 0.15-0.27.
@@ -305,8 +306,10 @@ class CharacterState:
         rgb = sharpen(rgb) if self.sharpen else rgb
         probs = torch.softmax(models.parser(crops)[0], dim=1)              # (N, 12, S, S)
         made = torch.softmax(models.parser(rgb)[0], dim=1)
-        rest = images(self.rest_crops) if self.revoice else None
-        rest_probs = torch.softmax(models.parser(rest)[0], dim=1) if self.revoice else None
+        rest = rest_probs = None
+        if self.revoice:
+            rest = images(self.rest_crops)
+            rest_probs = torch.softmax(models.parser(rest)[0], dim=1)
         rgb = match_colour(rgb, *colour_reference(crops, probs, made, rest, rest_probs))
         face = list(KEEP_CLASSES)
         keep = (probs[:, face].sum(dim=1) * near_mouth(probs, made) if self.refine

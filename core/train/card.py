@@ -157,8 +157,8 @@ def add_evaluation(card: Path, result: dict, command: str) -> None:
 
 
 CARD_SECTIONS = {"intended_use": "## Intended use", "limitations": "## Limitations",
-                 "data": "## Data", "training_command": "## Training command", "training": "## Steps",
-                 "metrics": "## Metrics"}   # metadata key -> the card heading it mirrors
+                 "data": "## Data", "training_command": "## Training command",
+                 "training": "## Steps", "metrics": "## Metrics"}   # metadata key -> the card heading it mirrors
 
 
 def stamp_card(weights: Path) -> None:
