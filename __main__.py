@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_blend(argv[1], argv[2:])
 
-    from .core import cli_preprocess, cli_sync
+    from .core.cli import preprocess as cli_preprocess, sync as cli_sync
 
     parser = argparse.ArgumentParser(prog="python -m lipsync",
                                      description="Image-space lip-sync for rendered characters.")

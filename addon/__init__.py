@@ -15,7 +15,8 @@ def register() -> None:
     global _cli_handle, _unregister_classes
     import bpy
 
-    from . import headless, operators, panels, preferences, properties
+    from . import headless
+    from .ui import operators, panels, preferences, properties
 
     register_classes, _unregister_classes = bpy.utils.register_classes_factory(
         properties.CLASSES + operators.CLASSES + panels.CLASSES + preferences.CLASSES)
@@ -28,7 +29,7 @@ def unregister() -> None:
     global _cli_handle, _unregister_classes
     import bpy
 
-    from . import properties
+    from .ui import properties
 
     if _cli_handle is not None:
         bpy.utils.unregister_cli_command(_cli_handle)

@@ -41,10 +41,10 @@ def run_demo(out: str) -> int:
     from .. import register
     from ..core.audio import AudioTiming, load_audio
     from ..core.progress import ConsoleProgress
-    from . import preview
-    from .lipsync_job import LipSyncJob, RESULT
-    from .operators import lipsync_request_from_settings
-    from .talking_head import build_talking_head
+    from .blender import preview
+    from .jobs.lipsync_job import LipSyncJob, RESULT
+    from .ui.operators import lipsync_request_from_settings
+    from .factory.talking_head import build_talking_head
 
     started = time.perf_counter()
     out_dir = Path(out).resolve()

@@ -101,7 +101,7 @@ def _add_render_parser(commands) -> None:
 def request_from_args(args: argparse.Namespace, scene_name: str):
     """The same `JobRequest` the panel builds, from parsed arguments."""
     from ..core.preprocess.config import PreprocessConfig
-    from .job import JobRequest
+    from .jobs.preprocess_job import JobRequest
 
     return JobRequest(scene=args.scene or scene_name, character=args.character,
                       mouth_group=args.mouth_group, sound_strip=args.sound_strip,
@@ -124,7 +124,7 @@ def _scene(args, bpy):
 def default_character(scene) -> str:
     """The panel's character, else the scene's only mesh with a lip/mouth vertex group."""
     from ..core.errors import InputError
-    from .projection import MOUTH_NAME
+    from .blender.projection import MOUTH_NAME
 
     settings = getattr(scene, "lipsync", None)
     if settings is not None and settings.character is not None:
@@ -140,8 +140,8 @@ def default_character(scene) -> str:
 
 def sync_request_from_args(args: argparse.Namespace, scene):
     """The `LipSyncRequest` of `sync`: one character from the options, or the panel's."""
-    from .lipsync_request import CharacterRequest, LipSyncRequest
-    from .operators import lipsync_request_from_settings
+    from .jobs.lipsync_request import CharacterRequest, LipSyncRequest
+    from .ui.operators import lipsync_request_from_settings
 
     if args.character or args.audio or args.sound_strip or args.mouth_group:
         characters = (CharacterRequest(character=args.character or default_character(scene),
@@ -162,17 +162,17 @@ def sync_request_from_args(args: argparse.Namespace, scene):
 
 def _run_job(args, bpy, bar):
     if args.command == "preprocess":
-        from .job import PreprocessJob
+        from .jobs.preprocess_job import PreprocessJob
 
         return PreprocessJob(request_from_args(args, bpy.context.scene.name)).run(progress=bar)
     scene = _scene(args, bpy)
     # The keypoints come from the context's evaluated depsgraph: make `scene` the context's.
     with bpy.context.temp_override(scene=scene, view_layer=scene.view_layers[0]):
         if args.command == "sync":
-            from .lipsync_job import LipSyncJob
+            from .jobs.lipsync_job import LipSyncJob
 
             return LipSyncJob(sync_request_from_args(args, scene)).run(progress=bar)
-        from .shot_frames import render_shot
+        from .jobs.shot_frames import render_shot
 
         first = args.start if args.start is not None else scene.frame_start
         last = args.end if args.end is not None else scene.frame_end
@@ -184,7 +184,7 @@ def run_command(argv: list[str], prog: str = "lipsync") -> int:
     """Run one command on the currently open .blend file; returns the exit code."""
     import bpy
 
-    from ..core.cli_exit import BAD_INPUT, run_command as run_with_exit_code
+    from ..core.cli.exit_codes import BAD_INPUT, run_command as run_with_exit_code
 
     parser = build_parser(prog)
     try:

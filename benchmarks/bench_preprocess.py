@@ -29,8 +29,10 @@ from lipsync.core.preprocess.hsi import lip_mask_from_hue, rgb_to_hue
 from lipsync.core.preprocess.keypoints import draw_keypoints
 from lipsync.core.preprocess.mouth_blur import mouth_blur_picture, mouth_region_hsi, mouth_region_skin
 from lipsync.core.preprocess.sequence import preprocess_frame
-from lipsync.core.preprocess.synthetic import FaceSpec, synthetic_face
 from lipsync.core.preprocess.ycbcr import skin_mask_ellipse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from synthetic_faces import FaceSpec, synthetic_face  # noqa: E402  (the tests' synthetic faces)
 
 
 def mean_ms(fn: Callable[[], object], repeats: int) -> float:

@@ -111,9 +111,9 @@ def render_shot(cache: Path, distinct: int) -> None:
     """
     import bpy
 
-    from lipsync.addon.projection import MouthProjector
-    from lipsync.addon.render import render_range
-    from lipsync.addon.talking_head import build_talking_head
+    from lipsync.addon.blender.projection import MouthProjector
+    from lipsync.addon.blender.render import render_range
+    from lipsync.addon.factory.talking_head import build_talking_head
     from lipsync.core.preprocess.keypoints import KeypointTrack
 
     cache = Path(cache)

@@ -3,6 +3,9 @@
 - `character`: `CharacterSpec` (seeded random characters), `build_character`,
   `set_viseme_weights`, `face_anchor`, `VISEMES`.
 - `labels`: `label_colours`, `render_labels` (per-pixel class ids of a frame).
+- `face_parts`: mesh building blocks shared by the characters and the demo's head.
+- `talking_head`: the demo's procedural talking head.
+- `clip`, `shot`, `dataset`: one rendered clip, its camera and lights, the data set.
 
 Everything here imports bpy; import the submodules, nothing runs at import time.
 """

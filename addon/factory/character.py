@@ -30,7 +30,7 @@ import bpy
 import numpy as np
 
 from ...core.errors import InputError
-from ..face_parts import (MOUTH_GROUP, PART_CLASSES, MeshBuilder, add_shape_key, add_vertex_group,
+from .face_parts import (MOUTH_GROUP, PART_CLASSES, MeshBuilder, add_shape_key, add_vertex_group,
                           make_material, matrix_from, mesh_from_builder, smoothstep)
 
 VISEMES: tuple[str, ...] = ("neutral", "closed", "open", "wide", "round", "lip_teeth", "tongue_teeth")

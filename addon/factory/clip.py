@@ -53,7 +53,7 @@ class _Renderer:
     """Renders the built scene's frames 1..F into arrays: colour, labels, keypoints."""
 
     def __init__(self, scene, character, work: Path, n_frames: int):
-        from ..projection import MouthProjector
+        from ..blender.projection import MouthProjector
 
         self.scene, self.character, self.work, self.n_frames = scene, character, work, n_frames
         self.projector = MouthProjector(scene, character.object, scene.camera,
@@ -63,7 +63,7 @@ class _Renderer:
         """(F, H, W, 3) uint8 RGB, one animation render."""
         import cv2
 
-        from ..render import render_range
+        from ..blender.render import render_range
 
         paths = render_range(self.scene, 1, self.n_frames, str(self.work / "render"))
         stack = np.stack([cv2.imread(p, cv2.IMREAD_COLOR)[:, :, ::-1] for p in paths])

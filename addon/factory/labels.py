@@ -27,7 +27,7 @@ import bpy
 import numpy as np
 
 from ...core.errors import LipSyncError
-from ..render import require_camera, temporary_settings
+from ..blender.render import require_camera, temporary_settings
 from .character import Character
 
 

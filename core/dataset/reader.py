@@ -28,7 +28,7 @@ from ..preprocess.config import PreprocessConfig
 from ..preprocess.keypoints import Face, KeypointTrack
 from ..preprocess.mouth_blur import mouth_blur_picture
 from ..preprocess.gradient import gradient_map
-from ..region import keypoint_heatmap, mouth_region_mask
+from ..pipeline.region import keypoint_heatmap, mouth_region_mask
 
 MANIFEST = "manifest.jsonl"
 RECIPE = "recipe.json"   # the arguments a data set was made with

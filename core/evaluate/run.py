@@ -47,7 +47,7 @@ from ..pipeline.run import PipelineOptions, lipsync_frames
 from ..preprocess.frames import read_frame
 from ..preprocess.keypoints import INNER, KeypointTrack, contour_heights
 from ..progress import ProgressFn, no_progress
-from ..region import mouth_region_mask
+from ..pipeline.region import mouth_region_mask
 from .metrics import correlation, flicker, psnr, ssim, sync_score
 
 SCENARIOS = ("neutral", "dubbed", "dubbed_as_is", "still")

@@ -6,6 +6,7 @@
 - :mod:`.crop`: mouth-centred crop boxes, smoothed over time, and the way back;
 - :mod:`.pixels`: stored frame formats <-> display pixels;
 - :mod:`.models`: the three trained networks, loaded together;
-- :mod:`.locate`: mouth keypoints from the face parser, when none are given (tracking);
-- :mod:`.mouth_search`: the parser-driven search for a mouth over scales, and its face score.
+- :mod:`.region`: the feathered mouth region where generated pixels may go.
+
+Mouth keypoints for frames that come without them: :mod:`lipsync.core.locator`.
 """

@@ -36,7 +36,7 @@ from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
 from ..preprocess.keypoints import Face, KeypointTrack, contour_heights
 from ..preprocess.mouth_blur import mouth_blur_picture
-from ..region import keypoint_heatmap
+from .region import keypoint_heatmap
 from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
 from .models import LipSyncModels
 from .revoice import revoice_mode

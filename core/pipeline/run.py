@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import FrameError, InputError
 from ..preprocess.frames import enable_exr, read_frame_raw
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
-from ..region import mouth_region_bounds, mouth_region_mask
+from .region import mouth_region_bounds, mouth_region_mask
 from .character import HALF_GROUP, CharacterState, CharacterTrack, Generated
 from .crop import uncrop
 from .models import LipSyncModels

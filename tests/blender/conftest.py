@@ -10,7 +10,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from lipsync.addon.talking_head import build_talking_head  # noqa: E402
+from lipsync.addon.factory.talking_head import build_talking_head  # noqa: E402
 
 SPEECH = Path(__file__).resolve().parents[2] / "demo" / "speech.wav"
 

@@ -271,8 +271,8 @@ def _tick_until_finished(runner, cancel_on=None, timeout=30.0):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the stand-in pip is a shebang script")
 def test_install_runner_reports_progress_then_done(tmp_path, previous, clean_path):
-    from lipsync.addon.preferences import InstallJob
-    from lipsync.addon.runner import JobRunner
+    from lipsync.addon.ui.preferences import InstallJob
+    from lipsync.addon.jobs.runner import JobRunner
 
     runner = JobRunner(InstallJob("cpu", previous, True, python=fake_python(tmp_path).path))
     runner.start()
@@ -284,8 +284,8 @@ def test_install_runner_reports_progress_then_done(tmp_path, previous, clean_pat
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the stand-in pip is a shebang script")
 def test_install_runner_cancels(tmp_path, previous, clean_path):
-    from lipsync.addon.preferences import InstallJob
-    from lipsync.addon.runner import JobRunner
+    from lipsync.addon.ui.preferences import InstallJob
+    from lipsync.addon.jobs.runner import JobRunner
 
     runner = JobRunner(InstallJob("cpu", previous, True,
                                   python=fake_python(tmp_path, sleep=60).path))
@@ -297,8 +297,8 @@ def test_install_runner_cancels(tmp_path, previous, clean_path):
 
 
 def test_install_runner_hands_over_the_offline_refusal(tmp_path):
-    from lipsync.addon.preferences import InstallJob
-    from lipsync.addon.runner import JobRunner
+    from lipsync.addon.ui.preferences import InstallJob
+    from lipsync.addon.jobs.runner import JobRunner
 
     runner = JobRunner(InstallJob("cpu", tmp_path / "site-packages", False))
     runner.start()
@@ -412,7 +412,7 @@ def test_preferences_grey_out_install_when_offline(prefs, offline, monkeypatch):
 
 
 def test_preferences_show_progress_while_installing(prefs, online, monkeypatch):
-    from lipsync.addon.preferences import InstallState
+    from lipsync.addon.ui.preferences import InstallState
 
     monkeypatch.setattr(InstallState, "running", True)
     monkeypatch.setattr(InstallState, "message", "Collecting torch==2.13.0")
@@ -462,7 +462,8 @@ def run_blocked(code: str, tmp_path) -> subprocess.CompletedProcess:
 
 def test_dependency_check_and_preferences_work_without_the_modules(tmp_path):
     out = run_blocked("""
-        from lipsync.addon import dependencies, preferences
+        from lipsync.addon import dependencies
+        from lipsync.addon.ui import preferences
         bpy.utils.register_class(preferences.LIPSYNC_AP_preferences)
         bpy.utils.register_class(preferences.LIPSYNC_OT_install_dependencies)
         print("MISSING", ",".join(dependencies.missing_modules()), dependencies.ready())

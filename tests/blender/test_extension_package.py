@@ -13,6 +13,9 @@ import pytest
 pytest.importorskip("bpy")
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
+# what users never run: training, the data factory, the evaluation and its judge, benchmarks
+LAB = ("core/train/", "core/dataset/", "core/evaluate/", "core/speech/", "addon/factory/",
+       "addon/demo.py", "benchmarks/", "models/judge.")
 
 INSTALL = r"""
 import sys, bpy
@@ -40,8 +43,12 @@ def test_built_zip_installs_and_enables(tmp_path):
     import zipfile
 
     names = zipfile.ZipFile(zip_path).namelist()
-    assert "blender_manifest.toml" in names and "addon/job.py" in names
+    assert "blender_manifest.toml" in names and "addon/jobs/preprocess_job.py" in names
     assert not any(n.startswith(("tests/", ".venv/", ".git/")) for n in names)
+    lab = [n for n in names if n.startswith(LAB)]
+    assert lab == [], f"the extension zip ships the lab: {lab}"
+    assert {"models/sync.safetensors", "models/generator.safetensors",
+            "models/parser.safetensors"} <= set(names)
 
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
     out = subprocess.run([sys.executable, "-c", INSTALL, str(zip_path)], env=env,

@@ -11,7 +11,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from lipsync.addon.face_parts import PART_CLASSES  # noqa: E402
+from lipsync.addon.factory.face_parts import PART_CLASSES  # noqa: E402
 from lipsync.addon.factory.character import (VISEMES, CharacterSpec, build_character,  # noqa: E402
                                               face_anchor, set_viseme_weights)
 from lipsync.addon.factory.labels import label_colours, labels_from_rgba, render_labels  # noqa: E402

@@ -14,9 +14,9 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from lipsync.addon import headless  # noqa: E402
-from lipsync.addon.job import PreprocessJob  # noqa: E402
-from lipsync.addon.operators import request_from_settings  # noqa: E402
-from lipsync.addon.runner import JobRunner  # noqa: E402
+from lipsync.addon.jobs.preprocess_job import PreprocessJob  # noqa: E402
+from lipsync.addon.ui.operators import request_from_settings  # noqa: E402
+from lipsync.addon.jobs.runner import JobRunner  # noqa: E402
 from lipsync.core.errors import Cancelled, InputError  # noqa: E402
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]

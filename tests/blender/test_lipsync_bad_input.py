@@ -20,9 +20,9 @@ from lipsync_helpers import (neutral, our_strips, run_dirs,  # noqa: E402
                              set_sound, snapshot, speech)
 
 from lipsync.addon import headless  # noqa: E402
-from lipsync.addon.lipsync_job import LipSyncJob  # noqa: E402
-from lipsync.addon.operators import lipsync_request_from_settings  # noqa: E402
-from lipsync.addon.runner import JobRunner  # noqa: E402
+from lipsync.addon.jobs.lipsync_job import LipSyncJob  # noqa: E402
+from lipsync.addon.ui.operators import lipsync_request_from_settings  # noqa: E402
+from lipsync.addon.jobs.runner import JobRunner  # noqa: E402
 from lipsync.core.audio import AudioTiming  # noqa: E402
 from lipsync.core.errors import Cancelled, FrameError, InputError  # noqa: E402
 

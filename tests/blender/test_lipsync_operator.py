@@ -15,9 +15,9 @@ bpy = pytest.importorskip("bpy")
 from lipsync_helpers import (neutral, our_strips, read, run_dirs,  # noqa: E402
                              set_sound, snapshot, speech)
 
-from lipsync.addon.lipsync_job import LipSyncJob  # noqa: E402
-from lipsync.addon.operators import lipsync_request_from_settings  # noqa: E402
-from lipsync.addon.runner import JobRunner  # noqa: E402
+from lipsync.addon.jobs.lipsync_job import LipSyncJob  # noqa: E402
+from lipsync.addon.ui.operators import lipsync_request_from_settings  # noqa: E402
+from lipsync.addon.jobs.runner import JobRunner  # noqa: E402
 
 pytestmark = pytest.mark.blender
 
@@ -129,7 +129,7 @@ def test_frames_from_an_existing_image_strip(make_shot, tmp_path):
 
 
 def test_two_characters_each_with_their_own_sound_strip(make_shot):
-    from lipsync.addon.talking_head import build_talking_head
+    from lipsync.addon.factory.talking_head import build_talking_head
 
     shot = neutral(make_shot(n_frames=10, resolution=(128, 96),
                              engine="BLENDER_WORKBENCH"))
@@ -223,7 +223,7 @@ def test_undo_option_and_what_background_mode_allows():
     modal's FINISHED right after the strips changed). The bpy module runs without a
     window, where `ed.undo` cannot run (its poll fails), so the strip changes themselves
     are what the other tests check."""
-    from lipsync.addon.operators import LIPSYNC_OT_render_and_sync
+    from lipsync.addon.ui.operators import LIPSYNC_OT_render_and_sync
 
     assert {"REGISTER", "UNDO"} <= LIPSYNC_OT_render_and_sync.bl_options
     assert not bpy.ops.ed.undo.poll()

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from lipsync.addon.modal import ModalJobOperator
+from lipsync.addon.ui.modal import ModalJobOperator
 from lipsync.core.errors import InputError
 from lipsync.core.progress import check_cancel
 

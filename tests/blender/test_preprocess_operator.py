@@ -13,7 +13,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from lipsync.addon.job import PASSES  # noqa: E402
+from lipsync.addon.jobs.preprocess_job import PASSES  # noqa: E402
 
 SPEECH = Path(__file__).resolve().parents[2] / "demo" / "speech.wav"
 

@@ -8,7 +8,7 @@ import soundfile as sf
 
 bpy = pytest.importorskip("bpy")
 
-from lipsync.addon.sound import read_scene_audio  # noqa: E402
+from lipsync.addon.blender.sound import read_scene_audio  # noqa: E402
 from lipsync.core.errors import AudioError, InputError  # noqa: E402
 
 pytestmark = pytest.mark.blender

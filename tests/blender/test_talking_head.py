@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lipsync.core.audio.envelope import mouth_open_from_audio
+from audio_envelope import mouth_open_from_audio
 
 
 # --- envelope (no bpy) -------------------------------------------------------
@@ -41,8 +41,8 @@ RES = 96
 
 @pytest.fixture(scope="module")
 def head_scene():
-    from lipsync.addon.face_parts import PART_CLASSES
-    from lipsync.addon.talking_head import build_talking_head
+    from lipsync.addon.factory.face_parts import PART_CLASSES
+    from lipsync.addon.factory.talking_head import build_talking_head
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene  # the fresh, empty scene of the factory file
@@ -57,7 +57,7 @@ def _lip_centres(scene, th):
     from bpy_extras.object_utils import world_to_camera_view
     from mathutils import Vector
 
-    from lipsync.addon.face_parts import PART_CLASSES
+    from lipsync.addon.factory.face_parts import PART_CLASSES
 
     dg = bpy.context.evaluated_depsgraph_get()
     ev = th.head.evaluated_get(dg)

@@ -1,8 +1,8 @@
-"""Tests of core/cli_exit.py: the exit codes and messages of the plain-Python commands."""
+"""Tests of core/cli/exit_codes.py: the exit codes and messages of the plain-Python commands."""
 
 import pytest
 
-from lipsync.core.cli_exit import BAD_INPUT, CANCELLED, DONE, run_command
+from lipsync.core.cli.exit_codes import BAD_INPUT, CANCELLED, DONE, run_command
 from lipsync.core.errors import Cancelled, InputError, LipSyncError
 
 

@@ -1,13 +1,13 @@
-"""Tests of core/cli_preprocess.py: `python -m lipsync preprocess ...`."""
+"""Tests of core/cli/preprocess.py: `python -m lipsync preprocess ...`."""
 
 import argparse
 
 import numpy as np
 
-from lipsync.core import cli_preprocess
+from lipsync.core.cli import preprocess as cli_preprocess
 from lipsync.core.preprocess.frames import write_frame
 from lipsync.core.preprocess.keypoints import KeypointTrack
-from lipsync.core.preprocess.synthetic import FaceSpec, synthetic_frame
+from synthetic_faces import FaceSpec, synthetic_frame
 
 
 def _parse(argv):

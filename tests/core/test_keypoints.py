@@ -8,7 +8,7 @@ from lipsync.core.preprocess import keypoints as kp
 from lipsync.core.preprocess.keypoints import (Face, KeypointTrack, draw_keypoints, face_angle,
                                                face_box_from_keypoints, mouth_opening, mouth_up_vector,
                                                select_mouth_landmarks)
-from lipsync.core.preprocess.synthetic import FaceSpec, synthetic_face
+from synthetic_faces import FaceSpec, synthetic_face
 
 
 def _lip_ring(n=72, centre=(100.0, 80.0), outer=(30.0, 14.0), inner=(20.0, 5.0), angle_deg=0.0):

@@ -9,7 +9,7 @@ from lipsync.core.preprocess.config import PreprocessConfig, odd_kernel_size
 from lipsync.core.preprocess.keypoints import Face
 from lipsync.core.preprocess.mouth_blur import (blur_region, face_orientation_from_skin, mouth_blur_picture,
                                                 mouth_region_hsi, mouth_region_skin)
-from lipsync.core.preprocess.synthetic import FaceSpec, synthetic_face, synthetic_frame
+from synthetic_faces import FaceSpec, synthetic_face, synthetic_frame
 from lipsync.core.preprocess.ycbcr import skin_mask_ellipse
 
 CONFIG = PreprocessConfig()

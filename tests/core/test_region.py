@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lipsync.core.preprocess.synthetic import FaceSpec, synthetic_face
-from lipsync.core.region import composite, keypoint_heatmap, mouth_region_mask, mouth_width
+from synthetic_faces import FaceSpec, synthetic_face
+from lipsync.core.pipeline.region import composite, keypoint_heatmap, mouth_region_mask, mouth_width
 
 
 def _keypoints():
@@ -59,7 +59,7 @@ def test_heatmap_marks_the_lip_contours():
 
 
 def test_the_bounds_hold_the_whole_region():
-    from lipsync.core.region import mouth_region_bounds
+    from lipsync.core.pipeline.region import mouth_region_bounds
 
     rng = np.random.default_rng(3)
     for _ in range(5):

@@ -9,7 +9,7 @@ from lipsync.core.preprocess.frames import read_frame, read_frame_raw, write_fra
 from lipsync.core.preprocess.keypoints import KeypointTrack
 from lipsync.core.preprocess.sequence import (FramePasses, PreprocessReport, preprocess_frame,
                                               preprocess_sequence)
-from lipsync.core.preprocess.synthetic import FaceSpec, synthetic_frame
+from synthetic_faces import FaceSpec, synthetic_frame
 
 CONFIG = PreprocessConfig()
 SPECS = [FaceSpec((64, 64), size=128), FaceSpec((192, 64), size=128, skin=(96, 65, 52), lip=(100, 52, 58))]

@@ -14,8 +14,8 @@ import pytest
 from lipsync.core.dataset.reader import read_manifest
 from lipsync.core.errors import Cancelled, FrameError, InputError
 from lipsync.core.models.parser import CLASS_NAMES, N_CLASSES
-from lipsync.core.pipeline.locate import locate_mouths, smooth_points
-from lipsync.core.pipeline.mouth_shape import mouth_keypoints
+from lipsync.core.locator.locate import locate_mouths, smooth_points
+from lipsync.core.locator.shape import mouth_keypoints
 from lipsync.core.preprocess.keypoints import KeypointTrack
 
 # Measured on the tiny set's held-out clip: centre 0.115 mouth widths from the true centre

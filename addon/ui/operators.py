@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import bpy
 
-from ..core.errors import LipSyncError
-from . import dependencies
-from .job import JobRequest, PreprocessJob
-from .lipsync_job import LipSyncJob
-from .lipsync_request import CharacterRequest, LipSyncRequest
+from ...core.errors import LipSyncError
+from .. import dependencies
+from ..jobs.preprocess_job import JobRequest, PreprocessJob
+from ..jobs.lipsync_job import LipSyncJob
+from ..jobs.lipsync_request import CharacterRequest, LipSyncRequest
 from .modal import ModalJobOperator
 
 
 def request_from_settings(scene) -> JobRequest:
     """The preprocessing job the panel's settings describe (the command line builds the
     same dataclass)."""
-    from ..core.preprocess.config import PreprocessConfig
+    from ...core.preprocess.config import PreprocessConfig
 
     s = scene.lipsync
     return JobRequest(

@@ -21,10 +21,10 @@ from typing import Iterator
 
 import bpy
 
-from ..core.errors import InputError
-from ..core.preprocess.config import PreprocessConfig
-from ..core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
-from . import projection, render, sound, strips
+from ...core.errors import InputError
+from ...core.preprocess.config import PreprocessConfig
+from ...core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
+from ..blender import projection, render, sound, strips
 
 PASSES = ("blur", "gradient", "keypoints")
 
@@ -156,7 +156,7 @@ class PreprocessJob:
         if req.frames_strip:
             strip = strips.require_frames_strip(scene, req.frames_strip, self.first, self.last)
             if strip.type == "MOVIE":
-                from ..core.movie import extract_movie_frames
+                from ...core.preprocess.movie import extract_movie_frames
 
                 movie, first_index = strips.movie_strip_source(scene, req.frames_strip,
                                                                self.first, self.last)
@@ -186,8 +186,8 @@ class PreprocessJob:
         """Preprocessing passes and audio features (no bpy: safe off the main thread)."""
         import numpy as np
 
-        from ..core.audio import AudioTiming, features_for_frames, save_wav
-        from ..core.preprocess.sequence import preprocess_sequence
+        from ...core.audio import AudioTiming, features_for_frames, save_wav
+        from ...core.preprocess.sequence import preprocess_sequence
 
         run = Path(self.run_dir)
         track = self.track if self.character else None

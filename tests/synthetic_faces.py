@@ -1,7 +1,7 @@
 """Synthetic cartoon faces with exact mouth keypoints, for tests and benchmarks.
 
 Conventions: (H, W, 3) uint8 RGB pictures; keypoints (x, y) px, origin top-left,
-y down, in the 25-point topology of `keypoints`; angles in degrees,
+y down, in the 25-point topology of `lipsync.core.preprocess.keypoints`; angles in degrees,
 counter-clockwise on screen (90: the top of the head points left).
 
 A face is a skin ellipse with a hair cap over the forehead, two dark eyes and
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .keypoints import CENTRE, INNER, N_MOUTH_KEYPOINTS, OUTER, Face
-from ..errors import InputError
+from lipsync.core.preprocess.keypoints import CENTRE, INNER, N_MOUTH_KEYPOINTS, OUTER, Face
+from lipsync.core.errors import InputError
 
 RGB = tuple[int, int, int]
 

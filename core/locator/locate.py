@@ -3,7 +3,7 @@
 `locate_mouths` follows one character (the most confident mouth) through a shot and
 returns a `KeypointTrack` in the 25-point topology of `preprocess.keypoints`:
 
-1. Search (`mouth_search`): the parser runs on the whole frame at several scales; of the
+1. Search (`search`): the parser runs on the whole frame at several scales; of the
    places that look like lips, the winner is the crop that looks most like a face around
    a mouth (`face_score`: the mouth, both eyes above it, the nose).
 2. Track: every frame is cropped at the previous mouth's box (in batches, one parser pass
@@ -38,9 +38,9 @@ from ..preprocess.frames import read_frame_raw
 from ..preprocess.keypoints import (CENTRE, N_MOUTH_KEYPOINTS, KeypointTrack,
                                     face_box_from_keypoints)
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
-from .crop import CROP_MOUTH_WIDTHS
-from .mouth_search import BATCH, MOVE_LIMIT, SCALE_LIMIT, Mouth, MouthFinder, box_from_mouth
-from .pixels import to_display
+from ..pipeline.crop import CROP_MOUTH_WIDTHS
+from .search import BATCH, MOVE_LIMIT, SCALE_LIMIT, Mouth, MouthFinder, box_from_mouth
+from ..pipeline.pixels import to_display
 
 WIDTH_FRAMES = 9             # the crop side follows the median width of so many frames
 LOST_NEAR = 4                # frames searched near the last mouth before a full search

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from typing import Callable, TypeVar
 
-from .errors import Cancelled, InputError
-from .progress import ConsoleProgress, ProgressFn
+from ..errors import Cancelled, InputError
+from ..progress import ConsoleProgress, ProgressFn
 
 DONE, BAD_INPUT, CANCELLED = 0, 2, 3
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import bpy
 
-from ..core.errors import InputError
+from ...core.errors import InputError
 
 MAX_CHANNEL = 128
 

@@ -20,8 +20,8 @@ import queue
 import threading
 from typing import Any, Iterator, Protocol
 
-from ..core.errors import Cancelled
-from ..core.progress import CancelFn, ProgressFn
+from ...core.errors import Cancelled
+from ...core.progress import CancelFn, ProgressFn
 
 
 class Job(Protocol):

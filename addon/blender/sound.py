@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from ..core.errors import AudioError, InputError
+from ...core.errors import AudioError, InputError
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class SceneAudio:
 
 def scene_timing(scene: bpy.types.Scene, sample_rate: int = 16000):
     """The scene's `AudioTiming` (fps / fps_base, e.g. exactly 30000/1001)."""
-    from ..core.audio import AudioTiming
+    from ...core.audio import AudioTiming
 
     return AudioTiming.from_blender_fps(scene.render.fps, scene.render.fps_base,
                                         sample_rate=sample_rate)
@@ -101,7 +101,7 @@ def strip_samples(strip, scene, first_frame: int, n_frames: int, sample_rate: in
     Samples outside the strip (trims, before its start, after its end) are zero;
     the strip's volume is applied.
     """
-    from ..core.audio import load_audio
+    from ...core.audio import load_audio
 
     timing = scene_timing(scene, sample_rate)
     fps = timing.fps

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import FrameError
-from .progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
+from ..errors import FrameError
+from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 
 
 def extract_movie_frames(movie: str | Path, first_index: int, count: int, out_dir: str | Path,

@@ -9,7 +9,7 @@ The face looks towards -Y; the camera sits on the -Y side looking at +Y.
 
 The building blocks (`MeshBuilder`, `make_material`, `mesh_from_builder`,
 `add_shape_key`...) are in `face_parts.py`, shared with the characters of the
-training-data factory (`addon/factory/character.py`).
+training-data factory (`character.py`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli_exit import run_command
+from .exit_codes import run_command
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -34,16 +34,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sub-command; returns the process exit code (see `cli_exit`)."""
+    """Run the sub-command; returns the process exit code (see `exit_codes`)."""
     return run_command("preprocess", lambda progress: _preprocess(args, progress),
                        lambda report: _print_report(report, args.out))
 
 
 def _preprocess(args: argparse.Namespace, progress):
-    from .preprocess.config import PreprocessConfig
-    from .preprocess.frames import list_frames
-    from .preprocess.keypoints import KeypointTrack
-    from .preprocess.sequence import preprocess_sequence
+    from ..preprocess.config import PreprocessConfig
+    from ..preprocess.frames import list_frames
+    from ..preprocess.keypoints import KeypointTrack
+    from ..preprocess.sequence import preprocess_sequence
 
     config = PreprocessConfig() if args.fusion_weight is None else PreprocessConfig(
         fusion_weight=args.fusion_weight)

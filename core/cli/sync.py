@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli_exit import run_command
-from .pipeline.revoice import REVOICE_MODES
+from .exit_codes import run_command
+from ..pipeline.revoice import REVOICE_MODES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -54,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sub-command; returns the process exit code (see `cli_exit`)."""
+    """Run the sub-command; returns the process exit code (see `exit_codes`)."""
     return run_command("sync", lambda progress: _sync(args, progress),
                        lambda report: _print_report(report, args.out))
 
@@ -71,14 +71,14 @@ def _print_report(report, out: Path) -> None:
 
 
 def _sync(args: argparse.Namespace, progress):
-    from .audio import load_audio
-    from .dataset.reader import SAMPLE_RATE
-    from .errors import InputError
-    from .pipeline.character import CharacterTrack
-    from .pipeline.models import LipSyncModels
-    from .pipeline.run import PipelineOptions, lipsync_frames, quality_options
-    from .preprocess.frames import list_frames
-    from .preprocess.keypoints import KeypointTrack
+    from ..audio import load_audio
+    from ..dataset.reader import SAMPLE_RATE
+    from ..errors import InputError
+    from ..pipeline.character import CharacterTrack
+    from ..pipeline.models import LipSyncModels
+    from ..pipeline.run import PipelineOptions, lipsync_frames, quality_options
+    from ..preprocess.frames import list_frames
+    from ..preprocess.keypoints import KeypointTrack
 
     options = PipelineOptions(device=args.device, batch=args.batch,
                               **quality_options(args.quality), matte=args.matte,
@@ -88,7 +88,7 @@ def _sync(args: argparse.Namespace, progress):
     if args.keypoints is not None:
         track = KeypointTrack.load(args.keypoints)
     else:
-        from .pipeline.locate import locate_mouths
+        from ..locator.locate import locate_mouths
 
         track = locate_mouths(frames, models.parser, progress)
     if track.n_frames != len(frames):
@@ -106,7 +106,7 @@ def _sync(args: argparse.Namespace, progress):
 
 def _one_character(track, index: int):
     """The track of character `index` alone (C = 1)."""
-    from .preprocess.keypoints import KeypointTrack
+    from ..preprocess.keypoints import KeypointTrack
 
     pick = slice(index, index + 1)
     return KeypointTrack(points=track.points[:, pick], visible=track.visible[:, pick],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import dependencies
+from .. import dependencies
 
 
 def _sound_strip_field(layout, owner, editor) -> None:

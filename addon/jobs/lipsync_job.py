@@ -36,10 +36,11 @@ from typing import Iterator
 import bpy
 import numpy as np
 
-from ..core.errors import InputError
-from ..core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
-from . import projection, render, shot_frames, sound, strips
-from .job import new_run_dir, resolve_output_dir, scene_range
+from ...core.errors import InputError
+from ...core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
+from ..blender import projection, render, sound, strips
+from . import shot_frames
+from .preprocess_job import new_run_dir, resolve_output_dir, scene_range
 from .lipsync_request import FRAMES, MATTE, RESULT, CharacterRequest, LipSyncRequest, LipSyncResult
 
 SAMPLE_RATE = 16000
@@ -60,7 +61,7 @@ class _Character:
 def _load_models(device: str, folder: str):
     """The three networks, or InputError saying what is missing and how to get it."""
     try:
-        from ..core.pipeline.models import LipSyncModels
+        from ...core.pipeline.models import LipSyncModels
     except ImportError as exc:
         raise InputError(f"Lip Sync needs the Python module '{exc.name}', which is not "
                          "installed: install the modules in Edit > Preferences > Add-ons > "
@@ -132,7 +133,7 @@ class LipSyncJob:
         self.run_dir = new_run_dir(root, scene.name, self.label)
 
     def _resolve(self, c: CharacterRequest, camera) -> _Character:
-        from ..core.audio import AudioTiming, is_silent, load_audio
+        from ...core.audio import AudioTiming, is_silent, load_audio
 
         scene, n = self.scene, len(self.frames)
         obj = projection.require_mesh(scene, c.character)
@@ -226,10 +227,10 @@ class LipSyncJob:
     def compute(self, progress: ProgressFn = no_progress,
                 should_cancel: CancelFn = never_cancel) -> None:
         """Lip-sync the frames (no bpy: safe off the main thread)."""
-        from ..core.audio import AudioTiming, save_wav
-        from ..core.pipeline.character import CharacterTrack
-        from ..core.pipeline.run import PipelineOptions, lipsync_frames, quality_options
-        from ..core.preprocess.keypoints import KeypointTrack
+        from ...core.audio import AudioTiming, save_wav
+        from ...core.pipeline.character import CharacterTrack
+        from ...core.pipeline.run import PipelineOptions, lipsync_frames, quality_options
+        from ...core.preprocess.keypoints import KeypointTrack
 
         req, run = self.request, Path(self.run_dir)
         check_cancel(should_cancel)
@@ -271,13 +272,13 @@ class LipSyncJob:
     # -- phase 3: main thread ------------------------------------------------------------
     def finish(self) -> LipSyncResult:
         """The preview (when asked), then the strips (see the module docstring)."""
-        from ..core.pipeline.run import output_name
+        from ...core.pipeline.run import output_name
 
         req, scene, run = self.request, self.scene, self.run_dir
         names = [output_name(Path(p)) for p in self.frame_paths]
         preview_path = ""
         if req.preview:
-            from . import preview
+            from ..blender import preview
 
             frames = preview.Sequence(os.path.join(run, RESULT), names)
             preview_path = preview.render_preview(scene, [frames], os.path.join(run, "audio.wav"),

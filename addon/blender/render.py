@@ -14,7 +14,7 @@ from typing import Callable
 
 import bpy
 
-from ..core.errors import InputError
+from ...core.errors import InputError
 
 
 def require_camera(scene) -> bpy.types.Object:

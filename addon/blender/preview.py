@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import bpy
 
-from ..core.errors import InputError
+from ...core.errors import InputError
 
 TEMP_SCENE = "Lip Sync preview (temporary)"
 

@@ -17,8 +17,8 @@ import re
 import bpy
 import numpy as np
 
-from ..core.errors import InputError
-from ..core.preprocess.keypoints import KeypointTrack, N_MOUTH_KEYPOINTS, select_mouth_landmarks
+from ...core.errors import InputError
+from ...core.preprocess.keypoints import KeypointTrack, N_MOUTH_KEYPOINTS, select_mouth_landmarks
 
 MOUTH_NAME = re.compile(r"lip|mouth", re.IGNORECASE)
 FACE_GROUP_NAMES = ("face", "head")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..core.errors import InputError
-from ..core.pipeline.revoice import revoice_mode
-from .job import _ranges
+from ...core.errors import InputError
+from ...core.pipeline.revoice import revoice_mode
+from .preprocess_job import _ranges
 
 QUALITIES = ("draft", "final")     # draft: keypoint mask only; final: parser-refined mask
 DEVICES = ("auto", "cpu", "cuda")

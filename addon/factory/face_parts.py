@@ -1,5 +1,5 @@
 """Face parts as mesh building blocks, shared by the demo head (`talking_head.py`) and the
-characters of the training-data factory (`factory/character.py`).
+characters of the training-data factory (`character.py`).
 
 Every part (skin, lips, teeth, eyes...) has a class id (`PART_CLASSES`, also the
 material's `pass_index`, so renders can be labelled per part). `MeshBuilder` makes one

@@ -13,9 +13,9 @@ from typing import Iterator
 import bpy
 from bpy.props import EnumProperty
 
-from ..core.errors import LipSyncError
-from ..core.progress import CancelFn, ProgressFn
-from . import dependencies
+from ...core.errors import LipSyncError
+from ...core.progress import CancelFn, ProgressFn
+from .. import dependencies
 from .modal import ModalJobOperator
 
 DEVICES = [

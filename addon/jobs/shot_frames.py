@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import InputError
-from ..core.progress import ProgressFn, no_progress
-from . import projection, render, sound, strips
+from ...core.errors import InputError
+from ...core.progress import ProgressFn, no_progress
+from ..blender import projection, render, sound, strips
 from .lipsync_request import FRAMES
 
 
@@ -86,14 +86,14 @@ def strip_frames(scene, strip_name: str, frames: list[int], frames_dir: str) -> 
     first, last = frames[0], frames[-1]
     strip = strips.require_frames_strip(scene, strip_name, first, last)
     if strip.type == "MOVIE":
-        from ..core.movie import extract_movie_frames
+        from ...core.preprocess.movie import extract_movie_frames
 
         movie, first_index = strips.movie_strip_source(scene, strip_name, first, last)
         names = [f"{frame:04d}.png" for frame in frames]
         return [str(p) for p in extract_movie_frames(movie, first_index, len(frames),
                                                      frames_dir, names)]
     paths = strips.image_strip_frames(scene, strip_name, first, last)
-    from ..core.pipeline.run import output_name
+    from ...core.pipeline.run import output_name
 
     if len({output_name(Path(p)) for p in paths}) == len(paths):
         return paths
@@ -109,7 +109,7 @@ def strip_frames(scene, strip_name: str, frames: list[int], frames_dir: str) -> 
 def fit_track_to_frames(scene, track, frame_path: str) -> tuple[int, int]:
     """Scale `track` (projected at the scene's render size) in place to the size of the
     frame at `frame_path` (a frames strip may differ); returns that size (width, height)."""
-    from ..core.preprocess.frames import read_frame_raw
+    from ...core.preprocess.frames import read_frame_raw
 
     height, width = read_frame_raw(frame_path).shape[:2]
     render_w, render_h = projection.render_size(scene)

@@ -9,8 +9,8 @@ and reports how it ended; the timer is removed and the state reset on every exit
 
 from __future__ import annotations
 
-from ..core.errors import Cancelled, LipSyncError
-from .runner import JobRunner
+from ...core.errors import Cancelled, LipSyncError
+from ..jobs.runner import JobRunner
 
 
 class ModalJobOperator:

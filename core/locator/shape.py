@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InputError
 from ..models.parser import CLASS_NAMES
 from ..preprocess.keypoints import LEFT_CORNER, N_CONTOUR, RIGHT_CORNER
-from .crop import CROP_MOUTH_WIDTHS, CROP_UP_SHIFT
+from ..pipeline.crop import CROP_MOUTH_WIDTHS, CROP_UP_SHIFT
 
 SKIN = CLASS_NAMES.index("skin")
 UPPER_LIP = CLASS_NAMES.index("upper lip")

@@ -28,8 +28,8 @@ import torch
 
 from ..models.parser import CLASS_NAMES, FaceParser
 from ..preprocess.keypoints import CENTRE, LEFT_CORNER, RIGHT_CORNER
-from .crop import CROP_MOUTH_WIDTHS, CROP_UP_SHIFT, crop
-from .mouth_shape import ACCEPT, LIP_CLASSES, WIDTH_SHARE, mouth_keypoints
+from ..pipeline.crop import CROP_MOUTH_WIDTHS, CROP_UP_SHIFT, crop
+from .shape import ACCEPT, LIP_CLASSES, WIDTH_SHARE, mouth_keypoints
 
 NOSE = CLASS_NAMES.index("nose")
 EYE_CLASSES = (CLASS_NAMES.index("left eye"), CLASS_NAMES.index("right eye"))

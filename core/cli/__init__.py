@@ -1,0 +1,1 @@
+"""The plain-Python command lines (`python -m lipsync ...`) and their exit codes."""

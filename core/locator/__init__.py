@@ -1,0 +1,6 @@
+"""The mouth locator: finds the mouth on frames that come without keypoints.
+
+- :mod:`.locate`: `locate_mouths`, the track of mouth keypoints over a shot;
+- :mod:`.search`: `MouthFinder`, the face parser's search for the mouth in a frame;
+- :mod:`.shape`: `mouth_keypoints`, the 25-point topology from a parsed mouth.
+"""
