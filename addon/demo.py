@@ -22,9 +22,11 @@ SAMPLES = 12
 
 def _fresh_output(out: Path) -> None:
     """Empty `out` if the demo made it; refuse to touch any other non-empty folder."""
+    from ..core.errors import InputError
+
     if out.exists() and any(out.iterdir()):
         if not (out / MARKER).exists():
-            raise SystemExit(f"'{out}' is not empty and was not made by the demo: "
+            raise InputError(f"'{out}' is not empty and was not made by the demo: "
                              "choose another --out folder.")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)

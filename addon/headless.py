@@ -10,7 +10,8 @@
   plain-Python ``python -m lipsync sync --frames DIR/frames --keypoints ...``);
 - ``preprocess``: the mouth passes as strips.
 
-Exit codes: 0 done, 2 bad input (the message says what to fix), 3 cancelled.
+Every command takes --verbose. Exit codes (`core/cli/exit_codes.py`): 0 done, 2 bad
+input (the message says what to fix), 3 cancelled.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import argparse
 import os
 import sys
 
-from ..core.pipeline.revoice import REVOICE_MODES
+from ..core.cli.arguments import (add_options_arguments, add_verbose_argument, configure_logging,
+                                  options_from_args)
 
 
 def build_parser(prog: str = "lipsync") -> argparse.ArgumentParser:
@@ -43,6 +45,7 @@ def build_parser(prog: str = "lipsync") -> argparse.ArgumentParser:
                      help="weight w of the HSI blur against the YCbCr blur, in (0, 1)")
     pre.add_argument("--save-as", default="",
                      help="save the .blend with the new strips to this new file")
+    add_verbose_argument(pre)
     _add_sync_parser(commands)
     _add_render_parser(commands)
     return parser
@@ -67,21 +70,11 @@ def _add_sync_parser(commands) -> None:
     sync.add_argument("--out", default="//lipsync_cache",
                       help="output folder ('//' = next to the .blend); each run adds a new "
                            "sub-folder")
-    sync.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    sync.add_argument("--quality", default="final", choices=["draft", "final"],
-                      help="draft: keypoint mask only; final: refined by the face parser, "
-                           "generated mouth sharpened")
-    sync.add_argument("--matte", action="store_true", help="add the mouth matte strip")
-    sync.add_argument("--revoice", nargs="?", const="on", default="auto",
-                      choices=REVOICE_MODES,
-                      help="draw the new mouth from the shot's most closed mouth, not each "
-                           "frame's, for frames whose mouth already speaks other words: auto "
-                           "(default) when the lips already move, on (--revoice alone) or off")
     sync.add_argument("--preview", action="store_true",
                       help="write preview.mp4 (result with sound) into the run folder")
-    sync.add_argument("--models", default="", help="folder of the weights (default: models/)")
     sync.add_argument("--save-as", default="",
                       help="save the .blend with the new strips to this new file")
+    add_options_arguments(sync)
 
 
 def _add_render_parser(commands) -> None:
@@ -96,6 +89,7 @@ def _add_render_parser(commands) -> None:
     ren.add_argument("--mouth-group", default="", help="vertex group of the lips")
     ren.add_argument("--start", type=int, default=None, help="first frame (default: scene's)")
     ren.add_argument("--end", type=int, default=None, help="last frame (default: scene's)")
+    add_verbose_argument(ren)
 
 
 def request_from_args(args: argparse.Namespace, scene_name: str):
@@ -154,10 +148,8 @@ def sync_request_from_args(args: argparse.Namespace, scene):
             CharacterRequest(character=default_character(scene)),)
     return LipSyncRequest(scene=scene.name, characters=characters,
                           frames_strip=args.frames_strip, frame_start=args.start,
-                          frame_end=args.end, output_dir=args.out, quality=args.quality,
-                          revoice=args.revoice,
-                          device=args.device, matte_strip=args.matte, preview=args.preview,
-                          models_dir=args.models)
+                          frame_end=args.end, output_dir=args.out,
+                          options=options_from_args(args), preview=args.preview)
 
 
 def _run_job(args, bpy, bar):
@@ -191,6 +183,7 @@ def run_command(argv: list[str], prog: str = "lipsync") -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:              # argparse: -h (0) or bad options (2)
         return int(exc.code or 0)
+    configure_logging(args.verbose)
     save_as = getattr(args, "save_as", "")
     if save_as and os.path.exists(save_as):
         print(f"error: --save-as '{save_as}' exists; choose a new file name "
@@ -220,9 +213,11 @@ def blender_command(argv: list[str]) -> int:
 def run_blend(blend: str, argv: list[str]) -> int:
     """`python -m lipsync blend shot.blend ...`: open the file with the bpy module, enable
     the extension, run the same command."""
+    from ..core.cli.exit_codes import BAD_INPUT
+
     if not os.path.isfile(blend):
         print(f"error: no .blend file at '{blend}'", file=sys.stderr)
-        return 2
+        return BAD_INPUT
     import bpy
 
     from .. import register, unregister

@@ -21,7 +21,7 @@ and reused: a few distinct Workbench renders of a talking head, mouth closed, pl
 and forth (hard links) to any length, with demo/speech.wav looped as its audio.
 Each run's output (GBs for 5,000 frames) is deleted once measured. A step that fails is
 reported as FAILED with its reason and the others still run; the exit code is then 1.
-With --revoice every pipeline run re-voices (`PipelineOptions.revoice`), to compare its
+With --revoice every pipeline run re-voices (`LipSyncOptions.revoice`), to compare its
 cost with a plain run's.
 Targets printed next to the figures: at least 10 frames/s end to end on the CPU at 1080p;
 peak memory under 2 GB at any length.
@@ -171,6 +171,7 @@ def child_main(args: argparse.Namespace) -> int:
         import torch
 
         from lipsync.core.pipeline.models import LipSyncModels
+        from lipsync.core.pipeline.options import LipSyncOptions
         from lipsync.core.pipeline.run import PipelineOptions, lipsync_frames
         from lipsync.core.progress import ConsoleProgress
 
@@ -183,8 +184,8 @@ def child_main(args: argparse.Namespace) -> int:
         sync_device(models.device)
         result["load_s"] = time.perf_counter() - start
         result["rss_after_load_mb"] = proc_status_mb("VmRSS")
-        options = PipelineOptions(device=args.device, batch=args.batch, chunk=args.chunk,
-                                  revoice=args.revoice)
+        options = PipelineOptions(LipSyncOptions(device=args.device, batch=args.batch,
+                                                 revoice=args.revoice), chunk=args.chunk)
         bar = ConsoleProgress(f"  {args.device} {args.child_frames} frames")
         first: list[tuple[int, float]] = []
 
@@ -435,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds one pipeline run may take")
     parser.add_argument("--json", type=Path, help="also save the figures as JSON here")
     parser.add_argument("--revoice", action="store_true",
-                        help="re-voice in every pipeline run (PipelineOptions.revoice)")
+                        help="re-voice in every pipeline run (LipSyncOptions.revoice)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-frames", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)

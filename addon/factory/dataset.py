@@ -25,6 +25,8 @@ import numpy as np
 
 from ...core.dataset.plan import ClipPlan, plan_clips
 from ...core.dataset.reader import MANIFEST, RECIPE, read_manifest
+from ...core.cli.arguments import add_verbose_argument
+from ...core.cli.exit_codes import DONE, FAILED, exit_code_of
 from ...core.errors import InputError
 from ...core.progress import ConsoleProgress
 from .clip import CLIP_MARKER, ClipOptions
@@ -195,33 +197,33 @@ def add_parser(commands) -> None:
     show = sub.add_parser("show", help="counts and a contact sheet")
     show.add_argument("dir", type=Path)
     show.add_argument("--sheet", type=Path, default=None, help="PNG (default DIR/contact_sheet.png)")
+    for command in (make, show):
+        add_verbose_argument(command)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the sub-command; returns the exit code (`core/cli/exit_codes.py`)."""
+    return exit_code_of(lambda: _run(args), cancelled="interrupted: finished clips are kept; "
+                                                      "run the same command to resume")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.dataset_command == "show":
+        print(show_dataset(args.dir, args.sheet or args.dir / "contact_sheet.png"))
+        return DONE
+    options = ClipOptions(resolution=args.resolution, crop_size=args.crop_size,
+                          engine=args.engine, cycles_share=args.cycles_share,
+                          full_frame_share=args.full_frame_share, max_frames=args.max_frames,
+                          fps=args.fps)
+    splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
+    bar = ConsoleProgress("dataset")
     try:
-        if args.dataset_command == "show":
-            print(show_dataset(args.dir, args.sheet or args.dir / "contact_sheet.png"))
-            return 0
-        options = ClipOptions(resolution=args.resolution, crop_size=args.crop_size,
-                              engine=args.engine, cycles_share=args.cycles_share,
-                              full_frame_share=args.full_frame_share, max_frames=args.max_frames,
-                              fps=args.fps)
-        splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
-        bar = ConsoleProgress("dataset")
-        try:
-            result = make_dataset(args.out, args.clips, args.seed, args.workers, options, bar,
-                                  splits)
-        finally:
-            bar.close()
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished clips are kept; run the same command to resume",
-              file=sys.stderr)
-        return 130
+        result = make_dataset(args.out, args.clips, args.seed, args.workers, options, bar,
+                              splits)
+    finally:
+        bar.close()
     print(f"{result['clips']} clips planned, {result['rendered']} rendered now, "
           f"{len(result['failed'])} failed")
     for clip_id, reason in result["failed"].items():
         print(f"  {clip_id}: {reason}", file=sys.stderr)
-    return 1 if result["failed"] else 0
+    return FAILED if result["failed"] else DONE

@@ -58,7 +58,7 @@ class _Character:
     notes: list[str] = field(default_factory=list)
 
 
-def _load_models(device: str, folder: str):
+def _load_models(device: str, folder: Path | None):
     """The three networks, or InputError saying what is missing and how to get it."""
     try:
         from ...core.pipeline.models import LipSyncModels
@@ -66,7 +66,7 @@ def _load_models(device: str, folder: str):
         raise InputError(f"Lip Sync needs the Python module '{exc.name}', which is not "
                          "installed: install the modules in Edit > Preferences > Add-ons > "
                          "Lip Sync.") from exc
-    return LipSyncModels.load(device, folder or None)
+    return LipSyncModels.load(device, folder)
 
 
 class LipSyncJob:
@@ -126,7 +126,7 @@ class LipSyncJob:
             self.characters = [self._resolve(c, camera) for c in req.characters]
         finally:
             self._restore_frame()
-        self.models = _load_models(req.device, req.models_dir)
+        self.models = _load_models(req.options.device, req.options.models)
         root = resolve_output_dir(req.output_dir)
         parents = [os.path.join(root, bpy.path.clean_name(scene.name)), root]
         self._made_dirs = [p for p in parents if not os.path.isdir(p)]  # deepest first
@@ -229,7 +229,7 @@ class LipSyncJob:
         """Lip-sync the frames (no bpy: safe off the main thread)."""
         from ...core.audio import AudioTiming, save_wav
         from ...core.pipeline.character import CharacterTrack
-        from ...core.pipeline.run import PipelineOptions, lipsync_frames, quality_options
+        from ...core.pipeline.run import PipelineOptions, lipsync_frames
         from ...core.preprocess.keypoints import KeypointTrack
 
         req, run = self.request, Path(self.run_dir)
@@ -243,18 +243,16 @@ class LipSyncJob:
             tracks.append(CharacterTrack(c.name, one, c.samples))
         needed = AudioTiming(fps=self.fps, sample_rate=SAMPLE_RATE).n_samples_for(len(self.frames))
         save_wav(run / "audio.wav", self._mix(needed), SAMPLE_RATE)
-        options = PipelineOptions(device=req.device, **quality_options(req.quality),
-                                  matte=req.matte_strip, revoice=req.revoice)
-        result = lipsync_frames(self.frame_paths, tracks, self.fps, run / RESULT, options,
-                                models=self.models, progress=progress,
-                                should_cancel=should_cancel)
+        result = lipsync_frames(self.frame_paths, tracks, self.fps, run / RESULT,
+                                PipelineOptions(req.options), models=self.models,
+                                progress=progress, should_cancel=should_cancel)
         self.report = {
             **result.to_dict(),
             "scene": self.scene.name, "frame_start": self.first, "frame_end": self.last,
             "audio": {c.name: c.audio_label for c in self.characters},
             "passed_through_frames": [self.first + i for i in result.passed_through],
             "notes": [note for c in self.characters for note in c.notes] + result.notes,
-            "quality": req.quality, "revoice": req.revoice,
+            "quality": req.options.quality, "revoice": req.options.revoice,
         }
         with open(run / "run.json", "w") as fh:
             json.dump({"request": asdict(req), "report": self.report}, fh, indent=2,
@@ -293,7 +291,7 @@ class LipSyncJob:
                                        os.path.dirname(self.frame_paths[0]),
                                        [os.path.basename(p) for p in self.frame_paths]))
         new.append(strips.NewStrip(RESULT, self.result_name, os.path.join(run, RESULT), names))
-        if req.matte_strip:
+        if req.options.matte:
             new.append(strips.NewStrip(MATTE, f"{self.result_name} matte",
                                        os.path.join(run, RESULT, MATTE),
                                        [Path(n).stem + ".png" for n in names], mute=True))

@@ -10,12 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ...core.errors import InputError
-from ...core.pipeline.revoice import revoice_mode
+from ...core.pipeline.options import LipSyncOptions
 from .preprocess_job import _ranges
 
-QUALITIES = ("draft", "final")     # draft: keypoint mask only; final: parser-refined mask
-DEVICES = ("auto", "cpu", "cuda")
 RESULT, FRAMES, MATTE = "lipsync", "frames", "matte"
 
 
@@ -40,19 +37,8 @@ class LipSyncRequest:
     frame_start: int | None = None  # None = the scene's range
     frame_end: int | None = None
     output_dir: str = "//lipsync_cache"   # "//" = next to the .blend
-    quality: str = "final"         # 'draft' | 'final'
-    revoice: str = "auto"          # 'auto' | 'on' | 'off': draw from the most closed mouth
-    device: str = "auto"           # 'auto' | 'cpu' | 'cuda'
-    matte_strip: bool = False      # also put the mouth matte on the sequencer
+    options: LipSyncOptions = LipSyncOptions()   # matte: also a muted strip of the matte
     preview: bool = False          # also write preview.mp4 (result + sound) in the run folder
-    models_dir: str = ""           # folder of the weights; "" = the shipped models/
-
-    def __post_init__(self) -> None:
-        if self.quality not in QUALITIES:
-            raise InputError(f"Unknown quality '{self.quality}': use draft or final.")
-        if self.device not in DEVICES:
-            raise InputError(f"Unknown device '{self.device}': use auto, cpu or cuda.")
-        object.__setattr__(self, "revoice", revoice_mode(self.revoice))
 
 
 @dataclass

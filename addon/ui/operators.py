@@ -13,6 +13,7 @@ from __future__ import annotations
 import bpy
 
 from ...core.errors import LipSyncError
+from ...core.pipeline.options import LipSyncOptions
 from .. import dependencies
 from ..jobs.preprocess_job import JobRequest, PreprocessJob
 from ..jobs.lipsync_job import LipSyncJob
@@ -62,10 +63,8 @@ def lipsync_request_from_settings(scene) -> LipSyncRequest:
         frame_start=None if s.use_scene_range else s.frame_start,
         frame_end=None if s.use_scene_range else s.frame_end,
         output_dir=s.output_dir,
-        quality=s.quality.lower(),
-        revoice=s.revoice.lower(),
-        device=s.device.lower(),
-        matte_strip=s.use_matte_strip,
+        options=LipSyncOptions(quality=s.quality.lower(), revoice=s.revoice.lower(),
+                               device=s.device.lower(), matte=s.use_matte_strip),
         preview=s.use_preview,
     )
 

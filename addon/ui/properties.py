@@ -6,6 +6,10 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty,
                        IntProperty, PointerProperty, StringProperty)
 
+from ...core.pipeline.options import LipSyncOptions
+
+OPTIONS = LipSyncOptions()      # the panel's defaults are the options' defaults
+
 
 def _is_mesh(_self, obj) -> bool:
     return obj.type == "MESH"
@@ -55,21 +59,21 @@ class LIPSYNC_PG_settings(bpy.types.PropertyGroup):
                                          description="Further characters of the shot, each "
                                                      "with its own sound strip")
     extra_index: IntProperty(name="Active Character", default=0, min=0)
-    quality: EnumProperty(name="Quality", default="FINAL", items=[
+    quality: EnumProperty(name="Quality", default=OPTIONS.quality.upper(), items=[
         ("DRAFT", "Draft", "Mouth region from the keypoints only (faster)"),
         ("FINAL", "Final", "Mouth region refined by the face parser, generated mouth "
                            "sharpened")])
-    revoice: EnumProperty(name="Re-voice", default="AUTO", items=[
+    revoice: EnumProperty(name="Re-voice", default=OPTIONS.revoice.upper(), items=[
         ("AUTO", "Auto", "Re-voice a character whose lips already move in the frames (a "
                          "lip-synced shot in another language)"),
         ("ON", "On", "The frames' mouth already speaks other words: draw the new mouth from "
                      "the shot's most closed mouth, not each frame's"),
         ("OFF", "Off", "Draw the new mouth from each frame's own mouth")])
-    device: EnumProperty(name="Device", default="AUTO", items=[
+    device: EnumProperty(name="Device", default=OPTIONS.device.upper(), items=[
         ("AUTO", "Auto", "The GPU (CUDA) when there is one, else the CPU"),
         ("CPU", "CPU", "The processor"),
         ("CUDA", "CUDA", "An NVIDIA GPU (needs the CUDA build of PyTorch)")])
-    use_matte_strip: BoolProperty(name="Mouth Matte Strip", default=False,
+    use_matte_strip: BoolProperty(name="Mouth Matte Strip", default=OPTIONS.matte,
                                   description="Also put the mouth matte (white where the frame "
                                               "changed) on the sequencer, muted, above the result")
     use_preview: BoolProperty(name="MP4 Preview", default=False,

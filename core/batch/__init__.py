@@ -1,7 +1,7 @@
 """`python -m lipsync batch shots.toml`: many shots, one result per shot and language.
 
     python -m lipsync batch shots.toml [--shard I/N] [--dry-run] [--device auto|cpu|cuda]
-                                       [--python PYTHON]
+                                       [--python PYTHON] [--verbose]
 
 The batch file lists shots (a .blend or a folder of frames) and per shot its audio
 tracks, one per language; paths are relative to the batch file's folder. A .blend
@@ -25,14 +25,13 @@ Exit codes: 0 all ok or skipped, 1 a step failed, 2 bad batch file or options,
 from .cli import add_parser, run
 from .execute import (Outcome, Runner, RunResult, exit_code, format_summary, run_batch,
                       run_subprocess)
-from .spec import DEVICES, Batch, BatchError, Shot, Track, load_batch
+from .spec import Batch, BatchError, Shot, Track, load_batch
 from .steps import (FPS_FROM_RENDER, Shard, Task, format_fps, format_plan, parse_shard, plan,
                     resolve_command)
 
 __all__ = [
     "Batch",
     "BatchError",
-    "DEVICES",
     "FPS_FROM_RENDER",
     "Outcome",
     "RunResult",

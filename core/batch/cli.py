@@ -6,10 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import InputError
+from ..cli.arguments import add_verbose_argument
+from ..cli.exit_codes import CANCELLED, DONE, exit_code_of
+from ..pipeline.options import DEVICES
 from .execute import exit_code, format_summary, run_batch
-from .spec import DEVICES, BatchError, load_batch
+from .spec import BatchError, load_batch
 from .steps import format_plan, parse_shard, plan
+
+INTERRUPTED = "interrupted: a re-run skips the complete results"
 
 
 def add_parser(commands) -> None:
@@ -26,33 +30,34 @@ def add_parser(commands) -> None:
                         help="device for sync (default: the file's device, else auto)")
     parser.add_argument("--python", default=None,
                         help="Python that runs `-m lipsync` (default: this one)")
+    add_verbose_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sub-command; returns the process exit code."""
-    try:
-        shard = parse_shard(args.shard) if args.shard is not None else None
-        batch = load_batch(args.file)
-        python = args.python or sys.executable
-        if args.python is not None and not (Path(python).is_file() or _which(python)):
-            raise BatchError(f"--python {python!r}: no such program")
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    tasks = plan(batch, shard, python=python, device=args.device)
+    """Run the sub-command; returns the process exit code (see the package docstring)."""
+    return exit_code_of(lambda: _run(args), cancelled=INTERRUPTED)
+
+
+def _run(args: argparse.Namespace) -> int:
+    shard = parse_shard(args.shard) if args.shard is not None else None
+    batch = load_batch(args.file)
+    python = args.python or sys.executable
+    if args.python is not None and not (Path(python).is_file() or _which(python)):
+        raise BatchError(f"--python {python!r}: no such program")
+    tasks = plan(batch, shard, python=python, device=args.device, verbose=args.verbose)
     where = f" (shard {shard})" if shard else ""
     if args.dry_run:
         print(f"plan{where}: {len(tasks)} step(s) into {batch.out}")
         print(format_plan(tasks))
-        return 0
+        return DONE
     if not tasks:
         print(f"nothing to do{where}: this shard has no shots")
-        return 0
+        return DONE
     outcomes = run_batch(tasks)
     print(format_summary(outcomes))
     code = exit_code(outcomes)
-    if code == 3:
-        print("interrupted: a re-run skips the complete results", file=sys.stderr)
+    if code == CANCELLED:
+        print(INTERRUPTED, file=sys.stderr)
     return code
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
+from ..cli.exit_codes import CANCELLED, DONE, FAILED
 from ..process_lines import follow_lines
 from .spec import BatchError
 from .steps import Task, resolve_command, tracks_complete
@@ -149,6 +150,6 @@ def format_summary(outcomes: Sequence[Outcome]) -> str:
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:
-    """3 when interrupted, 1 when a step failed, else 0."""
+    """CANCELLED (3) when interrupted, FAILED (1) when a step failed, else DONE (0)."""
     statuses = {o.status for o in outcomes}
-    return 3 if "interrupted" in statuses else 1 if "failed" in statuses else 0
+    return CANCELLED if "interrupted" in statuses else FAILED if "failed" in statuses else DONE

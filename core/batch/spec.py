@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from ..errors import InputError
-from ..pipeline.revoice import REVOICE_MODES, revoice_mode
+from ..pipeline.options import LipSyncOptions
 
-DEVICES = ("auto", "cpu", "cuda")
 NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 RENDER = "render"  # the render step's folder and log name, so no language may be called so
 TOP_KEYS = {"out", "device", "shot"}
@@ -40,14 +39,13 @@ class Shot:
     keypoints: Path | None = None  # .npz, only with frames
     scene: str = ""           # "" = the file's active scene
     character: str = ""       # "" = every character
-    revoice: str = "auto"     # re-voicing, one of REVOICE_MODES (sync --revoice)
+    options: LipSyncOptions = LipSyncOptions()  # the file's device, the shot's revoice
 
 
 @dataclass(frozen=True)
 class Batch:
     path: Path            # the batch file
     out: Path             # results folder
-    device: str           # one of DEVICES
     shots: tuple[Shot, ...]
 
 
@@ -67,9 +65,8 @@ def load_batch(path: str | os.PathLike) -> Batch:
     for key in sorted(set(data) - TOP_KEYS):
         problems.append(f"top level: unknown key {key!r}; allowed: {', '.join(sorted(TOP_KEYS))}")
     out = _relative(base, data.get("out", "results"), "top level", "out", problems)
-    device = data.get("device", "auto")
-    if device not in DEVICES:
-        problems.append(f"top level: device = {device!r}; use one of {', '.join(DEVICES)}")
+    options = _options(LipSyncOptions(), {"device": data.get("device", "auto")}, "top level",
+                       problems)
     raw_shots = data.get("shot", [])
     if not isinstance(raw_shots, list) or not raw_shots:
         problems.append("top level: no shots; add at least one [[shot]] table")
@@ -80,14 +77,25 @@ def load_batch(path: str | os.PathLike) -> Batch:
         if _good_name(name) and seen.setdefault(name.lower(), number) != number:
             problems.append(f"shot {name!r} (shot #{number}): name: also used by shot "
                             f"#{seen[name.lower()]} (compared ignoring case); rename one")
-        shots.append(_shot(base, raw, number, problems))
+        shots.append(_shot(base, raw, number, options, problems))
     if problems:
         raise BatchError(f"{path}: {len(problems)} problem(s), nothing was run:\n"
                          + "\n".join(f"  - {p}" for p in problems))
-    return Batch(path=path, out=out, device=device, shots=tuple(shots))
+    return Batch(path=path, out=out, shots=tuple(shots))
 
 
-def _shot(base: Path, raw: object, number: int, problems: list[str]) -> Shot | None:
+def _options(options: LipSyncOptions, changes: dict, where: str,
+             problems: list[str]) -> LipSyncOptions:
+    """`options` with `changes`, or (a problem recorded) `options` as they were."""
+    try:
+        return replace(options, **changes)
+    except InputError as exc:
+        problems.append(f"{where}: {exc}")
+        return options
+
+
+def _shot(base: Path, raw: object, number: int, options: LipSyncOptions,
+          problems: list[str]) -> Shot | None:
     if not isinstance(raw, dict):
         problems.append(f"shot #{number}: must be a [[shot]] table")
         return None
@@ -132,18 +140,15 @@ def _shot(base: Path, raw: object, number: int, problems: list[str]) -> Shot | N
     for key in ("scene", "character"):
         if not isinstance(raw.get(key, ""), str):
             problems.append(f"{where}: {key} = {raw[key]!r}; give a name in quotes")
-    revoice = raw.get("revoice", "auto")
-    if not isinstance(revoice, bool) and revoice not in REVOICE_MODES:
-        problems.append(f"{where}: revoice = {revoice!r}; write \"auto\" (the default: when "
-                        "the lips already move), true (the shot's mouth already speaks other "
-                        "words) or false")
+    options = _options(options, {"revoice": raw.get("revoice", options.revoice)}, where,
+                       problems)
     tracks = _tracks(base, raw.get("tracks"), where, problems)
     if len(problems) > before:
         return None
     return Shot(name=name, tracks=tracks, blend=blend, frames=frames,
                 fps=None if fps is None else float(fps), keypoints=keypoints,
                 scene=raw.get("scene", ""), character=raw.get("character", ""),
-                revoice=revoice_mode(revoice))
+                options=options)
 
 
 def _tracks(base: Path, raw: object, where: str, problems: list[str]) -> tuple[Track, ...]:

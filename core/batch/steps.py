@@ -7,10 +7,11 @@ import json
 import re
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
+from ..cli.arguments import options_to_argv
 from .spec import RENDER, Batch, BatchError
 
 FPS_FROM_RENDER = "<fps from render.json>"  # stands in a command until the render has run
@@ -61,13 +62,14 @@ def parse_shard(text: str) -> Shard:
 
 
 def plan(batch: Batch, shard: Shard | None = None, python: str | None = None,
-         device: str | None = None) -> list[Task]:
+         device: str | None = None, verbose: bool = False) -> list[Task]:
     """The steps of the shots in `shard` (all shots when None), in file order.
 
-    `python` runs `-m lipsync` (default sys.executable); `device` overrides the file's.
+    `python` runs `-m lipsync` (default sys.executable); `device` overrides the file's;
+    `verbose` adds --verbose to every command.
     """
     python = python or sys.executable
-    device = device or batch.device
+    tail = ["--verbose"] if verbose else []
     tasks: list[Task] = []
     for k, shot in enumerate(batch.shots):
         if shard is not None and not shard.takes(k):
@@ -82,23 +84,23 @@ def plan(batch: Batch, shard: Shard | None = None, python: str | None = None,
                 command += ["--scene", shot.scene]
             if shot.character:
                 command += ["--character", shot.character]
-            tasks.append(Task(shot=shot.name, language="", command=tuple(command),
+            tasks.append(Task(shot=shot.name, language="", command=tuple(command + tail),
                               out_dir=render_dir, marker=render_dir / "render.json",
                               log=shot_dir / f"{RENDER}.log"))
             frames, keypoints, fps = render_dir / "frames", render_dir / "keypoints.npz", None
         else:
             frames, keypoints, fps = shot.frames, shot.keypoints, shot.fps
+        options = replace(shot.options, device=device) if device else shot.options
         for track in shot.tracks:
             result = shot_dir / track.language
             command = [python, "-m", "lipsync", "sync", "--frames", str(frames),
                        "--audio", str(track.audio),
                        "--fps", FPS_FROM_RENDER if fps is None else format_fps(fps),
-                       "--out", str(result), "--device", device]
+                       "--out", str(result), *options_to_argv(options)]
             if keypoints is not None:
                 command += ["--keypoints", str(keypoints)]
-            if shot.revoice != "auto":
-                command += ["--revoice", shot.revoice]
-            tasks.append(Task(shot=shot.name, language=track.language, command=tuple(command),
+            tasks.append(Task(shot=shot.name, language=track.language,
+                              command=tuple(command + tail),
                               out_dir=result, marker=result / "report.json",
                               log=shot_dir / f"{track.language}.log", render_dir=render_dir))
     return tasks

@@ -1,7 +1,7 @@
 """`python -m lipsync preprocess`: mouth blur, gradient and keypoint passes of a frame folder.
 
     python -m lipsync preprocess --frames DIR --out DIR [--keypoints FILE.npz]
-                                 [--fusion-weight W] [--overwrite]
+                                 [--fusion-weight W] [--overwrite] [--verbose]
 
 Exit codes: 0 done, 2 bad input (message on stderr), 3 cancelled (Ctrl+C).
 Heavy imports (numpy, OpenCV) happen when the command runs, not when the parser is built.
@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arguments import add_verbose_argument
 from .exit_codes import run_command
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the `preprocess` sub-command; its handler is stored as ``func=run``."""
+    """Add the `preprocess` sub-command."""
     parser = subparsers.add_parser(
         "preprocess", help="write mouth blur, gradient and keypoint passes of a frame folder",
         description="Mouth-feature preprocessing: for every frame of --frames write "
@@ -29,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--fusion-weight", type=float, default=None, metavar="W",
                         help="weight of the HSI path in the fused blur, in (0, 1); default 0.5")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
-    parser.set_defaults(func=run)
+    add_verbose_argument(parser)
     return parser
 
 

@@ -3,7 +3,7 @@
     python -m lipsync sync --frames DIR --audio FILE [--audio FILE ...] --fps F --out DIR
                            [--keypoints FILE.npz] [--device auto|cpu|cuda]
                            [--quality draft|final] [--matte] [--revoice [auto|on|off]]
-                           [--batch N] [--models DIR]
+                           [--batch N] [--models DIR] [--verbose]
 
 One --audio per character of the keypoints file, in its order. Without --keypoints the
 face parser finds the mouth on every frame (one character). The result appears in --out
@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arguments import add_options_arguments, options_from_args
 from .exit_codes import run_command
-from ..pipeline.revoice import REVOICE_MODES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,20 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--keypoints", type=Path, default=None,
                         help="mouth keypoint track (.npz, KeypointTrack.save; Blender's "
                              "`render` command writes one); default: found by the face parser")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--quality", choices=("draft", "final"), default="final",
-                        help="final: mouth mask shaped by the face parser, generated mouth "
-                             "sharpened; draft: keypoint mask only")
-    parser.add_argument("--matte", action="store_true", help="also write the mouth matte")
-    parser.add_argument("--revoice", nargs="?", const="on", default="auto",
-                        choices=REVOICE_MODES,
-                        help="draw the new mouth from the shot's most closed mouth, not each "
-                             "frame's, for frames whose mouth already speaks other words "
-                             "(re-voicing a lip-synced shot): auto (default) when the lips "
-                             "already move, on (--revoice alone) or off")
-    parser.add_argument("--batch", type=int, default=16, help="frames per generator batch")
-    parser.add_argument("--models", type=Path, default=None,
-                        help="folder with sync/generator/parser .safetensors (default: shipped)")
+    add_options_arguments(parser)
     return parser
 
 
@@ -76,15 +63,13 @@ def _sync(args: argparse.Namespace, progress):
     from ..errors import InputError
     from ..pipeline.character import CharacterTrack
     from ..pipeline.models import LipSyncModels
-    from ..pipeline.run import PipelineOptions, lipsync_frames, quality_options
+    from ..pipeline.run import PipelineOptions, lipsync_frames
     from ..preprocess.frames import list_frames
     from ..preprocess.keypoints import KeypointTrack
 
-    options = PipelineOptions(device=args.device, batch=args.batch,
-                              **quality_options(args.quality), matte=args.matte,
-                              revoice=args.revoice)
+    options = options_from_args(args)
     frames = list_frames(args.frames)
-    models = LipSyncModels.load(args.device, args.models)
+    models = LipSyncModels.load(options.device, options.models)
     if args.keypoints is not None:
         track = KeypointTrack.load(args.keypoints)
     else:
@@ -100,8 +85,8 @@ def _sync(args: argparse.Namespace, progress):
     characters = [CharacterTrack(f"character {c + 1}" if len(args.audio) > 1 else path.stem,
                                  _one_character(track, c), load_audio(path, SAMPLE_RATE))
                   for c, path in enumerate(args.audio)]
-    return lipsync_frames(frames, characters, args.fps, args.out, options, models=models,
-                          progress=progress)
+    return lipsync_frames(frames, characters, args.fps, args.out, PipelineOptions(options),
+                          models=models, progress=progress)
 
 
 def _one_character(track, index: int):

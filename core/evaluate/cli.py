@@ -4,14 +4,17 @@
                            [--models DIR] [--judge WEIGHTS] [--max-clips N]
 
 Prints a table (one row per scenario: neutral, dubbed, dubbed_as_is, still) and writes eval.json,
-report.md and a strip of frames per scenario to --out. Exit codes: 0 done, 2 bad input.
+report.md and a strip of frames per scenario to --out. Exit codes: 0 done, 2 bad input,
+3 cancelled.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from ..cli.arguments import add_verbose_argument
+from ..cli.exit_codes import run_command
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,30 +33,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                              "models/judge.safetensors, one the generator was not trained "
                              "against)")
     parser.add_argument("--max-clips", type=int, default=None, help="evaluate at most N clips")
+    add_verbose_argument(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputError
-    from ..pipeline.models import LipSyncModels
-    from ..pipeline.run import PipelineOptions
-    from ..progress import ConsoleProgress
-    from .run import TARGETS, evaluate, format_conditions, format_table
+    """Run the sub-command; returns the exit code (`core/cli/exit_codes.py`)."""
+    return run_command("eval", lambda bar: _evaluate(args, bar), lambda results: _print(
+        results, args.out))
 
-    bar = ConsoleProgress("eval")
-    try:
-        models = LipSyncModels.load(args.device, args.models)
-        results = evaluate(args.data, args.split, args.out, models, args.max_clips,
-                           PipelineOptions(device=args.device, matte=True), progress=bar,
-                           judge=args.judge)
-    except InputError as exc:
-        bar.close()
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    bar.close()
+
+def _evaluate(args: argparse.Namespace, bar) -> dict:
+    from ..pipeline.models import LipSyncModels
+    from ..pipeline.options import LipSyncOptions
+    from ..pipeline.run import PipelineOptions
+    from .run import evaluate
+
+    models = LipSyncModels.load(args.device, args.models)
+    return evaluate(args.data, args.split, args.out, models, args.max_clips,
+                    PipelineOptions(LipSyncOptions(device=args.device, matte=True)),
+                    progress=bar, judge=args.judge)
+
+
+def _print(results: dict, out: Path) -> None:
+    from .run import TARGETS, format_conditions, format_table
+
     print(f"split '{results['split']}', {results['clips']} clips; LSE judged by the "
           f"{results['judge']}; {format_conditions(results)}")
     print(format_table(results))
     print("targets: " + "; ".join(f"{k} {v}" for k, v in TARGETS.items()))
-    print(f"written: {args.out / 'eval.json'}, {args.out / 'report.md'}")
-    return 0
+    print(f"written: {out / 'eval.json'}, {out / 'report.md'}")

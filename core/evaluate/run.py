@@ -2,7 +2,7 @@
 
 - neutral: the animator's case: the input is the clip's neutral render (mouth at rest);
 - dubbed: the input is the render of the character saying other words (clips with a
-  `dub` version), run with the default options (so re-voiced: `PipelineOptions.revoice`
+  `dub` version), run with the default options (so re-voiced: `LipSyncOptions.revoice`
   'auto' sees the lips move);
 - dubbed_as_is: the same input with re-voicing off (each frame's own mouth is the
   generator's source), to show what re-voicing brings;
@@ -138,7 +138,7 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
     opening_truth = contour_heights(case.truth_keypoints.points[:, 0], INNER)
     region = _mouth_regions(CharacterState(CharacterTrack(case.clip_id, case.keypoints,
                                                           case.samples), len(out), case.fps,
-                                           models, revoice=options.revoice), out.shape[1:3])
+                                           models, revoice=options.job.revoice), out.shape[1:3])
     paired = case.scenario != "still"      # the still input's head does not follow the truth
     result = {
         "frames": len(out),
@@ -223,12 +223,13 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
         raise InputError(f"split '{split}' of '{data}' has no clip with full frames "
                          "(frames.npz): held-out clips keep them; make the data set again.")
     records = {r["clip_id"]: r for r in records}
-    models = models or LipSyncModels.load(options.device)
+    models = models or LipSyncModels.load(options.job.device)
     judge_net, judge_name = _judge(models, judge)
     results: dict = {"split": split, "clips": len(folders), "judge": judge_name,
                      "targets": TARGETS, "scenarios": {}}
     strips, sizes = {}, set()
     total, done = len(folders) * len(SCENARIOS), 0
+    as_is = replace(options, job=replace(options.job, revoice="off"))   # dubbed_as_is
     with tempfile.TemporaryDirectory(prefix="lipsync-eval-") as tmp:
         for scenario in SCENARIOS:
             per_clip = {}
@@ -240,8 +241,7 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
                     continue
                 metrics, strip = evaluate_case(
                     models, case, Path(tmp) / scenario / folder.name,
-                    replace(options, revoice="off") if scenario == "dubbed_as_is" else options,
-                    judge_net)
+                    as_is if scenario == "dubbed_as_is" else options, judge_net)
                 per_clip[folder.name] = metrics
                 strips.setdefault(scenario, strip)
                 sizes.add(case.truth.shape[1:3])

@@ -2,7 +2,7 @@
 
 - :mod:`.run`: `lipsync_frames`, the one entry point (streaming, atomic output);
 - :mod:`.character`: per-character crops, passes and network runs;
-- :mod:`.revoice`: the re-voicing modes (auto, on, off);
+- :mod:`.options`: `LipSyncOptions`, the job's options (quality, re-voicing, device...);
 - :mod:`.crop`: mouth-centred crop boxes, smoothed over time, and the way back;
 - :mod:`.pixels`: stored frame formats <-> display pixels;
 - :mod:`.models`: the three trained networks, loaded together;

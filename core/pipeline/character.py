@@ -39,7 +39,6 @@ from ..preprocess.mouth_blur import mouth_blur_picture
 from .region import keypoint_heatmap
 from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
 from .models import LipSyncModels
-from .revoice import revoice_mode
 
 PASS_SIZE = 96   # crops are blurred at this side, then shrunk to the model's (as in training)
 KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
@@ -103,7 +102,7 @@ class CharacterState:
         self.boxes = (crop_boxes(track.keypoints.points[:, 0], self.visible)
                       if self.visible.any() else None)
         self.notes: list[str] = []
-        self.revoice = self.active and self._choose_revoice(revoice_mode(revoice))
+        self.revoice = self.active and self._choose_revoice(revoice)
         self.rest_index = self.reference_frame() if self.revoice else None
         if self.revoice:
             kp = track.keypoints

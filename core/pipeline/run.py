@@ -38,8 +38,8 @@ from .region import mouth_region_bounds, mouth_region_mask
 from .character import HALF_GROUP, CharacterState, CharacterTrack, Generated
 from .crop import uncrop
 from .models import LipSyncModels
+from .options import LipSyncOptions
 from .pixels import blend_into, to_display
-from .revoice import revoice_mode
 
 REPORT = "report.json"
 EDGE_FEATHER = 0.08      # the mask fades to 0 over this share of the crop side at its edge
@@ -49,43 +49,16 @@ LOSSY_SUFFIXES = (".jpg", ".jpeg")
 
 @dataclass(frozen=True)
 class PipelineOptions:
-    """How a shot is processed.
+    """How a shot is processed: the job's options and how the work is streamed."""
 
-    device: 'auto' | 'cpu' | 'cuda'; batch: frames per generator batch; chunk: frames
-    processed together (memory grows with it); refine: shape the mask with the face parser
-    ('final' quality) or use the keypoint region alone ('draft'); matte: also write the
-    mouth matte as 8-bit grey PNGs under ``matte/``; io_threads: reader and writer threads;
-    sharpen: an unsharp mask on the generated crop (`character.sharpen`; on in 'final'
-    quality, off in 'draft');
-    revoice: 'auto' | 'on' | 'off': whether the generator draws from the shot's most closed
-    mouth instead of each frame's, for input whose mouth already speaks other words (see
-    `character`); 'auto' re-voices a character whose lips already move as in speech (True
-    and False mean 'on' and 'off').
-    """
-
-    device: str = "auto"
-    batch: int = 16
-    chunk: int = 16
-    refine: bool = True
-    sharpen: bool = True
-    matte: bool = False
-    io_threads: int = 2
-    revoice: str = "auto"
+    job: LipSyncOptions = LipSyncOptions()
+    chunk: int = 16             # frames processed together (memory grows with it), >= 1
+    io_threads: int = 2         # reader and writer threads, >= 1
 
     def __post_init__(self) -> None:
-        if self.batch < 1 or self.chunk < 1 or self.io_threads < 1:
-            raise InputError(f"batch, chunk and io_threads must be >= 1, got {self.batch}, "
-                             f"{self.chunk}, {self.io_threads}")
-        object.__setattr__(self, "revoice", revoice_mode(self.revoice))
-
-
-def quality_options(quality: str) -> dict[str, bool]:
-    """PipelineOptions fields of a quality preset: 'final' refines the mask with the face
-    parser and sharpens the generated crop, 'draft' does neither."""
-    if quality not in ("draft", "final"):
-        raise InputError(f"Unknown quality '{quality}': use draft or final.")
-    final = quality == "final"
-    return {"refine": final, "sharpen": final}
+        for name in ("chunk", "io_threads"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} = {getattr(self, name)!r}: use a whole number >= 1.")
 
 
 @dataclass
@@ -141,9 +114,9 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
     if len(set(names)) != len(names):
         raise InputError("two input frames would get the same output name: give the frames "
                          "distinct names (e.g. 0001.png, 0002.png ...).")
-    models = models or LipSyncModels.load(options.device)
-    states = [CharacterState(c, len(paths), fps, models, options.refine, options.revoice,
-                             options.sharpen)
+    job = options.job
+    models = models or LipSyncModels.load(job.device, job.models)
+    states = [CharacterState(c, len(paths), fps, models, job.refine, job.revoice, job.sharpen)
               for c in characters]
     report = PipelineReport(frames=len(paths), fps=float(fps), device=str(models.device),
                             out_dir=str(out),
@@ -202,7 +175,7 @@ class _Streamer:
         self.pool = ThreadPoolExecutor(options.io_threads, thread_name_prefix="lipsync-io")
         self.writes: deque[Future] = deque()
         self.done = 0
-        if options.matte:
+        if options.job.matte:
             (partial / "matte").mkdir()
 
     def run(self) -> None:
@@ -250,14 +223,14 @@ class _Streamer:
                              "a shot must have one size.")
 
     def _process(self, indices: list[int], pending: dict[int, np.ndarray]) -> None:
-        made = [state.generate(indices, self.options.batch) for state in self.states]
+        made = [state.generate(indices, self.options.job.batch) for state in self.states]
         for i in indices:
             raw = pending.pop(i)
             outputs = [m[i] for m in made if i in m]
             matte = None
             if outputs:
                 raw = raw.copy() if not raw.flags.writeable else raw
-                matte = np.zeros(raw.shape[:2], np.float32) if self.options.matte else None
+                matte = np.zeros(raw.shape[:2], np.float32) if self.options.job.matte else None
                 for state, m in zip(self.states, made):
                     if i in m:
                         _composite(raw, m[i], matte)
@@ -278,7 +251,7 @@ class _Streamer:
                 if frame is None:
                     frame = read_frame_raw(self.paths[index])
                 target.write_bytes(_encode(frame, target.suffix))
-            if self.options.matte:
+            if self.options.job.matte:
                 mask = (np.zeros(self.shape, np.uint8) if matte is None
                         else np.ceil(matte * 255).astype(np.uint8))   # > 0 wherever changed
                 (self.partial / "matte" / (Path(self.names[index]).stem + ".png")).write_bytes(

@@ -14,7 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import LipSyncError
+from ..cli.arguments import add_verbose_argument
+from ..cli.exit_codes import exit_code_of
 
 STAGES = ("sync", "generator", "parser")
 DEFAULT_STEPS = {"sync": 10000, "generator": 3000, "parser": 3000}  # the shipped recipe
@@ -102,6 +103,7 @@ def add_parser(commands) -> None:
     train.add_argument("--update-card", action="store_true",
                        help="with --evaluate: write the numbers into the weights' model card "
                             "(and the card into the weights' metadata)")
+    add_verbose_argument(train)
 
 
 def _input_mix(text: str) -> dict[str, float]:
@@ -115,6 +117,12 @@ def _input_mix(text: str) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the sub-command; returns the exit code (`core/cli/exit_codes.py`)."""
+    return exit_code_of(lambda: _run(args), cancelled="interrupted: the last checkpoint is "
+                                                      "kept; add --resume to go on")
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..progress import ConsoleProgress
     from .loop import RunConfig, run_stage
 
@@ -127,30 +135,23 @@ def run(args: argparse.Namespace) -> int:
                     eval_batches=args.eval_batches,
                     resume=args.resume, max_clips=args.max_clips, eval_split=args.split,
                     command="python -m lipsync " + " ".join(sys.argv[1:]))
+    if args.evaluate is not None:
+        from .loop import evaluate_weights
+
+        result = evaluate_weights(make_stage(args.stage, args), run, args.evaluate)
+        print(json.dumps(result, indent=1))
+        if args.update_card:
+            from .card import add_evaluation, stamp_card
+
+            add_evaluation(Path(args.evaluate).with_suffix(".md"), result, run.command)
+            stamp_card(args.evaluate)
+        return 0
+    bar = ConsoleProgress(f"train {args.stage}")
     try:
-        if args.evaluate is not None:
-            from .loop import evaluate_weights
-
-            result = evaluate_weights(make_stage(args.stage, args), run, args.evaluate)
-            print(json.dumps(result, indent=1))
-            if args.update_card:
-                from .card import add_evaluation, stamp_card
-
-                add_evaluation(Path(args.evaluate).with_suffix(".md"), result, run.command)
-                stamp_card(args.evaluate)
-            return 0
-        bar = ConsoleProgress(f"train {args.stage}")
-        try:
-            record = run_stage(make_stage(args.stage, args), run, progress=bar,
-                               log=lambda line: print(line, file=sys.stderr))
-        finally:
-            bar.close()
-    except LipSyncError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: the last checkpoint is kept; add --resume to go on", file=sys.stderr)
-        return 130
+        record = run_stage(make_stage(args.stage, args), run, progress=bar,
+                           log=lambda line: print(line, file=sys.stderr))
+    finally:
+        bar.close()
     print(json.dumps({k: record[k] for k in ("stage", "steps", "seconds", "device", "heldout")},
                      indent=1))
     print(f"weights: {Path(args.out) / (args.stage + '.safetensors')}")

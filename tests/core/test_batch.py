@@ -8,6 +8,7 @@ name contains "fail", and appends each call (argv as JSON) to calls.jsonl.
 
 import io
 import json
+import logging
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import pytest
 from lipsync.__main__ import main
 from lipsync.core import batch
 from lipsync.core.batch import BatchError, Outcome, RunResult, Shard
+from lipsync.core.pipeline.options import LipSyncOptions
 
 FAKE = textwrap.dedent("""\
     #!{python}
@@ -118,7 +120,8 @@ def test_load_batch_resolves_paths(tmp_path):
     toml = project(tmp_path, shots, head='device = "cpu"\n')
     (tmp_path / "renders" / "sh020" / "keypoints.npz").write_bytes(b"")
     b = batch.load_batch(toml)
-    assert b.out == tmp_path / "results" and b.device == "cpu"
+    assert b.out == tmp_path / "results"
+    assert [s.options for s in b.shots] == [LipSyncOptions(device="cpu")] * 2
     sh010, sh020 = b.shots
     assert sh010.blend == tmp_path / "shots" / "sh010.blend" and sh010.frames is None
     assert (sh010.scene, sh010.character) == ("Main", "Hero")
@@ -135,6 +138,7 @@ def test_load_batch_resolves_paths(tmp_path):
     (lambda s: s.update(frames="renders/sh010", fps=24), ["sh010", "exactly one of blend"]),
     (lambda s: s.update(take=3), ["sh010", "unknown key 'take'"]),
     (lambda s: s.update(revoice="yes"), ["sh010", "revoice = 'yes'", "true"]),
+    (lambda s: s.update(revoice=[1]), ["sh010", "revoice = [1]", "auto, on or off"]),
     (lambda s: s.update(name="sh 010"), ["name", "'sh 010'"]),
     (lambda s: s.update(tracks=[("en", "a.wav"), ("EN", "b.wav")]), ["sh010", "'EN'", "twice"]),
     (lambda s: s.update(tracks=[("render", "a.wav")]), ["sh010", "language", "'render'"]),
@@ -210,7 +214,7 @@ def test_plan_builds_the_commands(tmp_path):
     shot = {**blend_shot("sh010", "en", "fr"), "scene": "Main", "character": "Hero"}
     b = batch.load_batch(project(tmp_path, [shot, {**frames_shot("sh020", "de"),
                                                    "revoice": True}]))
-    assert b.shots[0].revoice == "auto" and b.shots[1].revoice == "on"
+    assert b.shots[0].options.revoice == "auto" and b.shots[1].options.revoice == "on"
     render, en, fr, de = batch.plan(b, python="py", device="cuda")
     out = tmp_path / "results"
     assert render.command == ("py", "-m", "lipsync", "blend", str(tmp_path / "shots/sh010.blend"),
@@ -233,6 +237,27 @@ def test_plan_builds_the_commands(tmp_path):
     assert batch.plan(b)[1].command[-3] == "auto"  # the file's device
     ntsc = batch.format_fps(30000 / 1001)
     assert ntsc != "29.97" and float(ntsc) == 30000 / 1001 and batch.format_fps(24.0) == "24"
+
+
+def test_bad_device_in_the_file_is_refused(tmp_path):
+    toml = project(tmp_path, [blend_shot("sh010", "en")], head='device = "gpu"\n')
+    with pytest.raises(BatchError, match="top level: device = 'gpu': use auto, cpu or cuda"):
+        batch.load_batch(toml)
+
+
+def test_verbose_reaches_every_command(tmp_path, fake, capsys):
+    logger = logging.getLogger("lipsync")
+    level = logger.level
+    toml = project(tmp_path, [blend_shot("sh010", "en")])
+    render, en = batch.plan(batch.load_batch(toml), verbose=True)
+    assert render.command[-1] == en.command[-1] == "--verbose"
+    assert "--verbose" not in batch.plan(batch.load_batch(toml))[1].command
+    try:
+        assert main(["batch", str(toml), "--python", str(fake), "--verbose"]) == 0
+        assert logger.isEnabledFor(logging.DEBUG), "--verbose: the lipsync logger at DEBUG"
+    finally:
+        logger.setLevel(level)
+    assert [a[-1] for a in calls(fake)] == ["--verbose", "--verbose"]
 
 
 def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path, fake, capsys):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import pathlib
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -19,11 +20,12 @@ from lipsync.core.errors import Cancelled, FrameError, InputError
 from lipsync.core.pipeline.character import CharacterTrack
 from lipsync.core.pipeline.models import LipSyncModels
 from lipsync.core.pipeline.pixels import srgb_to_linear
-from lipsync.core.pipeline.run import PipelineOptions, lipsync_frames, quality_options
+from lipsync.core.pipeline.options import LipSyncOptions
+from lipsync.core.pipeline.run import PipelineOptions, lipsync_frames
 from lipsync.core.preprocess.frames import enable_exr, read_frame_raw
 from lipsync.core.preprocess.keypoints import KeypointTrack
 
-OPTIONS = PipelineOptions(device="cpu", matte=True, chunk=5, batch=4)
+OPTIONS = PipelineOptions(LipSyncOptions(device="cpu", matte=True, batch=4), chunk=5)
 
 
 @pytest.fixture(scope="module")
@@ -293,7 +295,7 @@ def _state(clip, models, revoice: bool, frames: np.ndarray):
     from lipsync.core.pipeline.character import CharacterState
 
     state = CharacterState(CharacterTrack("hero", clip["track"], clip["audio"]),
-                           len(frames), clip["fps"], models, revoice=revoice)
+                           len(frames), clip["fps"], models, revoice="on" if revoice else "off")
     rest = state.reference_frame()
     state.set_reference(frames[rest], rest)
     for i, frame in enumerate(frames):
@@ -328,7 +330,7 @@ def test_the_rest_box_follows_the_face_box(clip, models):
     shifted = KeypointTrack(points=track.points, visible=track.visible, boxes=boxes,
                             frames=track.frames)
     state = CharacterState(CharacterTrack("hero", shifted, clip["audio"]), track.n_frames,
-                           clip["fps"], models, revoice=True)
+                           clip["fps"], models, revoice="on")
     rest = state.reference_frame()
     state.set_reference(clip["neutral"][rest], rest)
     assert np.allclose(state._rest_box(rest), state.boxes[rest])
@@ -347,8 +349,8 @@ def test_revoicing_changes_only_the_mouth_region(clip, models, tmp_path):
     character = CharacterTrack("hero", clip["track"], clip["dub_audio"])
     lipsync_frames(paths, [character], clip["fps"], tmp_path / "plain", OPTIONS, models=models)
     report = lipsync_frames(paths, [character], clip["fps"], tmp_path / "revoiced",
-                            PipelineOptions(device="cpu", matte=True, chunk=5, batch=4,
-                                            revoice=True), models=models)
+                            replace(OPTIONS, job=replace(OPTIONS.job, revoice=True)),
+                            models=models)
     assert report.revoiced == ["hero"] and report.characters == {"hero": len(paths)}
     plain, _ = read_outputs(tmp_path / "plain", paths)
     out, matte = read_outputs(tmp_path / "revoiced", paths)
@@ -392,7 +394,7 @@ def test_final_quality_sharpens_the_generated_mouth_and_draft_does_not(clip, mod
     visible = int(clip["track"].visible[:, 0].all(axis=1).sum())
     for quality, expected in (("draft", 0), ("final", visible)):
         calls.clear()
-        options = PipelineOptions(device="cpu", chunk=5, batch=4, **quality_options(quality))
+        options = PipelineOptions(LipSyncOptions(device="cpu", batch=4, quality=quality), chunk=5)
         lipsync_frames(paths, [hero], clip["fps"], tmp_path / quality, options, models=models)
         assert sum(calls) == expected, quality
 

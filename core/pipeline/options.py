@@ -1,0 +1,64 @@
+"""The options of a lip-sync job (light: the command lines and the add-on read them
+without torch).
+
+`LipSyncOptions` is what the panel, `python -m lipsync sync`, the headless Blender `sync`
+and `batch` all build; the pipeline (`run.PipelineOptions`) and the add-on's request carry
+it. It is checked once, when it is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+QUALITIES = ("draft", "final")
+REVOICE_MODES = ("auto", "on", "off")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class LipSyncOptions:
+    """How a shot is lip-synced (each field checked here; a bad one is an `InputError`
+    naming it).
+
+    quality 'final' shapes the mouth mask with the face parser and sharpens the generated
+    mouth, 'draft' uses the keypoint mask alone. revoice 'auto' re-voices a character whose
+    lips already move as in speech, 'on' always, 'off' never (True and False mean 'on' and
+    'off'): re-voicing draws the new mouth from the shot's most closed mouth instead of
+    each frame's (see `character`).
+    """
+
+    quality: str = "final"      # one of QUALITIES
+    revoice: str = "auto"       # one of REVOICE_MODES
+    device: str = "auto"        # one of DEVICES; 'auto': CUDA when there is one, else CPU
+    matte: bool = False         # also write the mouth matte (8-bit grey PNGs under matte/)
+    batch: int = 16             # frames per generator batch, >= 1
+    models: Path | None = None  # folder of sync/generator/parser .safetensors; None (or
+                                # "") = the shipped models/
+
+    def __post_init__(self) -> None:
+        if self.quality not in QUALITIES:
+            raise InputError(f"quality = {self.quality!r}: use draft or final.")
+        if isinstance(self.revoice, bool):
+            object.__setattr__(self, "revoice", "on" if self.revoice else "off")
+        elif self.revoice not in REVOICE_MODES:
+            raise InputError(f"revoice = {self.revoice!r}: use auto, on or off (true means "
+                             "on, false off).")
+        if self.device not in DEVICES:
+            raise InputError(f"device = {self.device!r}: use auto, cpu or cuda.")
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
+            raise InputError(f"batch = {self.batch!r}: give a whole number of frames per "
+                             "generator batch, at least 1.")
+        object.__setattr__(self, "models", Path(self.models) if self.models else None)
+
+    @property
+    def refine(self) -> bool:
+        """Whether the face parser shapes the mouth mask ('final' quality)."""
+        return self.quality == "final"
+
+    @property
+    def sharpen(self) -> bool:
+        """Whether the generated crop gets an unsharp mask (`character.sharpen`; 'final')."""
+        return self.quality == "final"
