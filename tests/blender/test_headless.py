@@ -3,6 +3,7 @@ the modal operator's runner (worker thread, progress, cancel) driven tick by tic
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -39,6 +40,21 @@ def test_blender_command_reports_bad_input_with_exit_code_2(shot, capsys):
     assert headless.blender_command(["preprocess", "--character", "Nobody"]) == 2
     assert "is not a mesh object" in capsys.readouterr().err
     assert headless.blender_command(["preprocess", "--fusion-weight", "1.5"]) == 2
+
+
+@pytest.mark.parametrize("name", ["preprocess", "sync", "render"])
+def test_every_blender_command_takes_verbose(shot, tmp_path, capsys, name):
+    command = [name] + (["--out", str(tmp_path / "out")] if name == "render" else [])
+    logger = logging.getLogger("lipsync")
+    level = logger.level
+    try:
+        assert headless.blender_command(command + ["--character", "Nobody", "--verbose"]) == 2
+        assert logger.isEnabledFor(logging.DEBUG)
+        assert headless.blender_command(command + ["--character", "Nobody"]) == 2
+        assert not logger.isEnabledFor(logging.DEBUG), "INFO without --verbose"
+    finally:
+        logger.setLevel(level)
+    assert "Nobody" in capsys.readouterr().err
 
 
 def test_python_m_lipsync_blend(shot, tmp_path):

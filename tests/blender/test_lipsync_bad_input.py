@@ -145,10 +145,11 @@ def _expect_job_error(shot, error, words, **changes):
 def test_missing_or_corrupt_weights_say_how_to_get_them(shot, tmp_path, capsys):
     empty = tmp_path / "no_weights"
     empty.mkdir()
-    _expect_job_error(shot, InputError, ["models/", "make train"], models_dir=str(empty))
+    weights = dataclasses.replace(lipsync_request_from_settings(shot.scene).options, models=empty)
+    _expect_job_error(shot, InputError, ["models/", "make train"], options=weights)
     for name in ("sync", "generator", "parser"):
         (empty / f"{name}.safetensors").write_bytes(b"not weights at all")
-    _expect_job_error(shot, InputError, ["sync.safetensors"], models_dir=str(empty))
+    _expect_job_error(shot, InputError, ["sync.safetensors"], options=weights)
     assert headless.blender_command(["sync", "--models", str(empty)]) == 2
     assert "sync.safetensors" in capsys.readouterr().err
 

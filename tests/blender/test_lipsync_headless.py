@@ -44,7 +44,8 @@ def test_sync_command_puts_the_result_on_the_sequencer(make_shot, tmp_path, caps
     assert frames.channel < result.channel < matte.channel
     (run,) = run_dirs(shot)
     record = json.loads((run / "run.json").read_text())
-    assert record["request"]["quality"] == "draft" and record["request"]["revoice"] == "on"
+    options = record["request"]["options"]
+    assert options["quality"] == "draft" and options["revoice"] == "on" and options["matte"]
     assert record["report"]["revoice"] == "on" and record["report"]["revoiced"] == ["Head"]
     for frame in (3, 12):
         mask = read(run / "lipsync" / "matte" / f"{frame:04d}.png")
@@ -133,3 +134,5 @@ def test_sync_command_exit_codes_for_bad_input(make_shot, capsys):
     assert headless.blender_command(["sync", "--quality", "best"]) == 2
     assert headless.blender_command(["sync", "--audio", "/no/such/file.wav"]) == 2
     assert "not found" in capsys.readouterr().err
+    assert headless.blender_command(["sync", "--batch", "0"]) == 2
+    assert "batch = 0" in capsys.readouterr().err

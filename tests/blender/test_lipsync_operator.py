@@ -18,6 +18,7 @@ from lipsync_helpers import (neutral, our_strips, read, run_dirs,  # noqa: E402
 from lipsync.addon.jobs.lipsync_job import LipSyncJob  # noqa: E402
 from lipsync.addon.ui.operators import lipsync_request_from_settings  # noqa: E402
 from lipsync.addon.jobs.runner import JobRunner  # noqa: E402
+from lipsync.core.pipeline.options import LipSyncOptions  # noqa: E402
 
 pytestmark = pytest.mark.blender
 
@@ -206,10 +207,12 @@ def _drive(runner, limit=300):
 
 def test_modal_runner_lip_syncs_off_the_main_thread(make_shot):
     shot = neutral(make_shot(n_frames=10, **FAST))
-    assert lipsync_request_from_settings(shot.scene).revoice == "auto", "the default"
+    defaults = lipsync_request_from_settings(shot.scene).options
+    assert defaults == LipSyncOptions(), "the panel's defaults are the options' defaults"
+    assert defaults.revoice == "auto", "the default"
     shot.scene.lipsync.revoice = "ON"
     request = lipsync_request_from_settings(shot.scene)
-    assert request.revoice == "on", "the panel's Re-voice reaches the request"
+    assert request.options.revoice == "on", "the panel's Re-voice reaches the request"
     runner = JobRunner(LipSyncJob(request))
     runner.start()
     assert runner.share == LipSyncJob.main_share
