@@ -21,7 +21,7 @@ import argparse
 import importlib
 import sys
 
-# The lab's commands: name -> (module with add_parser and run, help while not loaded).
+# The lab's commands: name -> (module whose add_parser sets func, help while not loaded).
 LAB = {
     "dataset": (".addon.factory.dataset", "render or inspect the synthetic data set: "
                                           "dataset make|show ... (needs bpy)"),
@@ -33,7 +33,7 @@ LAB = {
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from .core.cli.arguments import add_verbose_argument, configure_logging
-    from .core.cli.exit_codes import BAD_INPUT, exit_code_of
+    from .core.cli.exit_codes import BAD_INPUT
 
     if argv[:1] == ["blend"]:
         if len(argv) < 3:
@@ -50,7 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lipsync",
                                      description="Image-space lip-sync for rendered characters.")
     commands = parser.add_subparsers(dest="command", required=True)
-    runs = {"preprocess": cli_preprocess.run, "sync": cli_sync.run, "batch": batch.run}
     cli_preprocess.add_parser(commands)
     cli_sync.add_parser(commands)
     commands.add_parser("blend", help="run a command on a .blend file: "
@@ -58,21 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     batch.add_parser(commands)
     for name, (module, summary) in LAB.items():
         if argv[:1] == [name]:
-            lab = importlib.import_module(module, __package__)
-            lab.add_parser(commands)
-            runs[name] = lab.run
+            importlib.import_module(module, __package__).add_parser(commands)
         else:
             commands.add_parser(name, help=summary)
     demo = commands.add_parser("demo", help="build the demo scene, run it, save .blend and mp4")
     demo.add_argument("--out", default="demo/out", help="output folder")
     add_verbose_argument(demo)
+    demo.set_defaults(func=_demo)
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
-    if args.command == "demo":
-        from .addon.demo import run_demo
+    return args.func(args)
 
-        return exit_code_of(lambda: run_demo(args.out))
-    return runs[args.command](args)
+
+def _demo(args: argparse.Namespace) -> int:
+    from .addon.demo import run_demo
+    from .core.cli.exit_codes import exit_code_of
+
+    return exit_code_of(lambda: run_demo(args.out))
 
 
 if __name__ == "__main__":

@@ -199,6 +199,7 @@ def add_parser(commands) -> None:
     show.add_argument("--sheet", type=Path, default=None, help="PNG (default DIR/contact_sheet.png)")
     for command in (make, show):
         add_verbose_argument(command)
+        command.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ INTERRUPTED = "interrupted: a re-run skips the complete results"
 
 
 def add_parser(commands) -> None:
-    """Add the `batch` sub-command to `commands` (argparse sub-parsers)."""
+    """Add the `batch` sub-command to `commands` (argparse sub-parsers), ``func=run``."""
     parser = commands.add_parser(
         "batch", help="lip-sync a list of shots, one result per shot and language",
         description="Run the shots of a batch file (TOML); results go to OUT/<shot>/<language>. "
@@ -31,6 +31,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--python", default=None,
                         help="Python that runs `-m lipsync` (default: this one)")
     add_verbose_argument(parser)
+    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from .exit_codes import run_command
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the `preprocess` sub-command."""
+    """Add the `preprocess` sub-command; its handler is stored as ``func=run``."""
     parser = subparsers.add_parser(
         "preprocess", help="write mouth blur, gradient and keypoint passes of a frame folder",
         description="Mouth-feature preprocessing: for every frame of --frames write "
@@ -31,6 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="weight of the HSI path in the fused blur, in (0, 1); default 0.5")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     add_verbose_argument(parser)
+    parser.set_defaults(func=run)
     return parser
 
 

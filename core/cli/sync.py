@@ -21,7 +21,7 @@ from .exit_codes import run_command
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the `sync` sub-command."""
+    """Add the `sync` sub-command; its handler is stored as ``func=run``."""
     parser = subparsers.add_parser(
         "sync", help="lip-sync a frame folder to audio: --frames DIR --audio FILE --fps F --out DIR",
         description="Generate the mouth of every frame of --frames from --audio and write the "
@@ -37,6 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="mouth keypoint track (.npz, KeypointTrack.save; Blender's "
                              "`render` command writes one); default: found by the face parser")
     add_options_arguments(parser)
+    parser.set_defaults(func=run)
     return parser
 
 

@@ -34,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                              "against)")
     parser.add_argument("--max-clips", type=int, default=None, help="evaluate at most N clips")
     add_verbose_argument(parser)
+    parser.set_defaults(func=run)
     return parser
 
 

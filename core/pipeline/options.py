@@ -40,14 +40,14 @@ class LipSyncOptions:
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:
-            raise InputError(f"quality = {self.quality!r}: use draft or final.")
+            raise InputError(f"quality = {self.quality!r}: use {_one_of(QUALITIES)}.")
         if isinstance(self.revoice, bool):
             object.__setattr__(self, "revoice", "on" if self.revoice else "off")
         elif self.revoice not in REVOICE_MODES:
-            raise InputError(f"revoice = {self.revoice!r}: use auto, on or off (true means "
-                             "on, false off).")
+            raise InputError(f"revoice = {self.revoice!r}: use {_one_of(REVOICE_MODES)} "
+                             "(true means on, false off).")
         if self.device not in DEVICES:
-            raise InputError(f"device = {self.device!r}: use auto, cpu or cuda.")
+            raise InputError(f"device = {self.device!r}: use {_one_of(DEVICES)}.")
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
             raise InputError(f"batch = {self.batch!r}: give a whole number of frames per "
                              "generator batch, at least 1.")
@@ -62,3 +62,8 @@ class LipSyncOptions:
     def sharpen(self) -> bool:
         """Whether the generated crop gets an unsharp mask (`character.sharpen`; 'final')."""
         return self.quality == "final"
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    """('a', 'b', 'c') -> 'a, b or c'."""
+    return f"{', '.join(choices[:-1])} or {choices[-1]}"

@@ -104,6 +104,7 @@ def add_parser(commands) -> None:
                        help="with --evaluate: write the numbers into the weights' model card "
                             "(and the card into the weights' metadata)")
     add_verbose_argument(train)
+    train.set_defaults(func=run)
 
 
 def _input_mix(text: str) -> dict[str, float]:
