@@ -55,7 +55,7 @@ bench: setup
 	$(PY) benchmarks/bench_preprocess.py
 	$(PY) benchmarks/bench_pipeline.py
 
-# The shipped weights on the held-out split of `make data` (README: Evaluation).
+# The shipped weights on the held-out split of `make data` (docs/evaluation.md).
 eval: setup
 	$(PY) -m lipsync eval --data $(DATA) --split test --out build/eval
 

@@ -1,4 +1,4 @@
-"""The source document's ablation (README: Evaluation): four generators, one per input
+"""The source document's ablation (docs/evaluation.md: Ablation): four generators, one per input
 variant, same data, expert, seed and budget; prints convergence and held-out metrics.
 
     python benchmarks/ablation.py --data build/data/factory --out build/ablation \
