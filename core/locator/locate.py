@@ -58,7 +58,7 @@ def locate_mouths(frame_paths: Sequence[str | os.PathLike], parser: FaceParser,
     """Mouth keypoints of one character (the most confident mouth) on every frame.
 
     frame_paths: the shot's F frame files in order (any format `read_frame_raw` reads,
-    all of one size). parser: the face parser (`train.parser.load_parser`; it is put in
+    all of one size). parser: the face parser (`models.parser.load_parser`; it is put in
     eval mode; any device). progress(done, total, message) counts frames; should_cancel
     is polled between parser passes (raises `Cancelled`).
     Returns a track with points (F, 1, 25, 2) frame px, visible (F, 1, 25) (all or none

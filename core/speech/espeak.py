@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..audio.frontend import FRONT_END
 from .espeak_binding import LOCK, PARAM_PITCH, PARAM_RATE, SpeechError, engine
 
 __all__ = [
@@ -136,7 +137,7 @@ def synthesize(
     voice: str = "en-us",
     rate_wpm: int = 175,
     pitch: int = 50,
-    sample_rate: int = 16000,
+    sample_rate: int = FRONT_END.sample_rate,
 ) -> Utterance:
     """Speak ``text`` with espeak-ng and return the audio with its phoneme timings.
 

@@ -16,11 +16,12 @@ import tempfile
 
 import numpy as np
 
+from ..audio.frontend import FRONT_END
 from .espeak import Phoneme, SpeechError, Utterance
 
 
 def synthesize_isolated(text: str, voice: str = "en-us", rate_wpm: int = 175, pitch: int = 50,
-                        sample_rate: int = 16000) -> Utterance:
+                        sample_rate: int = FRONT_END.sample_rate) -> Utterance:
     """:func:`~.espeak.synthesize` in a fresh Python process: the same arguments always
     give the same samples and phonemes. Raises SpeechError as `synthesize` does."""
     args = {"text": text, "voice": voice, "rate_wpm": rate_wpm, "pitch": pitch,
