@@ -164,7 +164,8 @@ class AudioTiming:
         """
         front = self.front_end
         centre_s = (first_frame + front.group_frames / 2) / self.fps
-        start = int(round(centre_s * front.sample_rate / front.hop_length)) - front.window_columns // 2
+        centre = int(round(centre_s * front.sample_rate / front.hop_length))   # column
+        start = centre - front.window_columns // 2
         return np.arange(start, start + front.window_columns, dtype=np.int64)
 
     def sample_range(self, first_frame: int, n_frames: int) -> tuple[int, int]:

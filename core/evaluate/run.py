@@ -163,10 +163,10 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
 def _parser_opening(models: LipSyncModels, crops: np.ndarray) -> np.ndarray:
     """(F,) the parser's inner-lip gap over mouth width, crops (F, S, S, 3): the height of
     teeth + mouth interior, summed as probabilities down each column (sub-pixel: a gap
-    is a few pixels of a 64 px crop), in the tallest quarter of the mouth's columns, over
-    the width of the lips + interior. On the validation truth frames this followed the
-    keypoints' (top-to-bottom inner landmark) opening at 0.857 against 0.825 for counted
-    (argmax) pixels, and 0.78 for the share of interior pixels used first."""
+    is a few pixels of a small crop), in the tallest quarter of the mouth's columns, over
+    the width of the lips + interior. On the validation truth frames it follows the
+    keypoints' (top-to-bottom inner landmark) opening more closely than counted (argmax)
+    pixels or the share of interior pixels (figures: docs/experiments.md)."""
     x = torch.from_numpy(crops.transpose(0, 3, 1, 2).astype(np.float32) / 255)
     probs = torch.softmax(models.parser(x.to(models.device))[0], dim=1).cpu().numpy()
     heights = probs[:, list(OPEN_CLASSES)].sum(axis=(1, 2))              # (F, S) per column

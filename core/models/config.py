@@ -68,7 +68,8 @@ def check_front_end(front_end: AudioFrontEnd, path: object) -> None:
     """InputError unless weights `path` read the audio the product computes (`FRONT_END`)."""
     if front_end != FRONT_END:
         theirs, ours = front_end.to_dict(), FRONT_END.to_dict()
-        differ = ", ".join(f"{k} {theirs[k]} (here {ours[k]})" for k in ours if theirs[k] != ours[k])
+        differ = ", ".join(f"{k} {theirs[k]} (here {ours[k]})" for k in ours
+                           if theirs[k] != ours[k])
         raise InputError(f"weights file '{path}' reads other audio than this version computes "
                          f"({differ}): train it again with this version's audio front end.")
 

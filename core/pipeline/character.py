@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
-from torch import nn
 
 from ..audio import FRONT_END, AudioTiming, group_window, is_silent, mfcc
 from ..errors import InputError

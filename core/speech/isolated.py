@@ -3,7 +3,7 @@
 espeak-ng keeps synthesis state between calls in one process (the same text spoken twice
 can differ by a few samples and in waveform), while the first call of a fresh process is
 always the same. The data factory promises "same seed, same files", so it speaks every
-sentence through :func:`synthesize_isolated` (about 0.3 s of process start per call).
+sentence through :func:`synthesize_isolated` (one process start per call).
 """
 
 from __future__ import annotations
