@@ -56,7 +56,7 @@ def run_demo(out: str) -> int:
     register()
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = FPS, 1.0
-    samples = load_audio(SPEECH, sample_rate=16000)
+    samples = load_audio(SPEECH)
     n_frames = AudioTiming(fps=FPS).n_video_frames_for(len(samples))
     scene.frame_start, scene.frame_end = 1, n_frames
     # Mouth closed on every frame: whatever moves in the result is the lip-sync's work.

@@ -284,6 +284,7 @@ def load_models(device: str) -> tuple[object, float]:
 def stage_split(cache: Path, n_frames: int, models, batch: int, scratch: Path) -> dict:
     """The pipeline's steps one after another on the first `n_frames` frames of the shot:
     ms per frame of each (and the one-off set-up in s)."""
+    from lipsync.core.audio import AudioTiming
     from lipsync.core.pipeline.character import CharacterState
     from lipsync.core.pipeline.pixels import to_display
     from lipsync.core.pipeline.run import _composite, _encode
@@ -301,7 +302,7 @@ def stage_split(cache: Path, n_frames: int, models, batch: int, scratch: Path) -
         return value
 
     start = time.perf_counter()
-    state = CharacterState(characters[0], n_frames, fps, models, refine=True)
+    state = CharacterState(characters[0], n_frames, AudioTiming(fps=fps), models, refine=True)
     state.set_reference(to_display(read_frame_raw(paths[0])), 0)
     setup_s = time.perf_counter() - start
     raws = timed("read PNG (decode)", lambda: [read_frame_raw(p) for p in paths])
@@ -332,7 +333,7 @@ def bench_networks(models, batch: int, min_seconds: float) -> dict:
     ms per frame of each network timed on its own."""
     import torch
 
-    from lipsync.core.pipeline.character import KEEP_CLASSES
+    from lipsync.core.pipeline.finish import KEEP_CLASSES
 
     device, size = models.device, models.size
     config = models.sync.config
@@ -341,8 +342,8 @@ def bench_networks(models, batch: int, min_seconds: float) -> dict:
     def rand(*shape):
         return torch.rand(*shape, generator=gen).to(device)
 
-    groups = rand(batch, 4 * config.frames, size, size)
-    audio = rand(batch, 1, 13, config.audio_window)
+    groups = rand(batch, 4 * config.audio.group_frames, size, size)
+    audio = rand(batch, 1, config.audio.n_mfcc, config.audio.window_columns)
     source, heat = rand(batch, 4, size, size), rand(batch, 1, size, size)
     reference, crops = rand(batch, 3, size, size), rand(batch, 3, size, size)
     keep = list(KEEP_CLASSES)

@@ -40,7 +40,6 @@ RESOLUTION = (1920, 1080)
 FPS = 25
 ENGINE = "BLENDER_WORKBENCH"
 VERSION = 1                      # bump when the scene changes: older caches are re-rendered
-SAMPLE_RATE = 16000
 
 # Camera: 50 mm lens, on the -Y side of the head (the face looks towards -Y).
 CAMERA_DISTANCE = 9.5            # m from the head's centre: head ~ 60 % of the frame height
@@ -220,11 +219,12 @@ def frame_paths(cache: Path, n_frames: int) -> list[Path]:
 
 
 def shot_samples(n_frames: int, fps: float = FPS) -> np.ndarray:
-    """(N,) float32 mono 16 kHz: demo/speech.wav looped and cut to `n_frames` at `fps`."""
-    from lipsync.core.audio import load_audio
+    """(N,) float32 mono at the front end's rate: demo/speech.wav looped and cut to
+    `n_frames` at `fps`."""
+    from lipsync.core.audio import FRONT_END, load_audio
 
-    speech = load_audio(SPEECH, SAMPLE_RATE)
-    needed = int(round(n_frames / fps * SAMPLE_RATE))
+    speech = load_audio(SPEECH, FRONT_END.sample_rate)
+    needed = int(round(n_frames / fps * FRONT_END.sample_rate))
     return np.resize(speech, needed).astype(np.float32)
 
 

@@ -36,9 +36,10 @@ def test_every_shipped_file_has_metadata_a_card_and_the_total_is_small():
 
 
 def test_shipped_networks_run_one_batch():
-    from lipsync.core.train.generator import load_generator
-    from lipsync.core.train.parser import load_parser, segment
-    from lipsync.core.train.sync import load_sync_expert
+    from lipsync.core.models.generator import load_generator
+    from lipsync.core.models.parser import load_parser
+    from lipsync.core.models.sync import load_sync_expert
+    from lipsync.core.train.parser import segment
 
     torch.manual_seed(0)
     sync = load_sync_expert(shipped("sync"))
@@ -54,9 +55,23 @@ def test_shipped_networks_run_one_batch():
     assert labels.shape == (2, 64, 64) and labels.dtype == np.uint8
 
 
+def test_shipped_weights_say_what_audio_and_crops_they_read():
+    """The sync expert, the judge and the generator store the audio front end the product
+    computes; every network stores its crop side."""
+    import json
+
+    from lipsync.core.audio import FRONT_END
+
+    for name in NAMES:
+        config = json.loads(load_weights(shipped(name))[1]["config"])
+        assert config["size"] == 64
+        if name != "parser":                        # the parser reads no audio
+            assert config["audio"] == FRONT_END.to_dict(), name
+
+
 def test_wrong_kind_of_weights_is_refused():
     from lipsync.core.errors import InputError
-    from lipsync.core.train.sync import load_sync_expert
+    from lipsync.core.models.sync import load_sync_expert
 
     with pytest.raises(InputError, match="not 'sync'"):
         load_sync_expert(shipped("parser"))

@@ -34,12 +34,12 @@ class SceneAudio:
     sources: tuple[str, ...]
 
 
-def scene_timing(scene: bpy.types.Scene, sample_rate: int = 16000):
-    """The scene's `AudioTiming` (fps / fps_base, e.g. exactly 30000/1001)."""
+def scene_timing(scene: bpy.types.Scene):
+    """The scene's `AudioTiming` (fps / fps_base, e.g. exactly 30000/1001; the product's
+    audio front end): build it once per shot and pass it on."""
     from ...core.audio import AudioTiming
 
-    return AudioTiming.from_blender_fps(scene.render.fps, scene.render.fps_base,
-                                        sample_rate=sample_rate)
+    return AudioTiming.from_blender_fps(scene.render.fps, scene.render.fps_base)
 
 
 def sound_strips(scene: bpy.types.Scene) -> list:
@@ -93,18 +93,17 @@ def _strip_file(strip, cache_dir: str) -> str:
                      "Relink the sound (Sidebar > Strip > Sound) or pack it.")
 
 
-def strip_samples(strip, scene, first_frame: int, n_frames: int, sample_rate: int,
+def strip_samples(strip, timing, first_frame: int, n_frames: int,
                   cache_dir: str) -> tuple[np.ndarray, np.ndarray]:
     """One strip's audio on frames `first_frame ..` as (N,) float32, and which of the
     `n_frames` frames it covers as (n_frames,) bool.
 
     Samples outside the strip (trims, before its start, after its end) are zero;
-    the strip's volume is applied.
+    the strip's volume is applied; `timing` is the shot's (`scene_timing`).
     """
     from ...core.audio import load_audio
 
-    timing = scene_timing(scene, sample_rate)
-    fps = timing.fps
+    fps, sample_rate = timing.fps, timing.sample_rate
     start, stop = timing.sample_range(first_frame, n_frames)
     n_out = stop - start
     audio = load_audio(_strip_file(strip, cache_dir), sample_rate=sample_rate)
@@ -123,19 +122,19 @@ def strip_samples(strip, scene, first_frame: int, n_frames: int, sample_rate: in
 
 
 def read_scene_audio(scene, first_frame: int, n_frames: int, strip_name: str = "",
-                     mix_all: bool = False, sample_rate: int = 16000,
-                     cache_dir: str = "") -> SceneAudio:
-    """Audio for exactly the frame range, from one strip or all strips mixed.
+                     mix_all: bool = False, timing=None, cache_dir: str = "") -> SceneAudio:
+    """Audio for exactly the frame range, from one strip or all strips mixed, at the
+    sample rate of `timing` (the shot's; default `scene_timing(scene)`).
 
     Raises AudioError when no chosen strip overlaps the range at all.
     """
     strips = choose_sound_strips(scene, strip_name, mix_all)
+    timing = timing or scene_timing(scene)
     cache_dir = cache_dir or bpy.app.tempdir
     mix = None
     covered = np.zeros(n_frames, bool)
     for strip in strips:
-        samples, strip_covered = strip_samples(strip, scene, first_frame, n_frames, sample_rate,
-                                               cache_dir)
+        samples, strip_covered = strip_samples(strip, timing, first_frame, n_frames, cache_dir)
         mix = samples if mix is None else mix + samples
         covered |= strip_covered
     if not covered.any():
@@ -143,6 +142,6 @@ def read_scene_audio(scene, first_frame: int, n_frames: int, strip_name: str = "
         raise AudioError(f"Frames {first_frame}-{first_frame + n_frames - 1} lie outside the audio "
                          f"({spans}): set the frame range inside the sound strip or move the strip.")
     np.clip(mix, -1.0, 1.0, out=mix)
-    return SceneAudio(mix, sample_rate, scene_timing(scene).fps, first_frame, n_frames,
+    return SceneAudio(mix, timing.sample_rate, timing.fps, first_frame, n_frames,
                       int(np.count_nonzero(covered)),
                       tuple(s.name for s in strips))

@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from ...core.dataset.plan import ClipPlan
+from ...core.audio.frontend import FRONT_END
 from ...core.pipeline.crop import crop, crop_boxes
 from ...core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 
-SAMPLE_RATE = 16000
 CLIP_MARKER = "clip.json"
 
 
@@ -97,7 +97,7 @@ def _speak(plan_text: str, plan: ClipPlan):
     from ...core.speech import synthesize_isolated
 
     return synthesize_isolated(plan_text, voice=plan.voice, rate_wpm=plan.rate_wpm, pitch=plan.pitch,
-                      sample_rate=SAMPLE_RATE)
+                      sample_rate=FRONT_END.sample_rate)
 
 
 def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions = ClipOptions(),
@@ -125,7 +125,7 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
         shot = ShotSpec.random(plan.shot_seed, engine=options.engine,
                                cycles_share=options.cycles_share, fps=options.fps,
                                resolution=options.resolution)
-        timing = AudioTiming(fps=shot.fps, sample_rate=SAMPLE_RATE)
+        timing = AudioTiming(fps=shot.fps)
         n_frames = timing.n_video_frames_for(len(speech.samples))
         if options.max_frames is not None:
             n_frames = min(n_frames, options.max_frames)
@@ -166,12 +166,12 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
         np.savez_compressed(work / "crops.npz", **arrays)
         for name, track in tracks.items():
             track.save(work / f"keypoints_{name}.npz")
-        save_wav(work / "audio.wav", samples, SAMPLE_RATE)
+        save_wav(work / "audio.wav", samples, FRONT_END.sample_rate)
         np.save(work / "visemes.npy", visemes)
         phonemes = {"talking": [[p.start_s, p.end_s, p.symbol] for p in speech.phonemes]}
         if dub is not None:
             fitted, _ = fit_to_frames(dub.samples, timing, n_frames)
-            save_wav(work / "dub_audio.wav", fitted, SAMPLE_RATE)
+            save_wav(work / "dub_audio.wav", fitted, FRONT_END.sample_rate)
             np.save(work / "dub_visemes.npy", versions["dub"])
             phonemes["dub"] = [[p.start_s, p.end_s, p.symbol] for p in dub.phonemes]
         (work / "phonemes.json").write_text(json.dumps(phonemes))
@@ -179,7 +179,8 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
             np.savez_compressed(work / "frames.npz", labels=labels, **images)
         meta = {"plan": plan.to_dict(), "character": character.spec.to_dict(),
                 "shot": shot.to_dict(), "frames": int(n_frames), "fps": shot.fps,
-                "sample_rate": SAMPLE_RATE, "crop_size": size, "versions": list(versions),
+                "sample_rate": FRONT_END.sample_rate, "crop_size": size,
+                "versions": list(versions),
                 "audio_samples": len(samples)}
         (work / CLIP_MARKER).write_text(json.dumps(meta, indent=1))
         if final.exists():

@@ -43,8 +43,6 @@ from . import shot_frames
 from .preprocess_job import new_run_dir, resolve_output_dir, scene_range
 from .lipsync_request import FRAMES, MATTE, RESULT, CharacterRequest, LipSyncRequest, LipSyncResult
 
-SAMPLE_RATE = 16000
-
 
 @dataclass
 class _Character:
@@ -54,7 +52,7 @@ class _Character:
     obj: object
     mouth_group: str
     audio_label: str
-    samples: np.ndarray            # (N,) float32 mono, 16 kHz, t=0 on the first frame
+    samples: np.ndarray            # (N,) float32 mono (job.timing), t=0 on the first frame
     notes: list[str] = field(default_factory=list)
 
 
@@ -79,7 +77,7 @@ class LipSyncJob:
         self.scene, self.first, self.last = scene_range(request.scene, request.frame_start,
                                                         request.frame_end)
         self.frames = list(range(self.first, self.last + 1))
-        self.fps = sound.scene_timing(self.scene).fps      # fps / fps_base, e.g. 30000/1001
+        self.timing = sound.scene_timing(self.scene)   # the shot's one AudioTiming
         self.render_at_once = False
         self.characters: list[_Character] = []
         self.models = None
@@ -133,7 +131,7 @@ class LipSyncJob:
         self.run_dir = new_run_dir(root, scene.name, self.label)
 
     def _resolve(self, c: CharacterRequest, camera) -> _Character:
-        from ...core.audio import AudioTiming, is_silent, load_audio
+        from ...core.audio import is_silent, load_audio
 
         scene, n = self.scene, len(self.frames)
         obj = projection.require_mesh(scene, c.character)
@@ -141,13 +139,13 @@ class LipSyncJob:
         notes = []
         if c.audio_file:
             path = bpy.path.abspath(c.audio_file)
-            samples = load_audio(path, sample_rate=SAMPLE_RATE)
+            samples = load_audio(path, sample_rate=self.timing.sample_rate)
             label = Path(path).stem
-            needed = AudioTiming(fps=self.fps, sample_rate=SAMPLE_RATE).n_samples_for(n)
+            needed = self.timing.n_samples_for(n)
             heard = samples[:needed]
         else:
             audio = sound.read_scene_audio(scene, self.first, n, c.sound_strip, c.mix_sounds,
-                                           sample_rate=SAMPLE_RATE)
+                                           timing=self.timing)
             samples = heard = audio.samples
             label = "mix" if c.mix_sounds else "+".join(audio.sources)
             notes = self._strip_notes(obj.name, label, audio)
@@ -227,7 +225,7 @@ class LipSyncJob:
     def compute(self, progress: ProgressFn = no_progress,
                 should_cancel: CancelFn = never_cancel) -> None:
         """Lip-sync the frames (no bpy: safe off the main thread)."""
-        from ...core.audio import AudioTiming, save_wav
+        from ...core.audio import save_wav
         from ...core.pipeline.character import CharacterTrack
         from ...core.pipeline.run import PipelineOptions, lipsync_frames
         from ...core.preprocess.keypoints import KeypointTrack
@@ -241,9 +239,9 @@ class LipSyncJob:
                                 visible=self.track.visible[:, k:k + 1],
                                 boxes=self.track.boxes[:, k:k + 1], frames=self.track.frames)
             tracks.append(CharacterTrack(c.name, one, c.samples))
-        needed = AudioTiming(fps=self.fps, sample_rate=SAMPLE_RATE).n_samples_for(len(self.frames))
-        save_wav(run / "audio.wav", self._mix(needed), SAMPLE_RATE)
-        result = lipsync_frames(self.frame_paths, tracks, self.fps, run / RESULT,
+        needed = self.timing.n_samples_for(len(self.frames))
+        save_wav(run / "audio.wav", self._mix(needed), self.timing.sample_rate)
+        result = lipsync_frames(self.frame_paths, tracks, self.timing, run / RESULT,
                                 PipelineOptions(req.options), models=self.models,
                                 progress=progress, should_cancel=should_cancel)
         self.report = {

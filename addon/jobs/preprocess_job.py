@@ -140,8 +140,9 @@ class PreprocessJob:
         if req.character:
             self.character = projection.require_mesh(scene, req.character)
             render.require_camera(scene)
+        self.timing = sound.scene_timing(scene)      # the shot's one AudioTiming
         self.audio = sound.read_scene_audio(scene, self.first, len(self.frames), req.sound_strip,
-                                            req.mix_sounds)
+                                            req.mix_sounds, timing=self.timing)
         root = resolve_output_dir(req.output_dir)
         self.run_dir = new_run_dir(root, scene.name, req.character or req.frames_strip or "frames")
 
@@ -186,7 +187,7 @@ class PreprocessJob:
         """Preprocessing passes and audio features (no bpy: safe off the main thread)."""
         import numpy as np
 
-        from ...core.audio import AudioTiming, features_for_frames, save_wav
+        from ...core.audio import features_for_frames, save_wav
         from ...core.preprocess.sequence import preprocess_sequence
 
         run = Path(self.run_dir)
@@ -198,9 +199,8 @@ class PreprocessJob:
                                      should_cancel=should_cancel, frame_numbers=self.frames)
         check_cancel(should_cancel)
         audio = self.audio
-        timing = AudioTiming(fps=audio.fps, sample_rate=audio.sample_rate)
         save_wav(run / "audio.wav", audio.samples, audio.sample_rate)
-        np.save(run / "mfcc_windows.npy", features_for_frames(audio.samples, timing,
+        np.save(run / "mfcc_windows.npy", features_for_frames(audio.samples, self.timing,
                                                               len(self.frames)))
         passed = sorted({int(f) for frames in result.passed_through.values() for f in frames})
         self.report = {

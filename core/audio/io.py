@@ -1,8 +1,8 @@
 """Reading and writing audio, and fitting it to a range of video frames.
 
 Samples are float32 mono arrays of shape (N,), values in [-1, 1], at the
-sample rate the caller asks for (16 kHz by default). Files are read with
-soundfile (libsndfile: WAV, FLAC, OGG/Vorbis, MP3 with libsndfile >= 1.1) and
+sample rate the caller asks for (by default the front end's, `FRONT_END.sample_rate`).
+Files are read with soundfile (libsndfile: WAV, FLAC, OGG/Vorbis, MP3 with libsndfile >= 1.1) and
 resampled with soxr (the "HQ" quality librosa calls ``soxr_hq``).
 """
 
@@ -18,6 +18,7 @@ import numpy as np
 import soundfile
 
 from ..errors import AudioError
+from .frontend import FRONT_END
 from .timing import AudioTiming
 
 __all__ = ["AudioFit", "fit_to_frames", "is_silent", "load_audio", "save_wav"]
@@ -41,7 +42,7 @@ def check_mono(samples: object, what: str) -> np.ndarray:
     return arr
 
 
-def load_audio(path: str | os.PathLike[str], sample_rate: int = 16000) -> np.ndarray:
+def load_audio(path: str | os.PathLike[str], sample_rate: int = FRONT_END.sample_rate) -> np.ndarray:
     """Read an audio file as mono float32 samples at ``sample_rate``.
 
     Args:

@@ -25,6 +25,7 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import AudioError
+from .frontend import FRONT_END, AudioFrontEnd
 
 __all__ = ["AudioTiming"]
 
@@ -44,20 +45,15 @@ def _check_int(name: str, value: object, minimum: int) -> None:
 
 @dataclass(frozen=True)
 class AudioTiming:
-    """How audio samples, MFCC frames and video frames line up.
+    """How audio samples, MFCC columns and video frames line up in one shot.
 
     Build one per shot from the scene's frame rate and pass it to every audio
-    function; nothing else computes a frame/sample/feature conversion.
+    function; nothing else computes a frame/sample/feature conversion. The sample
+    rate, hop and the networks' window come from ``front_end``.
     """
 
     fps: float  # video frames per second, > 0 (e.g. 24000/1001 for 23.976)
-    sample_rate: int = 16000  # audio samples per second (Hz)
-    hop_length: int = 160  # samples between MFCC frames (160 = 10 ms at 16 kHz)
-    win_length: int = 400  # samples in each analysis window (400 = 25 ms at 16 kHz)
-    n_fft: int = 512  # FFT size in samples, >= win_length
-    n_mels: int = 40  # mel bands
-    n_mfcc: int = 13  # MFCC coefficients kept (c0 = log energy first), <= n_mels
-    window_video_frames: int = 5  # video frames in one sync window (centred on the frame)
+    front_end: AudioFrontEnd = FRONT_END  # sample rate, MFCC analysis, window read
 
     def __post_init__(self) -> None:
         if (
@@ -70,29 +66,27 @@ class AudioTiming:
                 f"Audio timing: fps={self.fps!r} must be a finite number > 0 "
                 "(the scene's frame rate, e.g. 24 or 24000/1001)."
             )
-        _check_int("sample_rate", self.sample_rate, 1)
-        _check_int("hop_length", self.hop_length, 1)
-        _check_int("win_length", self.win_length, 1)
-        _check_int("n_fft", self.n_fft, 1)
-        _check_int("n_mels", self.n_mels, 1)
-        _check_int("n_mfcc", self.n_mfcc, 1)
-        _check_int("window_video_frames", self.window_video_frames, 1)
-        if self.win_length > self.n_fft:
-            raise AudioError(
-                f"Audio timing: win_length={self.win_length} must be <= n_fft={self.n_fft}."
-            )
-        if self.n_mfcc > self.n_mels:
-            raise AudioError(
-                f"Audio timing: n_mfcc={self.n_mfcc} must be <= n_mels={self.n_mels}."
-            )
+        if not isinstance(self.front_end, AudioFrontEnd):
+            raise AudioError(f"Audio timing: front_end={self.front_end!r} must be an AudioFrontEnd.")
+
+    @property
+    def sample_rate(self) -> int:
+        """Audio samples per second (Hz), the front end's."""
+        return self.front_end.sample_rate
+
+    @property
+    def hop_length(self) -> int:
+        """Samples between MFCC columns, the front end's."""
+        return self.front_end.hop_length
 
     @classmethod
-    def from_blender_fps(cls, fps: int, fps_base: float, **kwargs: int) -> AudioTiming:
+    def from_blender_fps(cls, fps: int, fps_base: float,
+                         front_end: AudioFrontEnd = FRONT_END) -> AudioTiming:
         """Timing for a Blender scene: frame rate is ``scene.render.fps / fps_base``.
 
         ``fps_base`` is stored by Blender as a 32-bit float (1.001 reads back as
         1.0010000467...); it is snapped to the nearest simple fraction, so
-        ``(24, 1.001)`` gives exactly 24000/1001. Other fields go in ``kwargs``.
+        ``(24, 1.001)`` gives exactly 24000/1001.
         """
         if isinstance(fps, bool) or not isinstance(fps, (int, np.integer)) or fps <= 0:
             raise AudioError(f"Blender fps={fps!r} must be a positive integer (render.fps).")
@@ -101,7 +95,7 @@ class AudioTiming:
         ):
             raise AudioError(f"Blender fps_base={fps_base!r} must be a finite number > 0.")
         base = Fraction(float(fps_base)).limit_denominator(_FPS_MAX_DENOMINATOR)
-        return cls(fps=float(Fraction(int(fps)) / base), **kwargs)
+        return cls(fps=float(Fraction(int(fps)) / base), front_end=front_end)
 
     # -- exact rates ---------------------------------------------------------
 
@@ -122,8 +116,8 @@ class AudioTiming:
 
     @property
     def feature_rate(self) -> float:
-        """MFCC frames per second (``sample_rate / hop_length``; 100.0 by default)."""
-        return self.sample_rate / self.hop_length
+        """MFCC columns per second (``sample_rate / hop_length``)."""
+        return self.front_end.feature_rate
 
     @property
     def samples_per_video_frame(self) -> float:
@@ -136,23 +130,6 @@ class AudioTiming:
         """MFCC frames per video frame (``feature_rate / fps``; may be fractional)."""
         num, den = self._samples_per_frame_ratio()
         return num / (den * self.hop_length)
-
-    @property
-    def window_features(self) -> int:
-        """MFCC frames in one sync window of ``window_video_frames`` video frames
-        (rounded half up, at least 1): 21 at 24 fps, 20 at 25, 17 at 30, 8 at 60."""
-        num, den = self._samples_per_frame_ratio()
-        return max(1, _round_half_up(self.window_video_frames * num, den * self.hop_length))
-
-    @property
-    def window_offset_frames(self) -> int:
-        """Video frames before frame ``i`` in its sync window (``window_video_frames // 2``).
-
-        The window of frame ``i`` covers video frames
-        ``i - window_offset_frames .. i - window_offset_frames + window_video_frames - 1``
-        (``i-2 .. i+2`` for a window of 5; ``i-2 .. i+1`` for a window of 4).
-        """
-        return self.window_video_frames // 2
 
     # -- conversions ---------------------------------------------------------
 
@@ -177,19 +154,19 @@ class AudioTiming:
         d = den * self.hop_length
         return (2 * frames * num + d) // (2 * d)
 
-    def window_feature_indices(self, n_video_frames: int) -> np.ndarray:
-        """MFCC frame indices of the sync window of every video frame.
+    def group_columns(self, first_frame: int) -> np.ndarray:
+        """MFCC column indices the networks read for the group of video frames
+        ``first_frame .. first_frame + group_frames - 1``: int64 (window_columns,), the
+        ``window_columns`` columns centred on the group's middle (the same length in
+        seconds at any fps). Indices may be negative or past the end; callers clip.
 
-        Returns int64 ``(n_video_frames, window_features)``. Row ``i`` starts at
-        the MFCC frame nearest the start of video frame ``i - window_offset_frames``
-        and runs for ``window_features`` frames, i.e. the MFCC frames whose
-        centres fall (to the nearest hop) inside video frames
-        ``i - window_offset_frames .. i - window_offset_frames + window_video_frames - 1``.
-        Indices may be negative or past the end; callers clip (edge padding).
+        The centre is rounded in float arithmetic, as the networks were trained.
         """
-        _check_int("n_video_frames", n_video_frames, 0)
-        starts = self.feature_indices(np.arange(n_video_frames) - self.window_offset_frames)
-        return starts[:, None] + np.arange(self.window_features, dtype=np.int64)[None, :]
+        front = self.front_end
+        centre_s = (first_frame + front.group_frames / 2) / self.fps
+        centre = int(round(centre_s * front.sample_rate / front.hop_length))   # column
+        start = centre - front.window_columns // 2
+        return np.arange(start, start + front.window_columns, dtype=np.int64)
 
     def sample_range(self, first_frame: int, n_frames: int) -> tuple[int, int]:
         """Sample indices ``(start, stop)`` covering video frames

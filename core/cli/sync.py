@@ -59,8 +59,7 @@ def _print_report(report, out: Path) -> None:
 
 
 def _sync(args: argparse.Namespace, progress):
-    from ..audio import load_audio
-    from ..dataset.reader import SAMPLE_RATE
+    from ..audio import FRONT_END, load_audio
     from ..errors import InputError
     from ..pipeline.character import CharacterTrack
     from ..pipeline.models import LipSyncModels
@@ -84,7 +83,7 @@ def _sync(args: argparse.Namespace, progress):
         raise InputError(f"the keypoints hold {track.n_characters} character(s) but "
                          f"{len(args.audio)} --audio file(s) were given: give one per character.")
     characters = [CharacterTrack(f"character {c + 1}" if len(args.audio) > 1 else path.stem,
-                                 _one_character(track, c), load_audio(path, SAMPLE_RATE))
+                                 _one_character(track, c), load_audio(path, FRONT_END.sample_rate))
                   for c, path in enumerate(args.audio)]
     return lipsync_frames(frames, characters, args.fps, args.out, PipelineOptions(options),
                           models=models, progress=progress)

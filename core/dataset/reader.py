@@ -3,13 +3,14 @@
 A clip folder (see `addon/factory/clip.py`) holds face crops of the `talking`, `neutral`
 and (some clips) `dub` renders, part labels, keypoints and audio. `load_clip` turns one
 into model-ready arrays at side `size`: the crops, their step-S20 passes (mouth blur
-picture and gradient map, computed once and cached under ``<data>/cache/``), keypoints in
-crop pixels, and the MFCC of each audio track. `ClipSet` holds the clips of a split and
-draws the batches of each training stage as numpy arrays (channels first, float32 in
-[0, 1] for images) from a `numpy.random.Generator`, so a seed fixes every batch.
+picture and gradient map, made at `pass_side(size)` as in the pipeline, computed once and
+cached under ``<data>/cache/``), keypoints in crop pixels, and the MFCC of each audio track.
+`ClipSet` holds the clips of a split and draws the batches of each training stage as numpy
+arrays (channels first, float32 in [0, 1] for images) from a `numpy.random.Generator`, so
+a seed fixes every batch.
 
-Audio windows are fps-independent: `AUDIO_WINDOW` MFCC columns (10 ms each) centred on
-the middle of the window's video frames.
+Audio windows are the networks' (`core.audio.group_window`): G = `front_end.group_frames`
+frames per group, (M, W) = (`n_mfcc`, `window_columns`) MFCC per window.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..audio import AudioTiming, load_audio, mfcc
+from ..audio import FRONT_END, AudioFrontEnd, AudioTiming, group_window, load_audio, mfcc
 from ..errors import InputError
+from ..models.config import pass_side
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.keypoints import Face, KeypointTrack
 from ..preprocess.mouth_blur import mouth_blur_picture
@@ -34,12 +36,8 @@ MANIFEST = "manifest.jsonl"
 RECIPE = "recipe.json"   # the arguments a data set was made with
 DEFAULT_INPUT_MIX = {"neutral": 0.5, "dub": 0.25, "talking": 0.25}  # generator inputs
 CACHE_VERSION = 1
-SAMPLE_RATE = 16000
-AUDIO_WINDOW = 20        # MFCC columns per window (0.2 s at a 10 ms hop)
-SYNC_FRAMES = 5          # video frames per sync group
 MIN_NEGATIVE_SHIFT = 3   # off-sync pairs are at least this many frames apart
 AUDIO_OF = {"talking": "audio.wav", "dub": "dub_audio.wav"}
-TIMING = AudioTiming(fps=25, sample_rate=SAMPLE_RATE)   # hop, window, mels (fps unused)
 
 
 @dataclass
@@ -48,7 +46,7 @@ class Clip:
 
     clip_id: str
     split: str
-    fps: float
+    timing: AudioTiming               # the clip's fps and the front end of `mfcc`
     versions: tuple[str, ...]
     images: dict[str, np.ndarray]     # version -> (F, S, S, 3) uint8 RGB crops
     blur: dict[str, np.ndarray]       # version -> (F, S, S, 3) uint8 mouth blur pictures
@@ -56,17 +54,16 @@ class Clip:
     keypoints: dict[str, np.ndarray]  # version -> (F, 25, 2) float32, crop px
     visible: dict[str, np.ndarray]    # version -> (F,) bool, whole mouth visible
     labels: np.ndarray                # (F, S, S) uint8 part classes of the talking frames
-    mfcc: dict[str, np.ndarray]       # 'talking' / 'dub' -> (13, T) float32, 10 ms columns
+    mfcc: dict[str, np.ndarray]       # 'talking' / 'dub' -> (M, T) float32 MFCC
 
     @property
     def n_frames(self) -> int:
         return int(self.labels.shape[0])
 
-    def audio_window(self, track: str, frame: int, shift: int = 0,
-                     frames: int = SYNC_FRAMES) -> np.ndarray:
-        """(13, AUDIO_WINDOW) MFCC of `track` centred on frames frame..frame+frames-1, moved
-        by `shift` video frames; edge-padded beyond the audio."""
-        return audio_window(self.mfcc[track], self.fps, frame + shift, frames)
+    def audio_window(self, track: str, frame: int, shift: int = 0) -> np.ndarray:
+        """(M, W) MFCC window of `track` for the group of frames from `frame`, moved by
+        `shift` video frames; edge-padded beyond the audio."""
+        return group_window(self.mfcc[track], self.timing, frame + shift)
 
     def passes(self, version: str, frame: int) -> np.ndarray:
         """(4, S, S) float32: blur RGB and gradient of one frame, in [0, 1]."""
@@ -79,16 +76,6 @@ class Clip:
         return self.images[version][frame].transpose(2, 0, 1).astype(np.float32) / 255.0
 
 
-def audio_window(feats: np.ndarray, fps: float, frame: int,
-                 frames: int = SYNC_FRAMES) -> np.ndarray:
-    """(13, AUDIO_WINDOW) columns of MFCC `feats` (13, T) (10 ms hop from time 0) centred
-    on video frames frame..frame+frames-1 at `fps`; edge-padded beyond the audio."""
-    centre_s = (frame + frames / 2) / fps
-    start = int(round(centre_s * SAMPLE_RATE / TIMING.hop_length)) - AUDIO_WINDOW // 2
-    idx = np.clip(np.arange(start, start + AUDIO_WINDOW), 0, feats.shape[1] - 1)
-    return feats[:, idx]
-
-
 def read_manifest(data: Path) -> list[dict]:
     """The manifest's clip records; InputError when the folder holds no data set."""
     path = Path(data) / MANIFEST
@@ -99,8 +86,10 @@ def read_manifest(data: Path) -> list[dict]:
 
 
 def load_clip(data: Path, record: dict, size: int = 64,
-              config: PreprocessConfig | None = None) -> Clip:
-    """Load clip `record` (a manifest line) of data set `data` at model side `size`."""
+              config: PreprocessConfig | None = None,
+              front_end: AudioFrontEnd = FRONT_END) -> Clip:
+    """Load clip `record` (a manifest line) of data set `data` at model side `size`, its
+    audio as MFCC of `front_end`."""
     data = Path(data)
     folder = data / record["clip_id"]
     meta = json.loads((folder / "clip.json").read_text())
@@ -119,11 +108,11 @@ def load_clip(data: Path, record: dict, size: int = 64,
     feats = {}
     for track, name in AUDIO_OF.items():
         if track in versions:
-            samples = load_audio(folder / name, SAMPLE_RATE)
-            feats[track] = mfcc(samples, TIMING)
+            samples = load_audio(folder / name, front_end.sample_rate)
+            feats[track] = mfcc(samples, front_end)
     return Clip(
-        clip_id=record["clip_id"], split=record["split"], fps=float(meta["fps"]),
-        versions=versions,
+        clip_id=record["clip_id"], split=record["split"],
+        timing=AudioTiming(fps=float(meta["fps"]), front_end=front_end), versions=versions,
         images={v: arrays[f"image_{v}"] for v in versions},
         blur={v: arrays[f"blur_{v}"] for v in versions},
         gradient={v: arrays[f"gradient_{v}"] for v in versions},
@@ -133,26 +122,33 @@ def load_clip(data: Path, record: dict, size: int = 64,
 
 
 def _prepare(folder: Path, meta: dict, size: int, config: PreprocessConfig) -> dict:
-    """Crops at `size`, S20 passes, keypoints in crop px (the cached part of a clip)."""
+    """Crops at `size`, S20 passes (made at `pass_side(size)`, as the pipeline does),
+    keypoints in crop px (the cached part of a clip). InputError when the stored crops are
+    smaller than the pass side."""
     crops = np.load(folder / "crops.npz")
     boxes = crops["boxes"]                                   # (F, 4) full-frame px
-    stored = crops["labels"].shape[1]
+    side, stored = pass_side(size), crops["labels"].shape[1]
+    if stored < side:
+        raise InputError(f"the data set's crops in '{folder}' are {stored} px; a {size} px "
+                         f"network reads passes made at {side} px: make the data set with "
+                         f"--crop-size {side} or more, or train with a smaller --size.")
     out = {"labels": _resize(crops["labels"], size, cv2.INTER_NEAREST)}
     for version in meta["versions"]:
         track = KeypointTrack.load(folder / f"keypoints_{version}.npz")
-        scale = (stored / (boxes[:, 2] - boxes[:, 0]))[:, None, None]
-        points = (track.points[:, 0] - boxes[:, None, :2]) * scale      # stored-crop px
+        scale = (side / (boxes[:, 2] - boxes[:, 0]))[:, None, None]
+        points = (track.points[:, 0] - boxes[:, None, :2]) * scale      # pass-side crop px
         face_boxes = (track.boxes[:, 0].reshape(-1, 2, 2) - boxes[:, None, :2]) * scale
         visible = track.visible[:, 0].all(axis=1)
+        images = _resize(crops[version], side, cv2.INTER_AREA)        # (F, side, side, 3)
         blur, grad = [], []
-        for i, image in enumerate(crops[version]):
+        for i, image in enumerate(images):
             faces = [Face(points[i].astype(np.float32), track.visible[i, 0],
-                          _valid_box(face_boxes[i].reshape(4), stored))] if visible[i] else []
+                          _valid_box(face_boxes[i].reshape(4), side))] if visible[i] else []
             picture = mouth_blur_picture(image, faces, config)
             blur.append(picture)
             grad.append(np.rint(gradient_map(picture, config) * 255).astype(np.uint8))
-        factor = size / stored
-        out[f"image_{version}"] = _resize(crops[version], size, cv2.INTER_AREA)
+        factor = size / side
+        out[f"image_{version}"] = _resize(images, size, cv2.INTER_AREA)
         out[f"blur_{version}"] = _resize(np.stack(blur), size, cv2.INTER_AREA)
         out[f"gradient_{version}"] = _resize(np.stack(grad), size, cv2.INTER_AREA)
         out[f"keypoints_{version}"] = (points * factor).astype(np.float32)
@@ -180,7 +176,7 @@ class ClipSet:
 
     def __init__(self, data: str | os.PathLike, split: str | tuple[str, ...] = "train",
                  size: int = 64, max_clips: int | None = None, progress=None,
-                 config: PreprocessConfig | None = None):
+                 config: PreprocessConfig | None = None, front_end: AudioFrontEnd = FRONT_END):
         data = Path(data)
         splits = (split,) if isinstance(split, str) else tuple(split)
         records = [r for r in read_manifest(data) if r["split"] in splits]
@@ -190,20 +186,23 @@ class ClipSet:
             raise InputError(f"'{data}' has no clips in split {'/'.join(splits)}: make a larger "
                              "data set (more --clips) or choose another split.")
         self.size = size
+        self.group = front_end.group_frames    # G, frames per sync group
         self.clips: list[Clip] = []
         for i, record in enumerate(records):
-            self.clips.append(load_clip(data, record, size, config))
+            self.clips.append(load_clip(data, record, size, config, front_end))
             if progress:
                 progress(i + 1, len(records), record["clip_id"])
-        self._weights = np.array([max(c.n_frames - SYNC_FRAMES, 1) for c in self.clips], float)
+        self._weights = np.array([max(c.n_frames - self.group, 1) for c in self.clips], float)
         self._weights /= self._weights.sum()
 
     @property
     def n_frames(self) -> int:
         return sum(c.n_frames for c in self.clips)
 
-    def _pick(self, rng: np.random.Generator, margin: int = SYNC_FRAMES) -> tuple[Clip, int]:
-        """A clip (by length) and a first frame with `margin` frames from there on, all visible."""
+    def _pick(self, rng: np.random.Generator, margin: int | None = None) -> tuple[Clip, int]:
+        """A clip (by length) and a first frame with `margin` (default G) frames from there
+        on, all visible."""
+        margin = self.group if margin is None else margin
         for _ in range(100):
             clip = self.clips[int(rng.choice(len(self.clips), p=self._weights))]
             if clip.n_frames < margin:
@@ -215,38 +214,39 @@ class ClipSet:
 
     def sync_batch(self, rng: np.random.Generator, batch: int, negatives: int = 4,
                    versions: tuple[str, ...] = ("talking", "dub")) -> dict[str, np.ndarray]:
-        """Sync-expert batch: each group of 5 frames with its own audio and with
+        """Sync-expert batch: each group of G frames with its own audio and with
         `negatives` windows of the same clip's audio shifted by >= MIN_NEGATIVE_SHIFT frames
         (same voice, same sentence: only the timing tells them apart).
 
-        Returns visual (B, 4*5, S, S) (S20 passes of 5 frames, frame-major), audio
-        (B, 1, 13, AUDIO_WINDOW), shifted (B, K, 1, 13, AUDIO_WINDOW), all float32.
+        Returns visual (B, 4G, S, S) (S20 passes of G frames, frame-major), audio
+        (B, 1, M, W), shifted (B, K, 1, M, W), all float32.
         """
         visual, audio, shifted = [], [], []
         for _ in range(batch):
             clip, start = self._pick(rng)
             version = str(rng.choice([v for v in versions if v in clip.versions]))
             visual.append(np.concatenate([clip.passes(version, start + k)
-                                          for k in range(SYNC_FRAMES)]))
+                                          for k in range(self.group)]))
             audio.append(clip.audio_window(version, start)[None])
             shifted.append(np.stack([clip.audio_window(version, start, shift)[None] for shift
-                                     in _negative_shifts(rng, start, clip.n_frames, negatives)]))
+                                     in _negative_shifts(rng, start, clip.n_frames, negatives,
+                                                         self.group)]))
         return {"visual": np.stack(visual), "audio": np.stack(audio),
                 "shifted": np.stack(shifted)}
 
     def generator_batch(self, rng: np.random.Generator, batch: int,
                         input_mix: dict[str, float] | None = None) -> dict[str, np.ndarray]:
-        """Generator batch: make 5 consecutive talking frames from another render of the shot.
+        """Generator batch: make G consecutive talking frames from another render of the shot.
 
         input_mix: share of samples whose input frames come from each version (default
         DEFAULT_INPUT_MIX; 'dub' falls back to 'neutral' for clips
         without one). The audio is always the talking audio, the target the talking frames.
 
-        Returns float32 arrays (B = batch, T = 5 generated frames, G = T + 4):
-            passes (B, G, 4, S, S): S20 passes of the input version, frames t0-2 .. t0+T+1
-                (frame k's sync group is passes[:, k:k+5]);
-            audio (B, T, 1, 13, AUDIO_WINDOW): talking audio centred on each generated frame;
-            group_audio (B, 1, 13, AUDIO_WINDOW): talking audio of the T frames together;
+        Returns float32 arrays (B = batch, T = G generated frames, h = G // 2):
+            passes (B, T + 2h, 4, S, S): S20 passes of the input version, frames
+                t0-h .. t0+T+h-1 (frame k's sync group is passes[:, k:k+G]);
+            audio (B, T, 1, M, W): talking audio centred on each generated frame;
+            group_audio (B, 1, M, W): talking audio of the T frames together;
             heatmap (B, T, 1, S, S): the input version's lip contours;
             mask (B, T, 1, S, S): mouth region of the input version's keypoints;
             input (B, T, 3, S, S): the unblurred input crops (kept outside the mask);
@@ -257,25 +257,25 @@ class ClipSet:
         names, shares = list(mix), np.array(list(mix.values()), float)
         samples = []
         for _ in range(batch):
-            clip, start = self._pick(rng, 2 * SYNC_FRAMES - 1)
+            clip, start = self._pick(rng, 2 * self.group - 1)
             version = str(rng.choice(names, p=shares / shares.sum()))
             if version not in clip.versions:
                 version = "neutral"
-            samples.append(self.generator_sample(clip, version, start + 2,
+            samples.append(self.generator_sample(clip, version, start + self.group // 2,
                                                  int(rng.integers(0, clip.n_frames))))
         return {k: np.stack([s[k] for s in samples]) for k in samples[0]}
 
     def generator_sample(self, clip: Clip, version: str, first: int,
                          reference: int) -> dict[str, np.ndarray]:
-        """One sample of `generator_batch`: frames first .. first+4 made from `version`
-        (frames first-2 .. first+6 must exist)."""
-        size = (self.size, self.size)
-        frames = range(first, first + SYNC_FRAMES)
+        """One sample of `generator_batch`: frames first .. first+G-1 made from `version`
+        (frames first-h .. first+G+h-1 must exist, h = G // 2)."""
+        size, half = (self.size, self.size), self.group // 2
+        frames = range(first, first + self.group)
         points = [clip.keypoints[version][t] for t in frames]
         return {
             "passes": np.stack([clip.passes(version, t)
-                                for t in range(first - 2, first + SYNC_FRAMES + 2)]),
-            "audio": np.stack([clip.audio_window("talking", t - 2)[None] for t in frames]),
+                                for t in range(first - half, first + self.group + half)]),
+            "audio": np.stack([clip.audio_window("talking", t - half)[None] for t in frames]),
             "group_audio": clip.audio_window("talking", first)[None],
             "heatmap": np.stack([keypoint_heatmap(p, size)[None] for p in points]),
             "mask": np.stack([mouth_region_mask(p, size)[None] for p in points]),
@@ -307,11 +307,13 @@ class ClipSet:
         return {"first": np.stack(first), "second": np.stack(second)}
 
 
-def _negative_shifts(rng: np.random.Generator, start: int, n_frames: int, count: int) -> list[int]:
+def _negative_shifts(rng: np.random.Generator, start: int, n_frames: int, count: int,
+                     group: int) -> list[int]:
     """`count` different shifts of at least MIN_NEGATIVE_SHIFT frames, keeping the window
-    inside the clip when the clip is long enough (else also beyond it: edge-padded audio)."""
+    of `group` frames inside the clip when the clip is long enough (else also beyond it:
+    edge-padded audio)."""
     reach = n_frames + count + MIN_NEGATIVE_SHIFT
-    inside = [s for s in range(-start, n_frames - SYNC_FRAMES - start + 1)
+    inside = [s for s in range(-start, n_frames - group - start + 1)
               if abs(s) >= MIN_NEGATIVE_SHIFT]
     options = inside if len(inside) >= count else [
         s for s in range(-reach, reach + 1) if abs(s) >= MIN_NEGATIVE_SHIFT]

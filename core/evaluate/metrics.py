@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..dataset.reader import SYNC_FRAMES, audio_window
+from ..audio import AudioTiming, group_window
 from ..models.sync import SyncExpert
 
 MAX_OFFSET = 15
@@ -33,18 +33,19 @@ class SyncScore:
 
 
 @torch.no_grad()
-def sync_score(sync: SyncExpert, passes: np.ndarray, mfcc: np.ndarray, fps: float,
+def sync_score(sync: SyncExpert, passes: np.ndarray, mfcc: np.ndarray, timing: AudioTiming,
                max_offset: int = MAX_OFFSET) -> SyncScore:
     """LSE-D / LSE-C of frames given as passes (F, 4, S, S) float32 with audio MFCC
-    (13, T) (10 ms columns from the first frame) at `fps`. Needs F >= 5."""
+    (M, T) (columns from the first frame) of the shot's `timing`. Needs F >= G."""
     device = next(sync.parameters()).device
-    n = passes.shape[0] - SYNC_FRAMES + 1
-    groups = np.stack([passes[i:i + SYNC_FRAMES].reshape(-1, *passes.shape[2:])
-                       for i in range(n)])                                   # (n, 20, S, S)
+    group = timing.front_end.group_frames
+    n = passes.shape[0] - group + 1
+    groups = np.stack([passes[i:i + group].reshape(-1, *passes.shape[2:])
+                       for i in range(n)])                                   # (n, 4G, S, S)
     visual = sync.embed_visual(torch.from_numpy(groups).to(device))          # (n, D)
     offsets = range(-max_offset, max_offset + 1)
-    audio = np.stack([audio_window(mfcc, fps, i + k)[None]
-                      for k in offsets for i in range(n)])                   # (K*n, 1, 13, W)
+    audio = np.stack([group_window(mfcc, timing, i + k)[None]
+                      for k in offsets for i in range(n)])                   # (K*n, 1, M, W)
     embedded = sync.embed_audio(torch.from_numpy(audio).to(device))
     embedded = embedded.view(len(offsets), n, -1)                            # (K, n, D)
     dists = (embedded - visual[None]).norm(dim=2).mean(dim=1).cpu().numpy()  # (K,)

@@ -34,8 +34,8 @@ import cv2
 import numpy as np
 import torch
 
-from ..audio import load_audio
-from ..dataset.reader import RECIPE, SAMPLE_RATE, read_manifest
+from ..audio import FRONT_END, AudioTiming, load_audio
+from ..dataset.reader import RECIPE, read_manifest
 from ..errors import InputError
 from ..models import shipped
 from ..models.parser import MOUTH_CLASSES
@@ -95,7 +95,7 @@ def load_case(folder: Path, scenario: str) -> Case | None:
                               visible=np.repeat(track.visible[:1], n, axis=0),
                               boxes=np.repeat(track.boxes[:1], n, axis=0), frames=track.frames)
     return Case(folder.name, scenario, float(meta["fps"]), images, track,
-                load_audio(folder / "audio.wav", SAMPLE_RATE), frames["talking"],
+                load_audio(folder / "audio.wav", FRONT_END.sample_rate), frames["talking"],
                 KeypointTrack.load(folder / "keypoints_talking.npz"),
                 KeypointTrack.load(folder / "keypoints_neutral.npz"))
 
@@ -111,18 +111,19 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
     follow any speaking mouth; the still input's output, whose head is frozen, in its held
     frame's framing."""
     judge = judge or models.sync
+    timing = AudioTiming(fps=case.fps)
     paths = []
     (work / "in").mkdir(parents=True)
     for i, frame in enumerate(case.frames):
         paths.append(work / "in" / f"{i:04d}.png")
         cv2.imwrite(str(paths[-1]), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     lipsync_frames(paths, [CharacterTrack(case.clip_id, case.keypoints, case.samples)],
-                   case.fps, work / "out", options, models=models)
+                   timing, work / "out", options, models=models)
     out = np.stack([read_frame(work / "out" / p.name) for p in paths])
 
     def state(frames, track):
         s = CharacterState(CharacterTrack(case.clip_id, track, case.samples), len(frames),
-                           case.fps, models, revoice="off")
+                           timing, models, revoice="off")
         for i, frame in enumerate(frames):
             s.add(i, frame)
         return s
@@ -130,14 +131,14 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
     made = state(out, case.keypoints if case.scenario == "still" else case.framing)
     truth = state(case.truth, case.framing)
     scores = {name: sync_score(judge, np.stack([s.passes[i] for i in range(len(out))]),
-                               s.mfcc, case.fps)
+                               s.mfcc, timing)
               for name, s in (("output", made), ("truth", truth))}
     opening_out = _parser_opening(models, np.stack([made.crops[i] for i in range(len(out))]))
     opening_parsed_truth = _parser_opening(models, np.stack([truth.crops[i]
                                                              for i in range(len(out))]))
     opening_truth = contour_heights(case.truth_keypoints.points[:, 0], INNER)
     region = _mouth_regions(CharacterState(CharacterTrack(case.clip_id, case.keypoints,
-                                                          case.samples), len(out), case.fps,
+                                                          case.samples), len(out), timing,
                                            models, revoice=options.job.revoice), out.shape[1:3])
     paired = case.scenario != "still"      # the still input's head does not follow the truth
     result = {
@@ -162,10 +163,10 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
 def _parser_opening(models: LipSyncModels, crops: np.ndarray) -> np.ndarray:
     """(F,) the parser's inner-lip gap over mouth width, crops (F, S, S, 3): the height of
     teeth + mouth interior, summed as probabilities down each column (sub-pixel: a gap
-    is a few pixels of a 64 px crop), in the tallest quarter of the mouth's columns, over
-    the width of the lips + interior. On the validation truth frames this followed the
-    keypoints' (top-to-bottom inner landmark) opening at 0.857 against 0.825 for counted
-    (argmax) pixels, and 0.78 for the share of interior pixels used first."""
+    is a few pixels of a small crop), in the tallest quarter of the mouth's columns, over
+    the width of the lips + interior. On the validation truth frames it follows the
+    keypoints' (top-to-bottom inner landmark) opening more closely than counted (argmax)
+    pixels or the share of interior pixels (figures: docs/experiments.md)."""
     x = torch.from_numpy(crops.transpose(0, 3, 1, 2).astype(np.float32) / 255)
     probs = torch.softmax(models.parser(x.to(models.device))[0], dim=1).cpu().numpy()
     heights = probs[:, list(OPEN_CLASSES)].sum(axis=(1, 2))              # (F, S) per column
@@ -281,7 +282,7 @@ def format_conditions(results: dict) -> str:
 
 def _judge(models: LipSyncModels, weights: str | Path | None) -> tuple[SyncExpert, str]:
     """The sync expert that scores LSE-D/C, and how the report names it."""
-    from ..train.sync import load_sync_expert
+    from ..models.sync import load_sync_expert
 
     path = Path(weights) if weights else shipped("judge")
     if weights is None and not path.exists():

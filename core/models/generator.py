@@ -5,8 +5,9 @@ Generator: one output crop per target frame, from
 - the input frame's lip contours as a heatmap (1 channel: the keypoints as position),
 - a reference crop of the same character at another time (3 channels: identity),
 conditioned at the bottleneck on the frozen sync expert's visual embedding of the frame's
-5-frame group and audio embedding of the same moment. A U-Net (64 -> 8 px and back) with
-the condition tiled over the 8x8 bottleneck. Output RGB in [0, 1]; the caller composites
+group of frames and audio embedding of the same moment (`GeneratorConfig.audio`: the audio
+front end of those embeddings). A U-Net (S -> S/8 px and back) with the condition tiled
+over the S/8 x S/8 bottleneck. Output RGB in [0, 1]; the caller composites
 it back inside the feathered mouth-region mask (`composite`), so pixels outside the region
 are the input's own.
 
@@ -20,7 +21,9 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from ..audio.frontend import FRONT_END, AudioFrontEnd
 from .blocks import Residual, Up, conv
+from .config import check_front_end, check_size, config_from_dict, front_end_field
 
 
 # The source document's ablation: a Wav2Lip-style frame with its lower half masked, the
@@ -31,13 +34,16 @@ INPUT_VARIANTS = ("masked", "blur", "blur+gradient", "blur+gradient+keypoints")
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    size: int = 64           # crop side, px
+    size: int = 64           # crop side S, px
     width: int = 32          # channels of the first stage
     embedding: int = 64      # sync expert embedding size (visual and audio each)
     blur_fraction: float = 0.03  # S20 mouth blur of the inputs (as the sync expert's)
     inputs: str = "blur+gradient+keypoints"  # what the generator sees: one of INPUT_VARIANTS
+    audio: AudioFrontEnd = FRONT_END  # the audio its sync expert's embeddings read
 
     def __post_init__(self) -> None:
+        check_size(self.size, "generator")
+        object.__setattr__(self, "audio", front_end_field(self.audio))
         if self.inputs not in INPUT_VARIANTS:
             raise ValueError(f"inputs must be one of {INPUT_VARIANTS}, got {self.inputs!r}")
 
@@ -116,3 +122,16 @@ class Discriminator(nn.Module):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """(B, 3, S, S) in [0, 1] -> patch logits (B, 1, S/8, S/8), real = high."""
         return self.net(image * 2 - 1)
+
+
+def load_generator(path, device: torch.device | str = "cpu") -> Generator:
+    """A trained generator from its safetensors file, on `device`, in eval mode;
+    InputError when it was trained on other audio than `FRONT_END`."""
+    from .weights import load_network
+
+    def build(config: dict) -> Generator:
+        config = config_from_dict(GeneratorConfig, config, path)
+        check_front_end(config.audio, path)
+        return Generator(config)
+
+    return load_network(path, "generator", build, device)

@@ -15,15 +15,17 @@ from torch import nn
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import combined_kernel, step_response_peak
 
-BLUR_SIGMA = 1.0  # px at the 64 px crop
+BLUR_SIGMA = 1 / 64  # Gaussian sigma of the mouth blur stand-in, in crop sides
 _LUMA = (0.299, 0.587, 0.114)
 
 
 class SoftPasses(nn.Module):
-    """(N, 3, S, S) RGB in [0, 1] and mouth mask (N, 1, S, S) -> (N, 4, S, S) passes."""
+    """(N, 3, S, S) RGB in [0, 1] and mouth mask (N, 1, S, S) -> (N, 4, S, S) passes,
+    for crops of side S = `size` px."""
 
-    def __init__(self, config: PreprocessConfig = PreprocessConfig(), sigma: float = BLUR_SIGMA):
+    def __init__(self, size: int, config: PreprocessConfig = PreprocessConfig()):
         super().__init__()
+        sigma = BLUR_SIGMA * size
         radius = max(1, int(round(3 * sigma)))
         x = np.arange(-radius, radius + 1, dtype=np.float32)
         g = np.exp(-0.5 * (x / sigma) ** 2)

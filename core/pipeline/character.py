@@ -12,10 +12,11 @@ the shot's most closed mouth, cropped where each frame's crop lies relative to i
 colour and everything outside the mouth; the lips' colour comes from the rest crop. A
 re-voiced character's crop boxes hold still (`crop.steady_crop_boxes`, the framing
 training used), and pixels may also change in the rest mouth's region carried into each
-frame (`region_points`). 'auto' (the default)
-re-voices a character whose lips already move as in speech: on the factory's test and
-held-out sets that raised dubbed input's opening correlation by 0.14-0.20, SSIM by
-0.04-0.07 and the judge's LSE-C by 0.15-0.27.
+frame (`region_points`). 'auto' (the default) re-voices a character whose lips already
+move as in speech (results: docs/evaluation.md).
+
+The crops are cut at `pass_side` of the networks' side (the side the passes were made at
+in training) and shrunk to the networks' side; the generated crop is finished in `finish`.
 """
 
 from __future__ import annotations
@@ -25,32 +26,23 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
-from torch import nn
 
-from ..audio import AudioTiming, is_silent, mfcc
-from ..dataset.reader import SAMPLE_RATE, SYNC_FRAMES, TIMING, audio_window
+from ..audio import FRONT_END, AudioTiming, group_window, is_silent, mfcc
 from ..errors import InputError
+from ..models.config import pass_side
 from ..models.generator import select_inputs
-from ..models.parser import CLASS_NAMES, MOUTH_CLASSES
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
 from ..preprocess.keypoints import Face, KeypointTrack, contour_heights
 from ..preprocess.mouth_blur import mouth_blur_picture
 from .region import keypoint_heatmap
 from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
+from .finish import KEEP_CLASSES, colour_reference, match_colour, near_mouth, sharpen
 from .models import LipSyncModels
 
-PASS_SIZE = 96   # crops are blurred at this side, then shrunk to the model's (as in training)
-KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
-    "skin", "nose", "upper lip", "teeth", "lower lip", "mouth interior"))
-SKIN_CLASSES = tuple(CLASS_NAMES.index(n) for n in ("skin", "nose"))
-HALF_GROUP = SYNC_FRAMES // 2
-COLOUR_SIGMA = 1 / 8     # colour correction scale, in crop sides
-SHARPEN_SIGMA = 1 / 64   # unsharp mask of the generated crop: blur scale, in crop sides,
-SHARPEN_AMOUNT = 0.5     # and the share of (crop - blurred crop) added back
-MOUTH_REACH = 1 / 16     # generated pixels reach this far (crop sides) past either mouth
+HALF_GROUP = FRONT_END.group_frames // 2   # frames each side of a frame in its sync group
 SPEAKING_SPREAD = 0.05   # lip-height std (mouth widths) above which the input already speaks
-                         # (factory: neutral renders <= 0.02, speaking ones >= 0.09)
+                         # (between the factory's neutral and speaking renders)
 
 
 @dataclass
@@ -59,7 +51,8 @@ class CharacterTrack:
 
     name: shown in reports; keypoints: a track with F frames and one character
     (points (F, 1, 25, 2) frame px, visible (F, 1, 25), boxes (F, 1, 4) face boxes);
-    samples: (N,) float32 mono audio at 16 kHz whose time 0 is the shot's first frame.
+    samples: (N,) float32 mono audio at `FRONT_END.sample_rate` whose time 0 is the shot's
+    first frame.
     """
 
     name: str
@@ -84,19 +77,19 @@ class Generated:
 
 
 class CharacterState:
-    """Per-character work of a streamed shot of `n_frames` frames at `fps` (`revoice`:
-    'auto' | 'on' | 'off', see the module docstring; `self.revoice` says whether it is
-    re-voiced)."""
+    """Per-character work of a streamed shot of `n_frames` frames with the shot's `timing`
+    (`revoice`: 'auto' | 'on' | 'off', see the module docstring; `self.revoice` says
+    whether it is re-voiced)."""
 
-    def __init__(self, track: CharacterTrack, n_frames: int, fps: float,
+    def __init__(self, track: CharacterTrack, n_frames: int, timing: AudioTiming,
                  models: LipSyncModels, refine: bool = True, revoice: str = "auto",
                  sharpen: bool = True):
         if track.keypoints.n_frames != n_frames:
             raise InputError(f"character '{track.name}': its keypoints cover "
                              f"{track.keypoints.n_frames} frames, the shot has {n_frames}.")
-        self.track, self.n_frames, self.fps = track, n_frames, fps
+        self.track, self.n_frames, self.timing = track, n_frames, timing
         self.models, self.refine, self.sharpen = models, refine, sharpen
-        self.size = models.size
+        self.size, self.pass_side = models.size, pass_side(models.size)
         self.visible = track.visible()
         self.config = PreprocessConfig(blur_fraction=models.blur_fraction)
         self.boxes = (crop_boxes(track.keypoints.points[:, 0], self.visible)
@@ -108,8 +101,8 @@ class CharacterState:
             kp = track.keypoints
             self.boxes = steady_crop_boxes(kp.points[:, 0], self.visible, kp.boxes[:, 0],
                                            self.rest_index)
-        samples = self._fit_audio(np.asarray(track.samples, np.float32), n_frames, fps)
-        self.mfcc = mfcc(samples, TIMING)                       # (13, T)
+        samples = self._fit_audio(np.asarray(track.samples, np.float32), n_frames)
+        self.mfcc = mfcc(samples, timing.front_end)              # (M, T)
         self.reference: torch.Tensor | None = None               # (3, S, S)
         self.rest: tuple[np.ndarray, int] | None = None          # revoice: (display, index)
         self.crops: dict[int, np.ndarray] = {}                   # i -> (S, S, 3) uint8
@@ -143,7 +136,7 @@ class CharacterState:
                           "command line)")
         return False
 
-    def _fit_audio(self, samples: np.ndarray, n_frames: int, fps: float) -> np.ndarray:
+    def _fit_audio(self, samples: np.ndarray, n_frames: int) -> np.ndarray:
         """The audio padded with silence to the shot's length (notes say what was done)."""
         name = self.track.name
         if samples.ndim != 1 or samples.size == 0:
@@ -152,8 +145,9 @@ class CharacterState:
         if is_silent(samples):
             raise InputError(f"character '{name}': the audio is silent, so there is nothing to "
                              "lip-sync to: pick the sound strip or file with the dialogue.")
-        needed = AudioTiming(fps=fps, sample_rate=SAMPLE_RATE).n_samples_for(n_frames)
-        gap = (needed - samples.size) / SAMPLE_RATE
+        fps = self.timing.fps
+        needed = self.timing.n_samples_for(n_frames)
+        gap = (needed - samples.size) / self.timing.sample_rate
         if gap > 1 / fps:
             self.notes.append(f"character '{name}': the audio ends {gap:.2f} s before the "
                               "last frame; the mouth rests (silence) after it")
@@ -240,22 +234,23 @@ class CharacterState:
         """The model-size crop of frame `index` (its `box`, default its crop box), and with
         `with_passes` its blur picture, gradient map and keypoints (crop px)."""
         box = self.boxes[index] if box is None else box
-        big = crop(display, box, PASS_SIZE)
+        big = crop(display, box, self.pass_side)
         size = self.size
         image = cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
         if not with_passes:
             return (image,)
         kp = self.track.keypoints
-        points = box_to_crop(kp.points[index, 0], box, PASS_SIZE)
+        points = box_to_crop(kp.points[index, 0], box, self.pass_side)
         faces = []
         if self.visible[index]:
-            face_box = box_to_crop(kp.boxes[index, 0].reshape(2, 2), box, PASS_SIZE).reshape(4)
-            faces = [Face(points, kp.visible[index, 0], _inside(face_box, PASS_SIZE))]
+            face_box = box_to_crop(kp.boxes[index, 0].reshape(2, 2), box,
+                                   self.pass_side).reshape(4)
+            faces = [Face(points, kp.visible[index, 0], _inside(face_box, self.pass_side))]
         blur = mouth_blur_picture(big, faces, self.config)
         grad = np.rint(gradient_map(blur, self.config) * 255).astype(np.uint8)
         blur = cv2.resize(blur, (size, size), interpolation=cv2.INTER_AREA)
         grad = cv2.resize(grad, (size, size), interpolation=cv2.INTER_AREA)
-        return image, blur, grad, points * (size / PASS_SIZE)
+        return image, blur, grad, points * (size / self.pass_side)
 
     def forget_before(self, index: int) -> None:
         """Drop per-frame data of frames before `index` (no longer needed by any group)."""
@@ -281,9 +276,9 @@ class CharacterState:
         last = self.n_frames - 1
         groups = np.stack([np.concatenate([self.passes[min(max(i + k, 0), last)]
                                            for k in range(-HALF_GROUP, HALF_GROUP + 1)])
-                           for i in indices])                              # (N, 20, S, S)
-        audio = np.stack([audio_window(self.mfcc, self.fps, i - HALF_GROUP)[None]
-                          for i in indices])                               # (N, 1, 13, W)
+                           for i in indices])                              # (N, 4G, S, S)
+        audio = np.stack([group_window(self.mfcc, self.timing, i - HALF_GROUP)[None]
+                          for i in indices])                               # (N, 1, M, W)
         heat = np.stack([keypoint_heatmap(self.points[i], (size, size))[None]
                          for i in indices])                                # (N, 1, S, S)
         source = np.stack([self.passes[i] for i in indices])               # (N, 4, S, S)
@@ -303,97 +298,18 @@ class CharacterState:
                                      tensor(heat), crops)
         rgb = models.generator(source, heat, reference, visual, sound)
         rgb = sharpen(rgb) if self.sharpen else rgb
-        probs = torch.softmax(models.parser(crops)[0], dim=1)              # (N, 12, S, S)
-        made = torch.softmax(models.parser(rgb)[0], dim=1)
+        probs = models.parse(crops)                                        # (N, 12, S, S)
+        made = models.parse(rgb)
         rest = rest_probs = None
         if self.revoice:
             rest = images(self.rest_crops)
-            rest_probs = torch.softmax(models.parser(rest)[0], dim=1)
+            rest_probs = models.parse(rest)
         rgb = match_colour(rgb, *colour_reference(crops, probs, made, rest, rest_probs))
         face = list(KEEP_CLASSES)
         keep = (probs[:, face].sum(dim=1) * near_mouth(probs, made) if self.refine
                 else torch.ones_like(probs[:, 0]))
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
                 keep.float().cpu().numpy())
-
-
-def sharpen(rgb: torch.Tensor) -> torch.Tensor:
-    """(N, 3, S, S) in [0, 1]: the unsharp mask of generated crops `rgb` (same shape):
-    rgb + SHARPEN_AMOUNT * (rgb - Gaussian(rgb, SHARPEN_SIGMA crop sides)), edges
-    replicated. The generator's mouths are softer than the renders' (made at 64 px)."""
-    blurred = gaussian_blur(rgb, SHARPEN_SIGMA * rgb.shape[-1], "replicate")
-    return (rgb + SHARPEN_AMOUNT * (rgb - blurred)).clamp(0, 1)
-
-
-def gaussian_blur(z: torch.Tensor, sigma: float, padding: str = "constant") -> torch.Tensor:
-    """(N, C, H, W) blurred by a separable Gaussian of `sigma` px, out to 3 sigma;
-    `padding`: 'constant' (zeros) or 'replicate' (edge pixels)."""
-    radius = max(1, int(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=z.dtype, device=z.device)
-    g = torch.exp(-0.5 * (x / sigma) ** 2)
-    g = g / g.sum()
-    c = z.shape[1]
-    z = nn.functional.pad(z, (radius, radius, radius, radius), mode=padding)
-    z = nn.functional.conv2d(z, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return nn.functional.conv2d(z, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-
-
-def near_mouth(input_probs: torch.Tensor, made_probs: torch.Tensor) -> torch.Tensor:
-    """(N, S, S) in [0, 1]: the parser's mouth (lips, teeth, interior) in the input crop or
-    in the generated one, grown by MOUTH_REACH. Elsewhere the input's own skin is kept: it
-    is sharper than the generator's, and a neutral face's cheeks and chin barely move.
-
-    input_probs, made_probs: (N, 12, S, S) parser class probabilities."""
-    mouth = list(MOUTH_CLASSES)
-    either = torch.maximum(input_probs[:, mouth].sum(dim=1), made_probs[:, mouth].sum(dim=1))
-    reach = max(1, round(MOUTH_REACH * either.shape[-1]))
-    return nn.functional.max_pool2d(either[:, None], 2 * reach + 1, stride=1,
-                                    padding=reach)[:, 0]
-
-
-def colour_reference(crops: torch.Tensor, probs: torch.Tensor, made: torch.Tensor,
-                     rest: torch.Tensor | None = None, rest_probs: torch.Tensor | None = None
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """What `match_colour` matches the generated crops to, and where it counts:
-    (target (N, 3, S, S), weight (N, 1, S, S)).
-
-    The input crops `crops`, wherever they and the generated crop show the same face part
-    (skin, nose, lips, teeth, mouth interior). Re-voiced (`rest`: the rest frame's crops
-    carried into each frame, which the generated mouth is made from), the skin still comes
-    from the input crops (their light), the mouth from the rest crops: the input's old
-    mouth, wide open and dark, would otherwise tint the new lips.
-
-    crops, rest: (N, 3, S, S) in [0, 1]; probs, made, rest_probs: (N, 12, S, S) parser
-    class probabilities of the input, generated and rest crops."""
-    if rest is None:
-        face = list(KEEP_CLASSES)
-        return crops, (probs[:, face] * made[:, face]).sum(dim=1, keepdim=True)
-    skin, mouth = list(SKIN_CLASSES), list(MOUTH_CLASSES)
-    on_skin = (probs[:, skin] * made[:, skin]).sum(dim=1, keepdim=True)
-    on_mouth = (rest_probs[:, mouth] * made[:, mouth]).sum(dim=1, keepdim=True)
-    weight = on_skin + on_mouth
-    return (on_skin * crops + on_mouth * rest) / weight.clamp_min(1e-6), weight
-
-
-def match_colour(generated: torch.Tensor, target: torch.Tensor,
-                 weight: torch.Tensor) -> torch.Tensor:
-    """Remove the generator's low-frequency colour cast: add the smooth (Gaussian,
-    `COLOUR_SIGMA` crop sides) weighted mean of target - generated, measured where
-    `weight` (skin in both) is high, falling back to the crop's weighted mean.
-
-    generated, target: (N, 3, S, S) in [0, 1]; weight: (N, 1, S, S) in [0, 1].
-    """
-    sigma = COLOUR_SIGMA * generated.shape[-1]
-
-    def blur(z):
-        return gaussian_blur(z, sigma)
-
-    residual = (target - generated) * weight
-    overall = residual.sum(dim=(2, 3), keepdim=True) / weight.sum(dim=(2, 3), keepdim=True
-                                                                   ).clamp_min(1e-6)
-    prior = 0.05
-    shift = (blur(residual) + prior * overall) / (blur(weight) + prior)
-    return (generated + shift).clamp(0, 1)
 
 
 def _inside(box: np.ndarray, side: int) -> tuple[float, float, float, float]:

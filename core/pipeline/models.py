@@ -6,18 +6,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ..errors import InputError
 from ..models import MODELS_DIR
 from ..models.device import pick_device
-from ..models.generator import Generator
-from ..models.parser import FaceParser
-from ..models.sync import SyncExpert
+from ..models.generator import Generator, load_generator
+from ..models.parser import FaceParser, load_parser
+from ..models.sync import SyncExpert, load_sync_expert
 
 
 @dataclass
 class LipSyncModels:
-    """sync expert, generator and face parser on one device, in eval mode."""
+    """sync expert, generator and face parser on one device, in eval mode.
+
+    The sync expert and the generator share one crop side (`size`, from their weights);
+    the parser may have its own (`parse` resizes to it and back)."""
 
     sync: SyncExpert
     generator: Generator
@@ -26,7 +30,7 @@ class LipSyncModels:
 
     @property
     def size(self) -> int:
-        """Crop side (px) the networks take."""
+        """Crop side (px) the sync expert and the generator take."""
         return self.generator.config.size
 
     @property
@@ -36,32 +40,45 @@ class LipSyncModels:
     @classmethod
     def load(cls, device: str = "auto", folder: str | Path | None = None) -> "LipSyncModels":
         """Load `sync`, `generator` and `parser` .safetensors from `folder` (default: the
-        shipped models/). InputError names a missing or corrupt file and how to get it."""
-        from ..train.generator import load_generator
-        from ..train.parser import load_parser
-        from ..train.sync import load_sync_expert
-
+        shipped models/), each at the size its weights say. InputError names a missing,
+        corrupt or mismatched file and what to do."""
         folder = Path(folder) if folder else MODELS_DIR
         torch_device = pick_device(device)
         sync = load_sync_expert(folder / "sync.safetensors", torch_device)
         generator = load_generator(folder / "generator.safetensors", torch_device)
         parser = load_parser(folder / "parser.safetensors", torch_device)
-        if (sync.config.embedding != generator.config.embedding
-                or sync.config.size != generator.config.size
-                or parser.config.size != generator.config.size):
-            raise InputError(f"the weights in '{folder}' do not belong together (sync expert, "
-                             "generator and parser sizes differ): train them as one set "
-                             "(make train) or restore the shipped models/.")
+        s, g = sync.config, generator.config
+        if (s.size, s.embedding, s.blur_fraction, s.audio) != (g.size, g.embedding,
+                                                               g.blur_fraction, g.audio):
+            raise InputError(
+                f"the weights in '{folder}' do not belong together: the sync expert reads "
+                f"{s.size} px crops (blur {s.blur_fraction}, {s.embedding}-d embeddings), the "
+                f"generator {g.size} px (blur {g.blur_fraction}, {g.embedding}-d), and both "
+                "must read the same audio; the generator is trained on this expert's "
+                "embeddings of its own crops: train them as one set (make train) or restore "
+                "the shipped models/.")
         warm_up_audio()
         return cls(sync, generator, parser, torch_device)
 
+    def parse(self, images: torch.Tensor) -> torch.Tensor:
+        """Parser class probabilities of crops: (N, 3, S, S) in [0, 1] -> (N, 12, S, S).
+        Crops of another side than the parser's are resized to it (bilinear, antialiased)
+        and the logits resized back."""
+        side = self.parser.config.size
+        if images.shape[-1] == side:
+            return torch.softmax(self.parser(images)[0], dim=1)
+        small = nn.functional.interpolate(images, size=(side, side), mode="bilinear",
+                                          antialias=True, align_corners=False)
+        logits = nn.functional.interpolate(self.parser(small)[0], size=images.shape[-2:],
+                                           mode="bilinear", align_corners=False)
+        return torch.softmax(logits, dim=1)
+
 
 def warm_up_audio() -> None:
-    """Import the MFCC stack (librosa, scipy.signal: ~2 s once per process) now, while
+    """Import the MFCC stack (librosa, scipy.signal: slow, once per process) now, while
     models load, not in the middle of the first shot."""
     import numpy as np
 
-    from ..audio import mfcc
-    from ..dataset.reader import TIMING
+    from ..audio import FRONT_END, mfcc
 
-    mfcc(np.zeros(TIMING.sample_rate // 10, np.float32), TIMING)
+    mfcc(np.zeros(FRONT_END.sample_rate // 10, np.float32), FRONT_END)

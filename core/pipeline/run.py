@@ -31,6 +31,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from ..audio import AudioTiming
 from ..errors import FrameError, InputError
 from ..preprocess.frames import enable_exr, read_frame_raw
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
@@ -89,7 +90,7 @@ def output_name(path: Path) -> str:
 
 
 def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequence[CharacterTrack],
-                   fps: float, out_dir: str | os.PathLike,
+                   fps: float | AudioTiming, out_dir: str | os.PathLike,
                    options: PipelineOptions = PipelineOptions(),
                    models: LipSyncModels | None = None, progress: ProgressFn = no_progress,
                    should_cancel: CancelFn = never_cancel) -> PipelineReport:
@@ -97,15 +98,17 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
 
     frame_paths: the shot's F frame files in order (PNG, JPEG, TIFF, EXR; grey, RGB or
     RGBA; 8/16-bit or float). characters: each with F frames of keypoints and its audio.
-    fps: frames per second (any, e.g. 29.97). out_dir: must not exist yet (or be empty).
+    fps: frames per second (any, e.g. 29.97), or the shot's AudioTiming when the caller has
+    built it (one per shot). out_dir: must not exist yet (or be empty).
     Returns the report, also saved as ``out_dir/report.json`` (written last).
     """
     started = time.perf_counter()
     paths = [Path(p) for p in frame_paths]
     if not paths:
         raise InputError("no frames to lip-sync: the frame list is empty.")
-    if not fps or fps <= 0:
+    if not isinstance(fps, AudioTiming) and (not fps or fps <= 0):
         raise InputError(f"fps must be > 0, got {fps}.")
+    timing = fps if isinstance(fps, AudioTiming) else AudioTiming(fps=fps)
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"output folder '{out}' exists and is not empty: choose a new folder "
@@ -116,9 +119,9 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
                          "distinct names (e.g. 0001.png, 0002.png ...).")
     job = options.job
     models = models or LipSyncModels.load(job.device, job.models)
-    states = [CharacterState(c, len(paths), fps, models, job.refine, job.revoice, job.sharpen)
+    states = [CharacterState(c, len(paths), timing, models, job.refine, job.revoice, job.sharpen)
               for c in characters]
-    report = PipelineReport(frames=len(paths), fps=float(fps), device=str(models.device),
+    report = PipelineReport(frames=len(paths), fps=float(timing.fps), device=str(models.device),
                             out_dir=str(out),
                             revoiced=[s.track.name for s in states if s.revoice])
     report.characters = {c.name: 0 for c in characters}

@@ -15,9 +15,9 @@ Timing conventions of :class:`Utterance`:
 - espeak-ng starts speaking a few milliseconds into the audio; that gap is
   covered by a leading pause phoneme ``_``, so the phonemes tile ``[0, duration]``.
 - espeak-ng keeps some state from call to call: the same text and settings give
-  the same phonemes, but times and length may differ by about 15 ms.
-- Text is spoken with ``espeakENDPAUSE``: a sentence pause (about 0.3 s at 175
-  words per minute) follows the last word, so the mouth has time to relax.
+  the same phonemes, but times and length may differ slightly.
+- Text is spoken with ``espeakENDPAUSE``: a sentence pause follows the last word,
+  so the mouth has time to relax.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..audio.frontend import FRONT_END
 from .espeak_binding import LOCK, PARAM_PITCH, PARAM_RATE, SpeechError, engine
 
 __all__ = [
@@ -136,12 +137,12 @@ def synthesize(
     voice: str = "en-us",
     rate_wpm: int = 175,
     pitch: int = 50,
-    sample_rate: int = 16000,
+    sample_rate: int = FRONT_END.sample_rate,
 ) -> Utterance:
     """Speak ``text`` with espeak-ng and return the audio with its phoneme timings.
 
     Args:
-        text: what to say, UTF-8; punctuation gives pauses (a comma about 0.15 s).
+        text: what to say, UTF-8; punctuation gives pauses.
         voice: language code or voice name, e.g. ``"en-us"``, ``"en-gb"``, ``"de"``,
             ``"fr"``, ``"es"``, ``"it"`` (see :func:`list_voices`).
         rate_wpm: speaking rate in words per minute, 80..450 (175 is normal).

@@ -3,7 +3,7 @@
 espeak-ng keeps synthesis state between calls in one process (the same text spoken twice
 can differ by a few samples and in waveform), while the first call of a fresh process is
 always the same. The data factory promises "same seed, same files", so it speaks every
-sentence through :func:`synthesize_isolated` (about 0.3 s of process start per call).
+sentence through :func:`synthesize_isolated` (one process start per call).
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import tempfile
 
 import numpy as np
 
+from ..audio.frontend import FRONT_END
 from .espeak import Phoneme, SpeechError, Utterance
 
 
 def synthesize_isolated(text: str, voice: str = "en-us", rate_wpm: int = 175, pitch: int = 50,
-                        sample_rate: int = 16000) -> Utterance:
+                        sample_rate: int = FRONT_END.sample_rate) -> Utterance:
     """:func:`~.espeak.synthesize` in a fresh Python process: the same arguments always
     give the same samples and phonemes. Raises SpeechError as `synthesize` does."""
     args = {"text": text, "voice": voice, "rate_wpm": rate_wpm, "pitch": pitch,

@@ -24,16 +24,17 @@ DEFAULT_STEPS = {"sync": 10000, "generator": 3000, "parser": 3000}  # the shippe
 def make_stage(name: str, args: argparse.Namespace):
     """A factory (run, device) -> stage object, for `run_stage`."""
     if name == "sync":
+        from ..models.sync import SyncConfig
         from .sync import SyncStage
 
-        return lambda run, device: SyncStage(run, device, eval_split=args.split,
+        config = SyncConfig(size=args.size)
+        return lambda run, device: SyncStage(run, device, config, eval_split=args.split,
                                              augment=args.augment, cosine=args.cosine_lr)
     if name == "generator":
+        from ..models.generator import GeneratorConfig
         from .generator import GeneratorStage
 
-        from ..models.generator import GeneratorConfig
-
-        config = GeneratorConfig(inputs=args.inputs)
+        config = GeneratorConfig(size=args.size, inputs=args.inputs)
         return lambda run, device: GeneratorStage(run, device, config, sync_weights=args.sync,
                                                   eval_split=args.split,
                                                   finetune_steps=args.finetune_steps,
@@ -43,9 +44,11 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   cosine=args.cosine_lr,
                                                   input_mix=args.input_mix,
                                                   ssim_weight=args.ssim_weight)
+    from ..models.parser import ParserConfig
     from .parser import ParserStage
 
-    return lambda run, device: ParserStage(run, device, eval_split=args.split,
+    config = ParserConfig(size=args.size)
+    return lambda run, device: ParserStage(run, device, config, eval_split=args.split,
                                            finetune_steps=args.finetune_steps)
 
 
@@ -58,6 +61,9 @@ def add_parser(commands) -> None:
                        help="training steps (default: " +
                             ", ".join(f"{k} {v}" for k, v in DEFAULT_STEPS.items()) + ")")
     train.add_argument("--batch", type=int, default=16)
+    train.add_argument("--size", type=int, default=64,
+                       help="crop side of the network, px (a multiple of 8; the data set's "
+                            "crops must be at least 1.5 x this: dataset make --crop-size)")
     train.add_argument("--lr", type=float, default=None, help="learning rate (stage default)")
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     train.add_argument("--seed", type=int, default=0)

@@ -43,16 +43,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..dataset.reader import DEFAULT_INPUT_MIX, SYNC_FRAMES, Clip, ClipSet
+from ..dataset.reader import DEFAULT_INPUT_MIX, Clip, ClipSet
 from ..errors import InputError
 from ..models.generator import (Discriminator, Generator, GeneratorConfig, composite,
                                 select_inputs)
 from ..models.passes import SoftPasses
-from ..models.weights import save_weights
+from ..models.sync import load_sync_expert
+from ..models.weights import load_model_weights, save_weights
 from ..preprocess.config import PreprocessConfig
 from .loop import RunConfig
 from .ssim_loss import masked_ssim
-from .sync import cosine_lr, load_sync_expert
+from .sync import cosine_lr
 
 MOUTH_WEIGHT = 4.0     # extra L1 inside the mouth region (the only place output is kept)
 SYNC_WEIGHT = 0.05
@@ -97,12 +98,21 @@ class GeneratorStage:
             raise InputError(f"SSIM weight {ssim_weight}: give a weight >= 0")
         self.ssim_weight = ssim_weight
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
-        self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes)
-        self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips, config=passes)
-        self.sync = load_sync_expert(sync_weights or shipped("sync"), device)
+        self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes,
+                                 front_end=config.audio)
+        self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips, config=passes,
+                                front_end=config.audio)
+        self.group = config.audio.group_frames
+        sync_path = sync_weights or shipped("sync")
+        self.sync = load_sync_expert(sync_path, device)
+        if (self.sync.config.size, self.sync.config.embedding) != (config.size, config.embedding):
+            raise InputError(f"the sync expert '{sync_path}' reads {self.sync.config.size} px "
+                             f"crops into {self.sync.config.embedding}-d embeddings; this "
+                             f"generator is {config.size} px, {config.embedding}-d: train the "
+                             f"expert with --size {config.size} first (or give --sync).")
         for p in self.sync.parameters():
             p.requires_grad_(False)
-        self.passes = SoftPasses().to(device)
+        self.passes = SoftPasses(config.size).to(device)
         self.generator = Generator(config).to(device)
         if init is not None:                 # go on from trained weights (a new expert)
             self.load(init)
@@ -125,8 +135,8 @@ class GeneratorStage:
         """Composited output (B, T, 3, S, S) and bottleneck features (B, T, C, s, s)."""
         b, t = batch["input"].shape[:2]
         with torch.no_grad():
-            groups = torch.stack([batch["passes"][:, k:k + SYNC_FRAMES].flatten(1, 2)
-                                  for k in range(t)], dim=1)               # (B, T, 20, S, S)
+            groups = torch.stack([batch["passes"][:, k:k + self.group].flatten(1, 2)
+                                  for k in range(t)], dim=1)               # (B, T, 4G, S, S)
             visual = self.sync.embed_visual(groups.flatten(0, 1))          # (B*T, D)
             audio = self.sync.embed_audio(batch["audio"].flatten(0, 1))    # (B*T, D)
         source, heatmap = select_inputs(self.config.inputs,
@@ -141,7 +151,7 @@ class GeneratorStage:
 
     def sync_logit(self, frames: torch.Tensor, mask: torch.Tensor,
                    audio: torch.Tensor) -> torch.Tensor:
-        """Sync expert logit (B,) of 5 frames (B, 5, 3, S, S) with their audio (B, 1, 13, W)."""
+        """Sync expert logit (B,) of G frames (B, G, 3, S, S) with their audio (B, 1, M, W)."""
         b, t = frames.shape[:2]
         passes = self.passes(frames.flatten(0, 1), mask.flatten(0, 1)).unflatten(0, (b, t))
         return self.sync(passes.flatten(1, 2), audio)
@@ -230,7 +240,7 @@ class GeneratorStage:
         results: dict[str, list] = {}
         for version in EVAL_VERSIONS:
             rows = [self._evaluate_clip(clip, version) for clip in clip_set.clips
-                    if version in clip.versions and clip.n_frames >= 2 * SYNC_FRAMES - 1]
+                    if version in clip.versions and clip.n_frames >= 2 * self.group - 1]
             if not rows:
                 continue
             for key in rows[0]:
@@ -244,7 +254,8 @@ class GeneratorStage:
         rng = np.random.default_rng(EVAL_SEED)
         reference = int(rng.integers(0, clip.n_frames))
         out, truth, neutral, masks, sync_p, sync_truth, sync_input = [], [], [], [], [], [], []
-        for first in range(2, clip.n_frames - SYNC_FRAMES - 1, SYNC_FRAMES):
+        half = self.group // 2
+        for first in range(half, clip.n_frames - self.group - 1, self.group):
             sample = self.train_set.generator_sample(clip, version, first, reference)
             batch = self._tensors({k: v[None] for k, v in sample.items()})
             frames, _ = self.generate(batch)
@@ -256,7 +267,7 @@ class GeneratorStage:
             out.append(frames[0].cpu().numpy())
             truth.append(sample["target"])
             neutral.append(np.stack([clip.image("neutral", t)
-                                     for t in range(first, first + SYNC_FRAMES)]))
+                                     for t in range(first, first + self.group)]))
             masks.append(sample["mask"])
         out, truth, neutral, masks = (np.concatenate(x) for x in (out, truth, neutral, masks))
         weight = masks.sum(axis=(1, 2, 3)) * 3 + 1e-6                     # (N,)
@@ -297,14 +308,5 @@ class GeneratorStage:
                 "ssim_weight": str(self.ssim_weight)}
 
     def load(self, path) -> None:
-        from ..models.weights import load_model_weights
-
         tensors, _ = load_model_weights(path, "generator")
         self.generator.load_state_dict(tensors)
-
-
-def load_generator(path, device: torch.device = torch.device("cpu")) -> Generator:
-    """A trained generator from its safetensors file, in eval mode."""
-    from ..models.weights import load_network
-
-    return load_network(path, "generator", lambda c: Generator(GeneratorConfig(**c)), device)

@@ -22,7 +22,9 @@ from torch.nn import functional as F
 
 from ..dataset.reader import ClipSet
 from ..errors import InputError
+from ..models.config import config_from_dict
 from ..models.parser import MOUTH_CLASSES, N_CLASSES, FaceParser, ParserConfig
+from ..models.weights import load_model_weights
 from .loop import RunConfig
 
 EVAL_SEED = 1234
@@ -30,16 +32,15 @@ EVAL_BATCH = 32           # frames per forward pass when evaluating / segmenting
 FINETUNE_SHARE = 0.25     # default share of the steps spent on the fine-tune
 FINETUNE_LR_FACTOR = 0.2  # phase-2 learning rate = run.lr * this
 # w of L = L1(f1 - f2) + w (J1 + J2 + J_labelled). The L1 of adjacent features is small
-# (~0.006) but its gradient is not (sign / N per element): at the phase-1 -> 2 switch
-# |grad L1| ~ 0.03 and |grad (J1 + J2)| ~ 0.9 (tiny set). w = 1 leaves the L1 a few % of
-# the update; w = 0.1 keeps the cross-entropies ahead (~4x) while the L1 still steers.
+# but its gradient is not (sign / N per element): w = 1 leaves the L1 a small share of the
+# update; w = 0.1 keeps the cross-entropies ahead while the L1 still steers.
 FINETUNE_WEIGHT = 0.1
 LABELLED_SHARE = 0.5      # phase 2: labelled crops per pair (J_labelled, holds the mIoU)
-MAX_SHIFT = 2             # augmentation: integer shift, px
+MAX_SHIFT = 2 / 64        # augmentation: largest integer shift, in crop sides
 MIRRORED = np.array([0, 1, 3, 2, 5, 4, 6, 7, 8, 9, 10, 11])  # class of each class, mirrored
 STILL_COPIES = 8          # still head: noisy copies of one frame
 STILL_NOISE = 2 / 255     # still head: gaussian sigma, in [0, 1] units
-STILL_SHIFT = 0.5         # still head: largest sub-pixel shift, px
+STILL_SHIFT = 0.5 / 64    # still head: largest sub-pixel shift, in crop sides
 
 
 class _Teacher(nn.Module):
@@ -147,20 +148,11 @@ class ParserStage:
 
     def load(self, path) -> None:
         """Put trained weights (a safetensors file) into the model."""
-        from ..models.weights import load_model_weights
-
         tensors, config = load_model_weights(path, "parser")
-        if ParserConfig(**config) != self.config:
+        if config_from_dict(ParserConfig, config, path) != self.config:
             raise InputError(f"weights file '{path}' is a parser with {config}, this stage "
                              f"uses {self.config.to_dict()}")
         self.model.load_state_dict(tensors)
-
-
-def load_parser(path, device: torch.device = torch.device("cpu")) -> FaceParser:
-    """A shipped/trained face parser from its safetensors file, in eval mode."""
-    from ..models.weights import load_network
-
-    return load_network(path, "parser", lambda c: FaceParser(ParserConfig(**c)), device)
 
 
 def augment(rng: np.random.Generator, images: np.ndarray,
@@ -168,11 +160,12 @@ def augment(rng: np.random.Generator, images: np.ndarray,
     """Per sample: a colour gain per channel x0.7-1.3 (skin and lip colours vary widely),
     contrast x0.8-1.2 and brightness +-0.08 (clipped to [0, 1]), a mirror image half of
     the time (left and right brows and eyes swap labels), and an integer shift of up to
-    MAX_SHIFT px (edges repeated); the labels move with the image.
+    MAX_SHIFT crop sides (edges repeated); the labels move with the image.
 
     images (B, 3, S, S) float32 in [0, 1], labels (B, S, S) int64 -> the same shapes.
     """
-    b, s, m = images.shape[0], images.shape[-1], MAX_SHIFT
+    b, s = images.shape[0], images.shape[-1]
+    m = int(round(MAX_SHIFT * s))
     gain = rng.uniform(0.7, 1.3, (b, 3, 1, 1)).astype(np.float32)
     contrast = rng.uniform(0.8, 1.2, (b, 1, 1, 1)).astype(np.float32)
     brightness = rng.uniform(-0.08, 0.08, (b, 1, 1, 1)).astype(np.float32)
@@ -213,13 +206,13 @@ def segment(model: FaceParser, images: np.ndarray) -> np.ndarray:
 
 def still_copies(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """STILL_COPIES copies of one (S, S, 3) uint8 frame, each moved by its own sub-pixel shift
-    (<= STILL_SHIFT px, bilinear) and gaussian noise (sigma STILL_NOISE):
+    (<= STILL_SHIFT crop sides, bilinear) and gaussian noise (sigma STILL_NOISE):
     (STILL_COPIES, 3, S, S) float32 in [0, 1]."""
     picture = image.astype(np.float32) / 255.0
     s = image.shape[0]
     copies = []
     for _ in range(STILL_COPIES):
-        dx, dy = rng.uniform(-STILL_SHIFT, STILL_SHIFT, 2)
+        dx, dy = rng.uniform(-STILL_SHIFT * s, STILL_SHIFT * s, 2)
         moved = cv2.warpAffine(picture, np.float32([[1, 0, dx], [0, 1, dy]]), (s, s),
                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         copies.append(moved + rng.normal(0, STILL_NOISE, moved.shape).astype(np.float32))

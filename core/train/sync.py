@@ -8,9 +8,8 @@ the answer away; only the timing can.
 
 Options (off by default, the shipped expert's recipe): `cosine`, a learning rate falling
 as a cosine from `run.lr` to 5 % of it over the run; `augment`, from the first quarter of
-the run on, one random shift of up to `SHIFT_PX` for a group's 5 frames (crops from
-keypoints wander) and a gain and offset on its blur pictures (lighting). On the 240-clip set
-both experts trained with the cosine (one also augmented) reached 0.91 on the test split.
+the run on, one random shift of up to `SHIFT` crop sides for a group's frames (crops from
+keypoints wander) and a gain and offset on its blur pictures (lighting).
 """
 
 from __future__ import annotations
@@ -24,17 +23,17 @@ from torch import nn
 
 from ..dataset.reader import ClipSet
 from ..models.sync import SyncConfig, SyncExpert
+from ..models.weights import load_model_weights
 from ..preprocess.config import PreprocessConfig
 from .loop import RunConfig
 
 EVAL_SEED = 1234
-SHIFT_PX = 3            # largest shift of a training group, px (of the 64 px crop)
+SHIFT = 3 / 64          # largest shift of a training group, in crop sides
 GAIN = (0.8, 1.2)       # blur picture gain range
 OFFSET = 0.05           # blur picture offset range, +-
 LR_FLOOR = 0.05         # the cosine schedule ends at this share of run.lr
-AUGMENT_AFTER = 0.25    # augment from this share of the run on: augmented from the first
-                        # step, the expert stayed at chance for 1000 steps (it first learns
-                        # on aligned crops, then learns to ignore where the crop sits)
+AUGMENT_AFTER = 0.25    # augment from this share of the run on: it first learns on aligned
+                        # crops, then learns to ignore where the crop sits
 
 
 def cosine_lr(base: float, step: int, steps: int) -> float:
@@ -44,11 +43,13 @@ def cosine_lr(base: float, step: int, steps: int) -> float:
 
 
 def augment_groups(visual: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random shift (same for a group's 5 frames, edges repeated) and blur-picture gain and
-    offset per group. visual: (B, 4*frames, S, S) frame-major passes, RGB then gradient."""
+    """Random shift (same for a group's frames, up to SHIFT crop sides, edges repeated) and
+    blur-picture gain and offset per group. visual: (B, 4G, S, S) frame-major passes, RGB
+    then gradient."""
     b, channels, size, _ = visual.shape
-    padded = nn.functional.pad(visual, [SHIFT_PX] * 4, mode="replicate")
-    shifts = torch.randint(0, 2 * SHIFT_PX + 1, (b, 2), generator=generator)
+    reach = int(round(SHIFT * size))
+    padded = nn.functional.pad(visual, [reach] * 4, mode="replicate")
+    shifts = torch.randint(0, 2 * reach + 1, (b, 2), generator=generator)
     shifted = torch.stack([padded[i, :, y:y + size, x:x + size]
                            for i, (y, x) in enumerate(shifts.tolist())])
     gain = torch.empty(b, 1, 1, 1, 1).uniform_(*GAIN, generator=generator)
@@ -66,8 +67,10 @@ class SyncStage:
         self.device, self.run, self.config = device, run, config
         self.augment, self.cosine = augment, cosine
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
-        self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes)
-        self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips, config=passes)
+        self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes,
+                                 front_end=config.audio)
+        self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips, config=passes,
+                                front_end=config.audio)
         self.model = SyncExpert(config).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=run.lr)
         self.loss = nn.BCEWithLogitsLoss()
@@ -150,14 +153,5 @@ class SyncStage:
 
     def load(self, path) -> None:
         """Put trained weights (a safetensors file) into the model."""
-        from ..models.weights import load_model_weights
-
         tensors, _ = load_model_weights(path, "sync")
         self.model.load_state_dict(tensors)
-
-
-def load_sync_expert(path, device: torch.device = torch.device("cpu")) -> SyncExpert:
-    """A shipped/trained sync expert from its safetensors file, in eval mode."""
-    from ..models.weights import load_network
-
-    return load_network(path, "sync", lambda c: SyncExpert(SyncConfig(**c)), device)

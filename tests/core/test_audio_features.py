@@ -1,4 +1,4 @@
-"""Tests of core/audio/features.py: log-mel, MFCC and per-video-frame windows."""
+"""Tests of core/audio/features.py: log-mel, MFCC and the networks' windows."""
 
 import subprocess
 import sys
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import scipy.fft
 
-from lipsync.core.audio.features import features_for_frames, frame_windows, mel_spectrogram, mfcc
+from lipsync.core.audio.features import (features_for_frames, frame_windows, group_window,
+                                         mel_spectrogram, mfcc)
+from lipsync.core.audio.frontend import FRONT_END
 from lipsync.core.audio.timing import AudioTiming
 from lipsync.core.errors import AudioError
 
@@ -20,7 +22,7 @@ SILENCE_C0 = -100 * np.sqrt(40)  # c0 of digital silence (see test_silence_refer
 @pytest.fixture(scope="session", autouse=True)
 def warm_librosa():
     """Import librosa and run one MFCC so its one-off start-up cost is paid once."""
-    mfcc(np.zeros(1600, np.float32), AudioTiming(fps=25))
+    mfcc(np.zeros(1600, np.float32), FRONT_END)
 
 
 def _events(timing: AudioTiming, n_frames: int, kind: str) -> np.ndarray:
@@ -46,8 +48,8 @@ def test_shapes_and_dtypes(n):
     y = np.random.default_rng(1).uniform(-0.5, 0.5, n).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # short clips must not trigger librosa's n_fft warning
-        m = mfcc(y, t)
-        mel = mel_spectrogram(y, t)
+        m = mfcc(y, t.front_end)
+        mel = mel_spectrogram(y, t.front_end)
     assert m.shape == (13, 1 + n // 160) and m.dtype == np.float32
     assert mel.shape == (40, 1 + n // 160) and mel.dtype == np.float32
     assert np.all(np.isfinite(m)) and mel.min() >= -100.0
@@ -56,15 +58,15 @@ def test_shapes_and_dtypes(n):
 def test_short_clip_padding_does_not_change_frames():
     t = AudioTiming(fps=25)
     y = np.random.default_rng(2).uniform(-0.5, 0.5, 2000).astype(np.float32)
-    np.testing.assert_allclose(mfcc(y[:300], t), mfcc(y[:300], t))
+    np.testing.assert_allclose(mfcc(y[:300], t.front_end), mfcc(y[:300], t.front_end))
     # the first frames of a clip only see its first samples (zero centre padding)
-    np.testing.assert_allclose(mfcc(y[:300], t)[:, :1], mfcc(y, t)[:, :1], atol=1e-3)
+    np.testing.assert_allclose(mfcc(y[:300], t.front_end)[:, :1], mfcc(y, t.front_end)[:, :1], atol=1e-3)
 
 
 def test_float64_input():
     t = AudioTiming(fps=25)
     y = np.random.default_rng(3).uniform(-0.5, 0.5, 1600)
-    np.testing.assert_allclose(mfcc(y, t), mfcc(y.astype(np.float32), t), atol=1e-3)
+    np.testing.assert_allclose(mfcc(y, t.front_end), mfcc(y.astype(np.float32), t.front_end), atol=1e-3)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +81,7 @@ def test_float64_input():
 def test_bad_samples(samples, message):
     t = AudioTiming(fps=25)
     with pytest.raises(AudioError, match=message):
-        mfcc(samples, t)
+        mfcc(samples, t.front_end)
     with pytest.raises(AudioError, match=message):
         features_for_frames(samples, t, 4)
 
@@ -108,7 +110,7 @@ def test_silence_reference():
     # power floor amin=1e-10 -> -100 dB in every band; the orthonormal DCT-II of a
     # constant vector c of length N is c*sqrt(N) in coefficient 0 and 0 elsewhere.
     t = AudioTiming(fps=25)
-    m = mfcc(np.zeros(1600, np.float32), t)
+    m = mfcc(np.zeros(1600, np.float32), t.front_end)
     np.testing.assert_allclose(m[0], -100 * np.sqrt(40), rtol=1e-6)
     np.testing.assert_allclose(m[1:], 0, atol=1e-3)
 
@@ -117,8 +119,8 @@ def test_mfcc_is_scipy_dct_of_log_mel():
     # reference: scipy.fft.dct(type=2, norm="ortho"), as in librosa.feature.mfcc(S=...)
     t = AudioTiming(fps=25)
     y = np.random.default_rng(4).uniform(-0.5, 0.5, 4000).astype(np.float32)
-    expected = scipy.fft.dct(mel_spectrogram(y, t).astype(np.float64), type=2, norm="ortho", axis=0)[:13]
-    np.testing.assert_allclose(mfcc(y, t), expected, rtol=1e-4, atol=1e-3)
+    expected = scipy.fft.dct(mel_spectrogram(y, t.front_end).astype(np.float64), type=2, norm="ortho", axis=0)[:13]
+    np.testing.assert_allclose(mfcc(y, t.front_end), expected, rtol=1e-4, atol=1e-3)
 
 
 def test_librosa_centre_convention():
@@ -128,7 +130,7 @@ def test_librosa_centre_convention():
     for j in (0, 1, 7, 50, 99):
         y = np.zeros(16000, np.float32)
         y[j * 160] = 1.0
-        m = mfcc(y, t)
+        m = mfcc(y, t.front_end)
         assert m.shape[1] == 101
         assert int(np.argmax(m[0])) == j
 
@@ -140,7 +142,7 @@ def test_features_are_local():
     quiet = (1e-4 * rng.standard_normal(32000)).astype(np.float32)
     loud = quiet.copy()
     loud[24000:26000] = 0.9
-    np.testing.assert_allclose(mfcc(quiet, t)[:, :100], mfcc(loud, t)[:, :100], atol=1e-3)
+    np.testing.assert_allclose(mfcc(quiet, t.front_end)[:, :100], mfcc(loud, t.front_end)[:, :100], atol=1e-3)
 
 
 # -- sync: events at the start of video frames at every frame rate ------------
@@ -149,7 +151,7 @@ def test_features_are_local():
 @pytest.mark.parametrize("fps", FPS_ALL)
 def test_click_peaks_at_feature_index(fps):
     t = AudioTiming(fps=fps)
-    c0 = mfcc(_events(t, 80, "click"), t)[0]  # (T,)
+    c0 = mfcc(_events(t, 80, "click"), t.front_end)[0]  # (T,)
     for i in CLICK_FRAMES:
         fi = t.feature_index(i)
         peak = fi - 3 + int(np.argmax(c0[fi - 3 : fi + 4]))
@@ -161,7 +163,7 @@ def test_burst_onset_at_feature_index(fps):
     # onset = first MFCC frame whose mean log-mel level (c0 / sqrt(n_mels)) is within
     # 3 dB of the burst's steady level: the frame whose window covers half its energy.
     t = AudioTiming(fps=fps)
-    c0 = mfcc(_events(t, 80, "burst"), t)[0] / np.sqrt(t.n_mels)  # (T,) mean dB
+    c0 = mfcc(_events(t, 80, "burst"), t.front_end)[0] / np.sqrt(t.front_end.n_mels)  # (T,) mean dB
     for i in CLICK_FRAMES:
         fi = t.feature_index(i)
         steady = float(np.median(c0[fi + 2 : fi + 5]))
@@ -175,20 +177,29 @@ def test_windows_centred_on_frame(fps):
     t = AudioTiming(fps=fps)
     n = 80
     w = features_for_frames(_events(t, n, "click"), t, n)
-    assert w.shape == (n, 13, t.window_features) and w.dtype == np.float32
-    centre = (t.window_features - 1) / 2
+    assert w.shape == (n, 13, 20) and w.dtype == np.float32
     for i in CLICK_FRAMES:
-        # the click starts frame i, so in frame i's window it sits at the start of the
-        # middle video frame: half a video frame before the window centre
+        # the click starts frame i, half a video frame before the centre of frame i's
+        # window (column 10)
         pos = int(np.argmax(w[i, 0]))
-        # within one hop: at 24 fps frame 3 starts at 12.5 hops, a tie between two MFCC frames
-        assert abs(pos - (t.feature_index(i) - t.feature_index(i - 2))) <= 1
-        assert abs(pos - (centre - t.features_per_video_frame / 2)) <= 1.5
-        # it is heard in the windows of frames i-2 .. i+2 and not in i+3's (frame i-3's
-        # last MFCC frame may still catch it: analysis windows overlap by 240 samples)
-        for k in range(i - 2, i + 3):
-            assert w[k, 0].max() > SILENCE_C0 + 10, f"frame {k} misses the click of frame {i}"
-        assert w[i + 3, 0].max() < SILENCE_C0 + 1
+        assert abs(pos - (10 - t.features_per_video_frame / 2)) <= 1
+    for k in range(n):
+        # a window hears a click inside its 0.2 s, and silence when none is near (the
+        # analysis windows overlap a few columns)
+        at = [t.feature_index(i) - t.group_columns(k - 2)[0] for i in CLICK_FRAMES]
+        if any(1 <= a <= 18 for a in at):
+            assert w[k, 0].max() > SILENCE_C0 + 10, f"frame {k} misses a click"
+        elif all(a < -2 or a > 21 for a in at):
+            assert w[k, 0].max() < SILENCE_C0 + 1, f"frame {k} hears a click"
+
+
+def test_group_window_is_the_networks_window():
+    t = AudioTiming(fps=25)
+    feats = np.arange(2 * 30, dtype=np.float32).reshape(2, 30)  # (C=2, T=30)
+    np.testing.assert_array_equal(group_window(feats, t, 0), feats[:, :20])  # centre 0.1 s
+    np.testing.assert_array_equal(group_window(feats, t, 1), feats[:, 4:24])  # centre 0.14 s
+    with pytest.raises(AudioError, match=r"shape \(C, T\)"):
+        group_window(np.zeros(10, np.float32), t, 0)
 
 
 def test_frame_windows_edge_padding():
@@ -196,11 +207,13 @@ def test_frame_windows_edge_padding():
     feats = np.arange(2 * 30, dtype=np.float32).reshape(2, 30)  # (C=2, T=30)
     w = frame_windows(feats, t, 8)
     assert w.shape == (8, 2, 20) and w.dtype == np.float32
-    # frame 0's window starts 2 frames (8 features) before the audio: first column repeated
+    # frame 0's window is centred on 0.02 s (column 2): it starts 8 columns before the audio
     np.testing.assert_array_equal(w[0, :, :8], np.repeat(feats[:, :1], 8, axis=1))
     np.testing.assert_array_equal(w[0, :, 8:], feats[:, :12])
-    # frame 7's window runs to feature 47, past T=30: last column repeated
+    # frame 7's window (centre column 30) runs to column 39, past T=30: last column repeated
     np.testing.assert_array_equal(w[7, :, :], feats[:, np.minimum(np.arange(20, 40), 29)])
+    for i in range(8):
+        np.testing.assert_array_equal(w[i], group_window(feats, t, i - 2))
     assert frame_windows(feats, t, 0).shape == (0, 2, 20)
 
 
@@ -208,5 +221,5 @@ def test_features_for_frames_pads_short_audio():
     t = AudioTiming(fps=24)
     y = np.full(t.n_samples_for(10), 0.2, np.float32)
     w = features_for_frames(y, t, 20)  # audio covers only 10 of the 20 frames
-    assert w.shape == (20, 13, 21)
+    assert w.shape == (20, 13, 20)
     assert w[19, 0].max() < SILENCE_C0 + 1  # frames after the audio see silence, not the last sound

@@ -1,4 +1,5 @@
-"""Tests of core/audio/timing.py: frame <-> sample <-> MFCC-frame conversions."""
+"""Tests of core/audio/timing.py and frontend.py: frame <-> sample <-> MFCC-column
+conversions, and the audio front end they read."""
 
 import dataclasses
 from fractions import Fraction
@@ -6,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from lipsync.core.audio.frontend import FRONT_END, AudioFrontEnd
 from lipsync.core.audio.timing import AudioTiming
 from lipsync.core.errors import AudioError, InputError
 
@@ -17,9 +19,12 @@ FPS_ALL = (24000 / 1001, 24, 25, 30000 / 1001, 30, 50, 60)
 
 def test_smoke_defaults():
     t = AudioTiming(fps=25)
-    assert (t.sample_rate, t.hop_length, t.win_length, t.n_fft) == (16000, 160, 400, 512)
-    assert (t.n_mels, t.n_mfcc, t.window_video_frames) == (40, 13, 5)
-    assert t.feature_rate == 100.0
+    f = t.front_end
+    assert f is FRONT_END and (t.sample_rate, t.hop_length) == (16000, 160)
+    assert (f.sample_rate, f.hop_length, f.win_length, f.n_fft) == (16000, 160, 400, 512)
+    assert (f.n_mels, f.n_mfcc, f.group_frames, f.window_columns) == (40, 13, 5, 20)
+    assert t.feature_rate == f.feature_rate == 100.0
+    assert AudioFrontEnd(**f.to_dict()) == f
 
 
 def test_frozen():
@@ -40,14 +45,20 @@ def test_bad_fps(fps):
     [
         ({"sample_rate": 0}, r"sample_rate=0 must be an integer >= 1"),
         ({"hop_length": 1.5}, r"hop_length=1.5 must be an integer"),
-        ({"window_video_frames": 0}, r"window_video_frames=0"),
+        ({"group_frames": 0}, r"group_frames=0"),
+        ({"window_columns": -1}, r"window_columns=-1"),
         ({"win_length": 600}, r"win_length=600 must be <= n_fft=512"),
         ({"n_mfcc": 41}, r"n_mfcc=41 must be <= n_mels=40"),
     ],
 )
 def test_bad_fields(kwargs, message):
     with pytest.raises(AudioError, match=message):
-        AudioTiming(fps=25, **kwargs)
+        AudioFrontEnd(**kwargs)
+
+
+def test_bad_front_end():
+    with pytest.raises(AudioError, match="must be an AudioFrontEnd"):
+        AudioTiming(fps=25, front_end={"sample_rate": 16000})
 
 
 def test_error_is_input_error():
@@ -62,8 +73,6 @@ def test_bad_arguments():
         t.sample_range(-3, 1)
     with pytest.raises(AudioError, match="n_samples=-1"):
         t.n_video_frames_for(-1)
-    with pytest.raises(AudioError, match="n_video_frames=-1"):
-        t.window_feature_indices(-1)
 
 
 # -- Blender frame rates -----------------------------------------------------
@@ -86,8 +95,8 @@ def test_from_blender_fps(fps, base, expected):
     assert t.fps == pytest.approx(float(expected), rel=1e-12)
 
 
-def test_from_blender_fps_kwargs_and_errors():
-    assert AudioTiming.from_blender_fps(25, 1.0, hop_length=200).hop_length == 200
+def test_from_blender_fps_front_end_and_errors():
+    assert AudioTiming.from_blender_fps(25, 1.0, AudioFrontEnd(hop_length=200)).hop_length == 200
     with pytest.raises(AudioError, match="fps=0"):
         AudioTiming.from_blender_fps(0, 1.0)
     with pytest.raises(AudioError, match="fps_base=0"):
@@ -98,24 +107,22 @@ def test_from_blender_fps_kwargs_and_errors():
 
 
 @pytest.mark.parametrize(
-    "fps, spf, window",
+    "fps, spf",
     [
-        # samples per video frame = 16000 / fps; window = round(5 * 100 / fps)
-        (24000 / 1001, 16016 / 24, 21),  # 667.33 samples, 20.85 features
-        (24, 16000 / 24, 21),  # 20.83
-        (25, 640.0, 20),  # 20.0, Wav2Lip's 0.2 s window (there 16 mel frames at 80/s)
-        (30000 / 1001, 16016 / 30, 17),  # 16.68
-        (30, 16000 / 30, 17),  # 16.67
-        (50, 320.0, 10),
-        (60, 16000 / 60, 8),  # 8.33
+        # samples per video frame = 16000 / fps
+        (24000 / 1001, 16016 / 24),  # 667.33 samples, 6.67 features
+        (24, 16000 / 24),
+        (25, 640.0),
+        (30000 / 1001, 16016 / 30),
+        (30, 16000 / 30),
+        (50, 320.0),
+        (60, 16000 / 60),
     ],
 )
-def test_reference_rates(fps, spf, window):
+def test_reference_rates(fps, spf):
     t = AudioTiming(fps=fps)
     assert t.samples_per_video_frame == pytest.approx(spf, rel=1e-12)
     assert t.features_per_video_frame == pytest.approx(spf / 160, rel=1e-12)
-    assert t.window_features == window
-    assert t.window_offset_frames == 2
 
 
 def test_reference_indices():
@@ -134,20 +141,27 @@ def test_reference_indices():
     assert t2997.video_frame_time(30000) == pytest.approx(1001.0, abs=1e-9)
 
 
-def test_window_feature_indices():
-    t = AudioTiming(fps=30)
-    idx = t.window_feature_indices(12)
-    assert idx.shape == (12, 17) and idx.dtype == np.int64
-    for i in range(12):
-        assert idx[i, 0] == t.feature_index(i - 2)
-        np.testing.assert_array_equal(np.diff(idx[i]), 1)
-    assert t.window_feature_indices(0).shape == (0, 17)
+@pytest.mark.parametrize("fps", FPS_ALL)
+def test_group_columns_are_centred_on_the_group(fps):
+    """The networks' window: 20 columns (0.2 s) centred on the middle of the group's 5
+    frames, whatever the fps (the centre rounded to the nearest column)."""
+    t = AudioTiming(fps=fps)
+    for first in (-2, 0, 7, 123):
+        cols = t.group_columns(first)
+        assert cols.dtype == np.int64 and cols.shape == (20,)
+        np.testing.assert_array_equal(np.diff(cols), 1)
+        centre = (first + 2.5) / fps * t.feature_rate          # in columns
+        assert abs(cols[10] - centre) <= 0.5 + 1e-9
 
 
-def test_even_window_offset():
-    t = AudioTiming(fps=25, window_video_frames=4)
-    assert t.window_offset_frames == 2 and t.window_features == 16
-    assert t.window_feature_indices(3)[2, 0] == t.feature_index(0)
+def test_group_columns_reference_values():
+    # 25 fps: frames 10..14 are 0.4-0.6 s, centre 0.5 s = column 50 -> columns 40..59
+    assert AudioTiming(fps=25).group_columns(10).tolist() == list(range(40, 60))
+    # 24 fps: frames 0..4, centre 2.5 / 24 s = column 10.42 -> 10 -> columns 0..19
+    assert AudioTiming(fps=24).group_columns(0).tolist() == list(range(0, 20))
+    # a front end with 4-frame groups of 8 columns: centre (3 + 2) / 25 s = column 20
+    t = AudioTiming(fps=25, front_end=AudioFrontEnd(group_frames=4, window_columns=8))
+    assert t.group_columns(3).tolist() == list(range(16, 24))
 
 
 # -- consistency over long shots at every frame rate --------------------------

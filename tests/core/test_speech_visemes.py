@@ -6,6 +6,7 @@ import logging
 import numpy as np
 import pytest
 
+from lipsync.core.audio.frontend import AudioFrontEnd
 from lipsync.core.audio.timing import AudioTiming
 from lipsync.core.errors import InputError
 from lipsync.core.speech import visemes as V
@@ -180,7 +181,7 @@ def test_bilabials_close_fully_on_their_centre_frame(fps):
 @pytest.mark.parametrize("fps", FPS_ALL)
 def test_real_speech_closes_on_m_b_p_and_opens_on_vowels(fps):
     u = synthesize("Hello, my name is Bob. Maybe pop music?")
-    timing = AudioTiming(fps=fps, sample_rate=u.sample_rate)
+    timing = AudioTiming(fps=fps, front_end=AudioFrontEnd(sample_rate=u.sample_rate))
     n = timing.n_video_frames_for(u.samples.shape[0])
     w = viseme_weights(u.phonemes, timing, n)
     bilabials = [p for p in u.phonemes if p.symbol in ("m", "b", "p")]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from lipsync.core.audio import AudioTiming
 from lipsync.core.errors import InputError
 from lipsync.core.evaluate.metrics import correlation, flicker, psnr, ssim, sync_score
 from lipsync.core.evaluate.run import (SCENARIOS, breakdown, evaluate, format_conditions,
@@ -43,8 +44,9 @@ def test_the_found_offset_follows_an_audio_shift():
     mfcc = rng.normal(size=(13, 400)).astype(np.float32)
     k = 3
     delayed = np.concatenate([rng.normal(size=(13, 4 * k)).astype(np.float32), mfcc], axis=1)
-    before = np.array(sync_score(sync, passes, mfcc, 25.0, max_offset=6).curve)
-    after = np.array(sync_score(sync, passes, delayed, 25.0, max_offset=6).curve)
+    timing = AudioTiming(fps=25.0)
+    before = np.array(sync_score(sync, passes, mfcc, timing, max_offset=6).curve)
+    after = np.array(sync_score(sync, passes, delayed, timing, max_offset=6).curve)
     centre = 6                      # offset 0; below it early windows are edge-padded
     np.testing.assert_allclose(after[centre + k:], before[centre:-k], rtol=1e-4, atol=1e-5)
 

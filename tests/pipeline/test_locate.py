@@ -33,7 +33,7 @@ OPENING_CORRELATION = 0.7
 @pytest.fixture(scope="module")
 def parser():
     from lipsync.core.models import shipped
-    from lipsync.core.train.parser import load_parser
+    from lipsync.core.models.parser import load_parser
 
     return load_parser(shipped("parser"))
 
@@ -261,6 +261,7 @@ def test_found_again_after_a_gap_and_a_move(clip, parser, tmp_path):
 def test_auto_re_voicing_reads_located_keypoints_too(tiny_data, located, parser, tmp_path):
     """Without a keypoint file the parser's keypoints decide re-voicing: the talking
     render's lips move past SPEAKING_SPREAD, the neutral render's stay under half of it."""
+    from lipsync.core.audio import AudioTiming
     from lipsync.core.pipeline.character import (SPEAKING_SPREAD, CharacterState,
                                                  CharacterTrack)
     from lipsync.core.pipeline.models import LipSyncModels
@@ -270,8 +271,8 @@ def test_auto_re_voicing_reads_located_keypoints_too(tiny_data, located, parser,
     still = locate_mouths(write_frames(tmp_path, neutral), parser)
     models = LipSyncModels.load("cpu")
     audio = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
-    states = {name: CharacterState(CharacterTrack(name, track, audio), track.n_frames, 25.0,
-                                   models)
+    states = {name: CharacterState(CharacterTrack(name, track, audio), track.n_frames,
+                                   AudioTiming(fps=25.0), models)
               for name, track in (("talking", located), ("neutral", still))}
     assert states["talking"].speaking_spread() > SPEAKING_SPREAD and states["talking"].revoice
     assert states["neutral"].speaking_spread() < SPEAKING_SPREAD / 2

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from lipsync.core.audio import load_audio
+from lipsync.core.audio import AudioTiming, load_audio
 from lipsync.core.dataset.reader import read_manifest
 from lipsync.core.errors import Cancelled, FrameError, InputError
 from lipsync.core.pipeline.character import CharacterTrack
@@ -41,9 +41,10 @@ def clip(tiny_data):
     meta = json.loads((folder / "clip.json").read_text())
     frames = np.load(folder / "frames.npz")
     return {"neutral": frames["neutral"], "fps": float(meta["fps"]),
+            "timing": AudioTiming(fps=float(meta["fps"])),
             "track": KeypointTrack.load(folder / "keypoints_neutral.npz"),
-            "audio": load_audio(folder / "audio.wav", 16000),
-            "dub_audio": load_audio(folder / "dub_audio.wav", 16000)}
+            "audio": load_audio(folder / "audio.wav"),
+            "dub_audio": load_audio(folder / "dub_audio.wav")}
 
 
 def write_frames(folder: Path, frames, suffix: str = ".png") -> list[Path]:
@@ -244,7 +245,7 @@ def test_generated_pixels_are_kept_only_near_either_mouth():
     by MOUTH_REACH; the skin between and around them is the input's."""
     import torch
 
-    from lipsync.core.pipeline.character import MOUTH_REACH, near_mouth
+    from lipsync.core.pipeline.finish import MOUTH_REACH, near_mouth
 
     size = 64
     reach = round(MOUTH_REACH * size)
@@ -277,7 +278,7 @@ def test_the_identity_reference_is_the_most_closed_visible_mouth(clip, models, t
     speaking = KeypointTrack(points=points, visible=visible, boxes=track.boxes,
                              frames=track.frames)
     state = CharacterState(CharacterTrack("hero", speaking, clip["audio"]), track.n_frames,
-                           clip["fps"], models)
+                           clip["timing"], models)
     assert state.reference_frame() == 5
 
     used = []
@@ -295,7 +296,7 @@ def _state(clip, models, revoice: bool, frames: np.ndarray):
     from lipsync.core.pipeline.character import CharacterState
 
     state = CharacterState(CharacterTrack("hero", clip["track"], clip["audio"]),
-                           len(frames), clip["fps"], models, revoice="on" if revoice else "off")
+                           len(frames), clip["timing"], models, revoice="on" if revoice else "off")
     rest = state.reference_frame()
     state.set_reference(frames[rest], rest)
     for i, frame in enumerate(frames):
@@ -330,7 +331,7 @@ def test_the_rest_box_follows_the_face_box(clip, models):
     shifted = KeypointTrack(points=track.points, visible=track.visible, boxes=boxes,
                             frames=track.frames)
     state = CharacterState(CharacterTrack("hero", shifted, clip["audio"]), track.n_frames,
-                           clip["fps"], models, revoice="on")
+                           clip["timing"], models, revoice="on")
     rest = state.reference_frame()
     state.set_reference(clip["neutral"][rest], rest)
     assert np.allclose(state._rest_box(rest), state.boxes[rest])
@@ -372,7 +373,7 @@ def test_auto_re_voices_a_speaking_input_and_says_so(tiny_data, clip, models):
                               ("talking", talking, "auto"), ("talking", talking, "off"),
                               ("talking", talking, "on")):
         state = CharacterState(CharacterTrack("hero", track, clip["audio"]), track.n_frames,
-                               clip["fps"], models, revoice=mode)
+                               clip["timing"], models, revoice=mode)
         chosen[name, mode] = state.revoice
         notes[name, mode] = [n for n in state.notes if "re-voice" in n]
     assert chosen == {("neutral", "auto"): False, ("talking", "auto"): True,
@@ -402,7 +403,7 @@ def test_final_quality_sharpens_the_generated_mouth_and_draft_does_not(clip, mod
 def test_sharpen_keeps_flat_areas_and_steepens_edges():
     import torch
 
-    from lipsync.core.pipeline.character import SHARPEN_AMOUNT, sharpen
+    from lipsync.core.pipeline.finish import SHARPEN_AMOUNT, sharpen
 
     flat = torch.full((1, 3, 64, 64), 0.4)
     assert torch.allclose(sharpen(flat), flat, atol=1e-6), "edges replicated: no border"
@@ -420,7 +421,7 @@ def test_match_colour_removes_a_cast_where_the_skin_agrees():
     border too (the weighted blur is normalised by the blurred weight)."""
     import torch
 
-    from lipsync.core.pipeline.character import match_colour
+    from lipsync.core.pipeline.finish import match_colour
 
     g = torch.Generator().manual_seed(1)
     generated = 0.2 + 0.6 * torch.rand(2, 3, 64, 64, generator=g)
@@ -440,7 +441,7 @@ def test_a_re_voiced_mouth_takes_its_colour_from_the_rest_crop_and_the_skin_from
     import torch
 
     from lipsync.core.models.parser import CLASS_NAMES
-    from lipsync.core.pipeline.character import colour_reference, match_colour
+    from lipsync.core.pipeline.finish import colour_reference, match_colour
 
     def one_hot(labels):                                   # (S, S) class indices
         return torch.nn.functional.one_hot(labels, len(CLASS_NAMES)).permute(2, 0, 1)[None].float()
@@ -476,7 +477,7 @@ def test_a_re_voiced_frame_may_change_the_rest_mouths_region_too(clip, models):
 
     track = clip["track"]
     states = {mode: CharacterState(CharacterTrack("hero", track, clip["audio"]),
-                                   track.n_frames, clip["fps"], models, revoice=mode)
+                                   track.n_frames, clip["timing"], models, revoice=mode)
               for mode in ("on", "off")}
     rest = states["on"].reference_frame()
     other = (rest + 3) % track.n_frames

@@ -16,7 +16,8 @@ from lipsync.core.errors import InputError
 from lipsync.core.models.parser import N_CLASSES, FaceParser, ParserConfig
 from lipsync.core.models.weights import load_weights
 from lipsync.core.train.loop import RunConfig, run_stage
-from lipsync.core.train.parser import ParserStage, load_parser, segment
+from lipsync.core.models.parser import load_parser
+from lipsync.core.train.parser import ParserStage, segment
 
 pytestmark = [pytest.mark.slow]
 

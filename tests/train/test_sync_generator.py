@@ -12,15 +12,17 @@ import numpy as np
 import pytest
 import torch
 
-from lipsync.core.dataset.reader import AUDIO_WINDOW, ClipSet
+from lipsync.core.audio import FRONT_END
+from lipsync.core.dataset.reader import ClipSet
 from lipsync.core.errors import InputError
 from lipsync.core.models.generator import Discriminator, Generator, GeneratorConfig
 from lipsync.core.models.passes import SoftPasses
-from lipsync.core.models.sync import SyncConfig, SyncExpert
+from lipsync.core.models.generator import load_generator
+from lipsync.core.models.sync import SyncConfig, SyncExpert, load_sync_expert
 from lipsync.core.models.weights import load_weights, save_weights
-from lipsync.core.train.generator import GeneratorStage, load_generator
+from lipsync.core.train.generator import GeneratorStage
 from lipsync.core.train.loop import RunConfig, run_stage
-from lipsync.core.train.sync import SyncStage, load_sync_expert
+from lipsync.core.train.sync import SyncStage
 
 pytestmark = [pytest.mark.slow]
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -35,7 +37,7 @@ def _all_grads(model: torch.nn.Module, loss: torch.Tensor) -> None:
 def test_sync_expert_shapes_and_gradients():
     torch.manual_seed(0)
     model = SyncExpert(SyncConfig())
-    visual, audio = torch.rand(3, 20, 64, 64), torch.randn(3, 1, 13, AUDIO_WINDOW)
+    visual, audio = torch.rand(3, 20, 64, 64), torch.randn(3, 1, 13, FRONT_END.window_columns)
     assert model.embed_visual(visual).shape == (3, 64)
     assert torch.allclose(model.embed_audio(audio).norm(dim=1), torch.ones(3))
     logits = model(visual, audio)
@@ -64,7 +66,7 @@ def test_soft_passes_gradient_matches_the_s20_gradient_map():
 
     image = np.zeros((64, 64, 3), np.float32)
     image[:, 32:] = 0.8
-    passes = SoftPasses()(torch.from_numpy(image).permute(2, 0, 1)[None],
+    passes = SoftPasses(64)(torch.from_numpy(image).permute(2, 0, 1)[None],
                           torch.zeros(1, 1, 64, 64))[0].numpy()
     np.testing.assert_allclose(passes[:3].transpose(1, 2, 0), image)
     expected = gradient_map(image, PreprocessConfig())
@@ -191,20 +193,22 @@ def test_every_ablation_variant_trains_and_is_reported(tiny_data, tmp_path):
 
 
 def test_sync_learning_rate_schedule_and_augmentation():
-    from lipsync.core.train.sync import LR_FLOOR, SHIFT_PX, augment_groups, cosine_lr
+    from lipsync.core.train.sync import LR_FLOOR, SHIFT, augment_groups, cosine_lr
 
     assert cosine_lr(1e-3, 1, 100) == pytest.approx(1e-3)
     assert cosine_lr(1e-3, 100, 100) == pytest.approx(LR_FLOOR * 1e-3)
     assert cosine_lr(1e-3, 30, 100) > cosine_lr(1e-3, 70, 100)
     visual = torch.rand(6, 20, 64, 64)
+    reach = round(SHIFT * 64)
+    assert reach == 3
     out = augment_groups(visual, torch.Generator().manual_seed(0))
     assert out.shape == visual.shape and 0 <= out.min() and out.max() <= 1
     for i in range(6):
         # the gradient maps are shifted, not scaled, and all 5 frames of a group alike
         found = {min(((out[i, c, 4:-4, 4:-4] - visual[i, c, 4 + dy:60 + dy, 4 + dx:60 + dx])
                       .abs().mean().item(), dy, dx)
-                     for dy in range(-SHIFT_PX, SHIFT_PX + 1)
-                     for dx in range(-SHIFT_PX, SHIFT_PX + 1)) for c in (3, 7, 19)}
+                     for dy in range(-reach, reach + 1)
+                     for dx in range(-reach, reach + 1)) for c in (3, 7, 19)}
         assert len({(dy, dx) for _, dy, dx in found}) == 1 and max(e for e, _, _ in found) == 0
     assert not torch.equal(out[:, :3], visual[:, :3]), "the blur pictures get a gain"
 

@@ -1,0 +1,92 @@
+"""The pipeline's networks (core/pipeline/models.py): each reads its crop side from its
+own weights, mismatched sets are refused, and the product never imports the lab."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from lipsync.core.audio import FRONT_END
+from lipsync.core.errors import InputError
+from lipsync.core.models.generator import Generator, GeneratorConfig
+from lipsync.core.models.parser import FaceParser, ParserConfig
+from lipsync.core.models.sync import SyncConfig, SyncExpert
+from lipsync.core.models.weights import save_weights
+from lipsync.core.pipeline.character import CharacterTrack
+from lipsync.core.pipeline.models import LipSyncModels
+from lipsync.core.pipeline.run import PipelineOptions, lipsync_frames
+from lipsync.core.preprocess.keypoints import KeypointTrack
+from synthetic_faces import FaceSpec, synthetic_frame
+
+N_FRAMES = 6
+
+
+def _save_set(folder: Path, sync: int, generator: int, parser: int) -> None:
+    """Freshly initialised networks at the given crop sides, as a models folder."""
+    torch.manual_seed(0)
+    for name, network in (("sync", SyncExpert(SyncConfig(size=sync))),
+                          ("generator", Generator(GeneratorConfig(size=generator))),
+                          ("parser", FaceParser(ParserConfig(size=parser)))):
+        save_weights(folder / f"{name}.safetensors", dict(network.state_dict()),
+                     {"model": name, "config": json.dumps(network.config.to_dict())})
+
+
+def _shot(folder: Path) -> tuple[list[Path], CharacterTrack]:
+    """N_FRAMES small frames of a synthetic face whose mouth opens and closes, their
+    keypoints and a second of noise as the audio."""
+    folder.mkdir()
+    paths, points, boxes = [], [], []
+    for i in range(N_FRAMES):
+        spec = FaceSpec(centre=(80, 64), size=112, mouth_open=0.2 + 0.1 * (i % 3))
+        frame, (face,) = synthetic_frame(128, 160, [spec])
+        paths.append(folder / f"{i + 1:04d}.png")
+        cv2.imwrite(str(paths[-1]), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        points.append(face.keypoints)
+        boxes.append(face.box)
+    points = np.stack(points)[:, None]                                   # (F, 1, 25, 2)
+    track = KeypointTrack(points=points, visible=np.ones(points.shape[:3], bool),
+                          boxes=np.float32(boxes)[:, None], frames=np.arange(N_FRAMES))
+    audio = np.random.default_rng(0).normal(0, 0.1, FRONT_END.sample_rate).astype(np.float32)
+    return paths, CharacterTrack("hero", track, audio)
+
+
+@pytest.mark.parametrize("sizes", [(96, 96, 96), (96, 96, 128)])
+def test_the_pipeline_reads_each_size_from_the_weights(tmp_path, sizes):
+    """Sync expert and generator at 96 px, the parser at 96 or at its own 128 px: the
+    pipeline crops at the generator's side and runs the shot."""
+    _save_set(tmp_path / "models", *sizes)
+    models = LipSyncModels.load("cpu", tmp_path / "models")
+    assert (models.size, models.parser.config.size) == (96, sizes[2])
+    assert models.parse(torch.rand(2, 3, 96, 96)).shape == (2, 12, 96, 96)
+    paths, hero = _shot(tmp_path / "in")
+    report = lipsync_frames(paths, [hero], 25, tmp_path / "out",
+                            PipelineOptions(device="cpu", chunk=3, batch=2), models=models)
+    assert report.characters == {"hero": N_FRAMES}
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [p.name for p in paths]
+
+
+def test_a_sync_expert_and_generator_of_different_sizes_are_refused(tmp_path):
+    _save_set(tmp_path, 64, 96, 96)
+    with pytest.raises(InputError, match="sync expert reads 64 px.*generator 96 px"):
+        LipSyncModels.load("cpu", tmp_path)
+
+
+def test_the_product_never_imports_the_lab():
+    """Running the pipeline with the shipped models loads no training, data set,
+    evaluation or speech code."""
+    code = ("import sys\n"
+            "import lipsync.core.pipeline.run\n"
+            "from lipsync.core.pipeline.models import LipSyncModels\n"
+            "LipSyncModels.load('cpu')\n"
+            "lab = ('lipsync.core.train', 'lipsync.core.dataset', 'lipsync.core.evaluate',\n"
+            "       'lipsync.core.speech')\n"
+            "found = sorted(m for m in sys.modules if m.startswith(lab))\n"
+            "assert not found, found\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
