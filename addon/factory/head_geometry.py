@@ -131,7 +131,8 @@ class Face:
             thr = -0.85
         if z < thr:
             return None
-        x, y, z = x * self.rx * vol, y * self.ry * (vol + 0.02), z * self.rz * (vol + 0.05 * max(z, 0.0)) + 0.03
+        x, y, z = (x * self.rx * vol, y * self.ry * (vol + 0.02),
+                   z * self.rz * (vol + 0.05 * max(z, 0.0)) + 0.03)
         if not (s.hair_style == "long" and z < 0):
             x *= float(self.taper(z))
         return x, y, z
@@ -142,7 +143,8 @@ class Face:
         for sx in (1, -1):
             ez = 0.5 * s.eye_height - 0.12
             ex = sx * float(self.rx * self.taper(ez)) * 0.96
-            out.append(Sphere("skin", (ex, 0.08, ez), (0.06, 0.11 * s.ear_size, 0.19 * s.ear_size), (16, 10)))
+            out.append(Sphere("skin", (ex, 0.08, ez), (0.06, 0.11 * s.ear_size, 0.19 * s.ear_size),
+                              (16, 10)))
         return out
 
     def nose(self) -> list[Sphere]:
@@ -153,7 +155,8 @@ class Face:
         fy = float(self.face_y(0.0, tip_z))
         out = [Sphere("nose", (0, float(self.face_y(0.0, 0.0)) + 0.03, 0.5 * tip_z),
                       (0.075 * ns, 0.1 * ns, 0.5 * abs(tip_z) + 0.12), (20, 12)),
-               Sphere("nose", (0, fy - 0.055 * ns, tip_z), (0.095 * ns, 0.085 * ns, 0.08 * ns), (20, 12))]
+               Sphere("nose", (0, fy - 0.055 * ns, tip_z), (0.095 * ns, 0.085 * ns, 0.08 * ns),
+                      (20, 12))]
         for sx in (1, -1):
             out.append(Sphere("nose", (sx * 0.07 * ns, fy - 0.02 * ns, tip_z - 0.025 * ns),
                               (0.055 * ns, 0.05 * ns, 0.045 * ns), (12, 8)))
@@ -170,7 +173,8 @@ class Face:
         return Eye(ball=Sphere(f"eye_{side}", (ex, ey, ez), (er, er, er), (20, 12)),
                    lid=Sphere("skin", (ex, ey, ez), (1.07 * er, 1.07 * er, 1.07 * er), (20, 12)),
                    lid_edge=ez + s.lid * er,
-                   iris=Sphere(f"iris_{side}", (ex, ey - er - 0.003 + 0.5 * ir, ez), (ir, 0.5 * ir, ir), (16, 8)),
+                   iris=Sphere(f"iris_{side}", (ex, ey - er - 0.003 + 0.5 * ir, ez), (ir, 0.5 * ir, ir),
+                               (16, 8)),
                    pupil=Sphere(f"pupil_{side}", (ex, ey - er - 0.005 + 0.25 * ir, ez),
                                 (0.5 * ir, 0.25 * ir, 0.5 * ir), (12, 6)))
 

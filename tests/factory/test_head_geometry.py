@@ -49,7 +49,8 @@ def test_head_and_hair_shapes(seed):
     assert np.abs(head[:, 0]).max() <= s.head_width + 1e-9
     zc, yc = -s.chin_drop, -np.sqrt(1.0 - s.chin_drop ** 2)          # the chin point
     chin_y = face.head_vertex(0.0, yc, zc)[1]
-    assert chin_y <= yc * s.head_depth and (chin_y < yc * s.head_depth - 0.5 * s.chin_size) == (s.chin_size > 0)
+    assert chin_y <= yc * s.head_depth
+    assert (chin_y < yc * s.head_depth - 0.5 * s.chin_size) == (s.chin_size > 0)
     assert face.face_y(0.0, 0.0) == pytest.approx(-s.head_depth)
     assert face.face_y(0.3, 0.0) == pytest.approx(face.face_y(-0.3, 0.0))
 
@@ -83,7 +84,8 @@ def test_face_parts_sit_on_the_face(seed):
     assert [n.part for n in nose] == ["nose"] * 4
     assert face.mz < nose[1].centre[2] < left.ball.centre[2]          # tip between mouth and eyes
     ears = face.ears()
-    assert ears[0].centre[0] > s.head_width * 0.5 and ears[1].centre[0] == pytest.approx(-ears[0].centre[0])
+    assert ears[0].centre[0] > s.head_width * 0.5
+    assert ears[1].centre[0] == pytest.approx(-ears[0].centre[0])
 
 
 def test_mouth_grids_shapes_and_order():
@@ -125,7 +127,8 @@ def test_pose_positions_move_the_mouth_only(seed):
                           + [np.full(g.pu.size, g.role) for g in grids])
     pu = np.concatenate([np.zeros(len(head) + 1)] + [g.pu.ravel() for g in grids])
     pv = np.concatenate([np.zeros(len(head) + 1)] + [g.pv.ravel() for g in grids])
-    np.testing.assert_allclose(pose_positions(face, co, role, pu, pv, face.poses["neutral"]), co, atol=1e-12)
+    neutral = pose_positions(face, co, role, pu, pv, face.poses["neutral"])
+    np.testing.assert_allclose(neutral, co, atol=1e-12)
     far = np.zeros(len(co), bool)
     far[:len(head)] = head[:, 2] > 0.0                                 # skin above the middle
     far[len(head)] = True                                              # a fixed vertex
@@ -134,7 +137,8 @@ def test_pose_positions_move_the_mouth_only(seed):
         moved = np.linalg.norm(pose_positions(face, co, role, pu, pv, face.poses[name]) - co, axis=1)
         assert moved[far].max() == 0.0, name
         assert moved[mouth].max() > 0.005, name
-    chin = (role == R_SKIN) & (co[:, 2] < face.mz - 0.2) & (co[:, 1] < -0.5 * face.ry) & (np.abs(co[:, 0]) < face.mw)
+    chin = ((role == R_SKIN) & (co[:, 2] < face.mz - 0.2) & (co[:, 1] < -0.5 * face.ry)
+            & (np.abs(co[:, 0]) < face.mw))
     assert chin.any()
     opened = pose_positions(face, co, role, pu, pv, face.poses["open"])
     assert (opened[chin, 2] < co[chin, 2] - 0.5 * face.s.jaw_drop).all()  # the jaw drops
