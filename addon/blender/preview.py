@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import bpy
 
 from ...core.errors import InputError
+from .quiet import quiet_blender
 
 TEMP_SCENE = "Lip Sync preview (temporary)"
 
@@ -79,7 +80,8 @@ def render_preview(scene, panels: list[Sequence], audio_path: str, out_path: str
         sound_strip = editor.strips.new_sound("sound", audio_path, 1, 1)
         sound = sound_strip.sound
         _set_mp4(temp.render, out_path)
-        bpy.ops.render.render(animation=True, scene=temp.name)
+        with quiet_blender():
+            bpy.ops.render.render(animation=True, scene=temp.name)
     finally:
         bpy.data.scenes.remove(temp)
         if sound is not None and sound.users == 0:

@@ -15,6 +15,7 @@ from typing import Callable
 import bpy
 
 from ...core.errors import InputError
+from .quiet import quiet_blender
 
 
 def require_camera(scene) -> bpy.types.Object:
@@ -70,7 +71,8 @@ def render_frame(scene, frame: int, path: str) -> str:
     partial = path + ".part.png"
     with cache_render_settings(scene, partial):
         scene.frame_set(frame)
-        bpy.ops.render.render(write_still=True, scene=scene.name)
+        with quiet_blender():
+            bpy.ops.render.render(write_still=True, scene=scene.name)
     if not os.path.isfile(partial):
         raise InputError(f"Rendering frame {frame} of scene '{scene.name}' wrote no image: "
                          "check the render engine and camera.")
@@ -102,7 +104,7 @@ def render_range(scene, first: int, last: int, folder: str, digits: int = 5,
     handlers.append(on_write)
     try:
         with temporary_settings(changes), \
-                cache_render_settings(scene, os.path.join(folder, "#" * digits)):
+                cache_render_settings(scene, os.path.join(folder, "#" * digits)), quiet_blender():
             scene.render.use_file_extension = True
             bpy.ops.render.render(animation=True, scene=scene.name)
     finally:

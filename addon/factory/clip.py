@@ -113,7 +113,8 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
 
     from ...core.audio import AudioTiming, fit_to_frames, save_wav
     from ...core.speech import viseme_weights
-    from .character import CharacterSpec, build_character, face_anchor, set_viseme_weights
+    from .character import build_character, face_anchor, set_viseme_weights
+    from .character_spec import CharacterSpec
     from .shot import ShotSpec, setup_shot
 
     out_dir = Path(out_dir)

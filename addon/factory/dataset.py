@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -25,7 +26,7 @@ import numpy as np
 
 from ...core.dataset.plan import ClipPlan, plan_clips
 from ...core.dataset.reader import MANIFEST, RECIPE, read_manifest
-from ...core.cli.arguments import add_verbose_argument
+from ...core.cli.arguments import LOGGER, add_verbose_argument
 from ...core.cli.exit_codes import DONE, FAILED, exit_code_of
 from ...core.errors import InputError
 from ...core.progress import ConsoleProgress
@@ -36,9 +37,11 @@ SPLITS = ("train", "val", "test")
 MAX_FPS = 120
 
 
-def _worker_init() -> None:
+def _worker_init(log_level: int) -> None:
     """Drop the script folders a parent's `import bpy` put on sys.path (spawned workers
-    inherit it), so the worker's own `import bpy` finds the bpy module, not its scripts."""
+    inherit it), so the worker's own `import bpy` finds the bpy module, not its scripts;
+    take the parent's ``lipsync`` log level (at DEBUG Blender's render lines show)."""
+    logging.getLogger(LOGGER).setLevel(log_level)
     marker = os.sep + "bpy" + os.sep
     sys.path[:] = [p for p in sys.path if not (marker in p and os.sep + "scripts" in p)]
 
@@ -93,7 +96,8 @@ def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: Clip
         progress(done, len(plans), "resuming" if done else "starting")
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_worker_init) as pool:
+                             initializer=_worker_init,
+                             initargs=(logging.getLogger(LOGGER).getEffectiveLevel(),)) as pool:
         futures = {pool.submit(_render_one, p.to_dict(), str(out), asdict(options)): p
                    for p in todo}
         try:
@@ -217,7 +221,7 @@ def _run(args: argparse.Namespace) -> int:
                           full_frame_share=args.full_frame_share, max_frames=args.max_frames,
                           fps=args.fps)
     splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
-    bar = ConsoleProgress("dataset")
+    bar = ConsoleProgress("dataset", unit="clips")
     try:
         result = make_dataset(args.out, args.clips, args.seed, args.workers, options, bar,
                               splits)

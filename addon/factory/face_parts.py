@@ -41,11 +41,6 @@ _R_NONE = 0             # the role of a vertex no shape key moves
 _ROUGHNESS = {"eye_left": 0.15, "eye_right": 0.15, "teeth": 0.3, "lip_upper": 0.35,
               "lip_lower": 0.35, "pupil": 0.1, "mouth_interior": 0.9, "hair": 0.7}
 
-def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
-    """Hermite step: 0 at `e0`, 1 at `e1` (either order), smooth between; same shape as `x`."""
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
 
 class MeshBuilder:
     """Builds one bmesh made of parts; every vertex carries its part's class id and a role.

@@ -27,6 +27,7 @@ import bpy
 import numpy as np
 
 from ...core.errors import LipSyncError
+from ..blender.quiet import quiet_blender
 from ..blender.render import require_camera, temporary_settings
 from .character import Character
 
@@ -203,7 +204,8 @@ def render_labels(scene: bpy.types.Scene, character: Character | bpy.types.Objec
         try:
             with label_render_settings(scene, raw), label_materials(scene, target):
                 scene.frame_set(int(frame))
-                bpy.ops.render.render(write_still=True, scene=scene.name)
+                with quiet_blender():
+                    bpy.ops.render.render(write_still=True, scene=scene.name)
         finally:
             scene.frame_set(frame_before)
         if not os.path.isfile(raw):
@@ -231,7 +233,8 @@ def render_label_range(scene: bpy.types.Scene, character: Character | bpy.types.
                     label_render_settings(scene, os.path.join(tmp, "#####")), \
                     label_materials(scene, target):
                 scene.render.use_file_extension = True
-                bpy.ops.render.render(animation=True, scene=scene.name)
+                with quiet_blender():
+                    bpy.ops.render.render(animation=True, scene=scene.name)
         finally:
             scene.frame_set(frame_before)
         stack = []

@@ -23,7 +23,8 @@ import bpy
 import numpy as np
 
 from .face_parts import (MOUTH_GROUP, PART_CLASSES, MeshBuilder, add_shape_key, add_vertex_group,
-                         make_material, matrix_from, mesh_from_builder, smoothstep)
+                         make_material, matrix_from, mesh_from_builder)
+from .head_geometry import smoothstep
 
 # Linear base colours (RGB) per part; skin is jittered by the seed.
 _COLOURS: dict[str, tuple[float, float, float]] = {

@@ -310,24 +310,21 @@ class LipSyncJob:
 
     def run(self, progress: ProgressFn = no_progress,
             should_cancel: CancelFn = never_cancel) -> LipSyncResult:
-        """All phases in order, on the calling (main) thread; one animation render."""
-        units = 1000
-        share = self.main_share
-        # With one animation render, rendering takes 80 % of the main-thread share and
-        # projecting the keypoints the rest.
-        render_part = 0.0 if self.request.frames_strip else 0.8
+        """All phases in order, on the calling (main) thread; one animation render.
 
-        def main(done, total, message=""):
-            progress(int(units * share * done / max(total, 1)), units, message)
+        `progress` counts frame steps, 2 per frame: rendered (or, from a frames strip,
+        projected), then lip-synced.
+        """
+        rendering = not self.request.frames_strip
 
         def rendered(done, total, message=""):
-            main(render_part * done, total, message)
+            progress(done, 2 * total, message)
 
         def projected(done, total, message=""):
-            main(render_part * total + (1 - render_part) * done, total, message)
+            progress(total if rendering else done, 2 * total, message)
 
         def rest(done, total, message=""):
-            progress(int(units * (share + (1 - share) * done / max(total, 1))), units, message)
+            progress(len(self.frames) + done, 2 * len(self.frames), message)
 
         self.render_at_once = True
         try:
