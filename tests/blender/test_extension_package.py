@@ -28,6 +28,12 @@ print("ENABLED", enabled)
 print("OPERATOR", hasattr(bpy.ops.lipsync, "preprocess") and bpy.ops.lipsync.preprocess.idname())
 print("PANELS", hasattr(bpy.types, "LIPSYNC_PT_view3d"), hasattr(bpy.types, "LIPSYNC_PT_sequencer"))
 print("SETTINGS", hasattr(bpy.types.Scene, "lipsync"))
+import importlib
+package = "bl_ext.user_default.lipsync"
+models = importlib.import_module(package + ".core.pipeline.models").LipSyncModels.load("cpu")
+importlib.import_module(package + ".core.pipeline.run")
+print("MODELS", models.size, sorted(m for m in sys.modules if m.startswith(package + ".core.")
+                                    and m.split(".")[4] in {"train", "dataset", "evaluate", "speech"}))
 """
 
 
@@ -56,3 +62,4 @@ def test_built_zip_installs_and_enables(tmp_path):
     assert "ENABLED ['bl_ext.user_default.lipsync']" in out.stdout, out.stdout + out.stderr
     assert "OPERATOR LIPSYNC_OT_preprocess" in out.stdout
     assert "PANELS True True" in out.stdout and "SETTINGS True" in out.stdout
+    assert "MODELS 64 []" in out.stdout, out.stdout + out.stderr   # the zip's pipeline runs

@@ -21,6 +21,7 @@ from lipsync.core.models.sync import SyncConfig, SyncExpert
 from lipsync.core.models.weights import save_weights
 from lipsync.core.pipeline.character import CharacterTrack
 from lipsync.core.pipeline.models import LipSyncModels
+from lipsync.core.pipeline.options import LipSyncOptions
 from lipsync.core.pipeline.run import PipelineOptions, lipsync_frames
 from lipsync.core.preprocess.keypoints import KeypointTrack
 from synthetic_faces import FaceSpec, synthetic_frame
@@ -67,7 +68,8 @@ def test_the_pipeline_reads_each_size_from_the_weights(tmp_path, sizes):
     assert models.parse(torch.rand(2, 3, 96, 96)).shape == (2, 12, 96, 96)
     paths, hero = _shot(tmp_path / "in")
     report = lipsync_frames(paths, [hero], 25, tmp_path / "out",
-                            PipelineOptions(device="cpu", chunk=3, batch=2), models=models)
+                            PipelineOptions(LipSyncOptions(device="cpu", batch=2), chunk=3),
+                            models=models)
     assert report.characters == {"hero": N_FRAMES}
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [p.name for p in paths]
 
