@@ -11,15 +11,15 @@ from ..models.weights import load_weights, save_weights
 
 DESCRIPTIONS = {
     "sync": "Sync expert (feature extraction subnetwork): 5 frames of S20 passes (mouth blur "
-            "picture + gradient map, 64x64 face crops) and 0.2 s of MFCC -> 64-d embeddings "
-            "whose cosine says whether picture and sound are in sync.",
+            "picture + gradient map, {size}x{size} face crops) and 0.2 s of MFCC -> 64-d "
+            "embeddings whose cosine says whether picture and sound are in sync.",
     "generator": "Generator (decoder subnetwork): S20 passes + lip-contour heatmap + a "
                  "reference crop, conditioned on the frozen sync expert's visual and audio "
-                 "embeddings -> the 64x64 face crop, composited back inside the feathered "
-                 "mouth-region mask. Trained against a PatchGAN discriminator (BCE) with "
+                 "embeddings -> the {size}x{size} face crop, composited back inside the "
+                 "feathered mouth-region mask. Trained against a PatchGAN discriminator (BCE) with "
                  "L1 and sync losses (and 1 - SSIM of the mouth region with --ssim-weight), "
                  "then the adjacent-frame fine-tune.",
-    "parser": "Face parser: U-Net on 64x64 face crops -> 12 classes (background, skin, "
+    "parser": "Face parser: U-Net on {size}x{size} face crops -> 12 classes (background, skin, "
               "brows, eyes, nose, upper lip, teeth, lower lip, hair, mouth interior), "
               "cross-entropy, then the adjacent-frame fine-tune on pseudo labels.",
 }
@@ -41,18 +41,18 @@ INTENDED_USE = {
 }
 
 LIMITATIONS = {
-    "sync": "Trained on 64 px crops of the data factory's synthetic characters (Workbench "
+    "sync": "Trained on {size} px crops of the data factory's synthetic characters (Workbench "
             "and Cycles renders, synthesised speech in English, German, Spanish, French "
             "and Italian); about 0.9 accuracy on held-out characters, and unsure (low "
             "confidence) on some of them. Untested on other styles, languages and real "
             "voices.",
-    "generator": "Made at 64 px and trained on a 2-core CPU on synthetic characters: its "
+    "generator": "Made at {size} px and trained on a 2-core CPU on synthetic characters: its "
                  "mouths are softer and open less than the truth's (held-out mouth-region "
                  "SSIM under the target; README: Evaluation), and with a talking (dubbed) "
                  "input it still partly follows the source mouth (opening correlation under "
                  "the target there). "
                  "Untested on other character styles and on real voices.",
-    "parser": "Trained on labelled synthetic renders at 64 px; the thin inner-lip gap is a "
+    "parser": "Trained on labelled synthetic renders at {size} px; the thin inner-lip gap is a "
               "few pixels, so its opening measure is coarse on small or soft mouths. "
               "Untested on other character styles.",
 }
@@ -83,8 +83,9 @@ def data_summary(data: Path) -> str:
 
 
 def write_card(path: Path, record: dict, command: str, size_bytes: int) -> None:
-    """Write the model card of `record` (see `loop._export`) to `path`."""
-    stage = record["stage"]
+    """Write the model card of `record` (see `loop._export`) to `path`; the texts above
+    name the network's crop side (`{size}`)."""
+    stage, size = record["stage"], record["size"]   # size: the network's crop side, px
     run = record["run"]
     metrics = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
                         for k, v in sorted(record["heldout"].items()))
@@ -95,15 +96,15 @@ def write_card(path: Path, record: dict, command: str, size_bytes: int) -> None:
                       for h in record["history"])
     text = f"""# Model card: `{stage}.safetensors`
 
-{DESCRIPTIONS.get(stage, '')}
+{DESCRIPTIONS.get(stage, '').format(size=size)}
 
 Contents: intended use and limitations, the data it was trained on, the training command, the steps (and time, hardware), the held-out metrics and the training curve.
 
 ## Intended use
-{INTENDED_USE.get(stage, '')}
+{INTENDED_USE.get(stage, '').format(size=size)}
 
 ## Limitations
-{LIMITATIONS.get(stage, '')}
+{LIMITATIONS.get(stage, '').format(size=size)}
 
 License: {LICENSE}.
 

@@ -138,6 +138,7 @@ def _export(stage: Stage, out: Path, config: RunConfig, device: torch.device, se
               "heldout": history[-1]["heldout"] if history else {}, "history": history}
     metadata = {**stage.metadata(), "steps": str(config.steps), "seed": str(config.seed)}
     record["split"] = config.eval_split
+    record["size"] = json.loads(metadata["config"])["size"]
     weights = out / f"{stage.name}.safetensors"
     save_weights(weights, stage.export(), metadata)
     (out / f"{stage.name}.json").write_text(json.dumps(record, indent=1))
