@@ -35,7 +35,7 @@ from ..pipeline.region import keypoint_heatmap, mouth_region_mask
 MANIFEST = "manifest.jsonl"
 RECIPE = "recipe.json"   # the arguments a data set was made with
 DEFAULT_INPUT_MIX = {"neutral": 0.5, "dub": 0.25, "talking": 0.25}  # generator inputs
-CACHE_VERSION = 1
+CACHE_VERSION = 2       # 2: passes made at pass_side(size), not at the stored crops' side
 MIN_NEGATIVE_SHIFT = 3   # off-sync pairs are at least this many frames apart
 AUDIO_OF = {"talking": "audio.wav", "dub": "dub_audio.wav"}
 
