@@ -57,7 +57,7 @@ def _evaluate(args: argparse.Namespace, bar) -> dict:
 
 
 def _print(results: dict, out: Path) -> None:
-    from .run import TARGETS, format_conditions, format_table
+    from .report import TARGETS, format_conditions, format_table
 
     print(f"split '{results['split']}', {results['clips']} clips; LSE judged by the "
           f"{results['judge']}; {format_conditions(results)}")

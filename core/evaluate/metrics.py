@@ -7,6 +7,7 @@
   minimum is the found offset (0 = in sync). Computed with the project's sync expert.
 - `psnr`, `ssim`: image quality inside a mask, images (H, W, 3) uint8.
 - `flicker`: mean absolute frame-to-frame change inside a mask.
+- `sharpness`: variance of the Laplacian inside a mask; `motion`: mean |a - b| inside it.
 - `correlation`: Pearson correlation of two series (nan when either is constant).
 """
 
@@ -99,3 +100,25 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
         return float("nan")
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def sharpness(frames: np.ndarray, mask: np.ndarray) -> float:
+    """Mean over frames of the variance of the luma's Laplacian (3x3, 0-255 units squared)
+    of frames (F, H, W, 3) uint8 inside masks (F, H, W) (pixels where mask > 0); nan when
+    no frame has a masked pixel. A blurred mouth reads lower than a sharp one."""
+    values = []
+    for frame, inside in zip(frames, mask > 0):
+        if inside.sum() > 1:
+            grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float64)
+            values.append(cv2.Laplacian(grey, cv2.CV_64F, ksize=1)[inside].var())
+    return float(np.mean(values)) if values else float("nan")
+
+
+def motion(frames: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> float:
+    """Mean |frames - reference| (0-255 units, over the 3 channels) of (F, H, W, 3) videos
+    inside masks (F, H, W); nan when no pixel is masked."""
+    inside = mask > 0
+    if not inside.any():
+        return float("nan")
+    change = np.abs(frames.astype(np.float32) - reference.astype(np.float32)).mean(axis=3)
+    return float(change[inside].mean())

@@ -16,11 +16,15 @@ correlation (the output's inner-lip gap over mouth width from the face
 parser's teeth + mouth-interior and lip masks, against the truth's from the factory's
 keypoints: the inner lip contour's height; the same parser measure on the truth frames
 gives its ceiling), PSNR and SSIM in the
-mouth region (the ellipses of `core.region` around the input's keypoints and, when
+mouth region (the ellipses of `core.pipeline.region` around the input's keypoints and, when
 re-voiced, the rest mouth carried into each frame: the only place the product may change;
 the same pixels whatever the composite's mask) against the truth
 (neutral and dubbed; the still input's head does not follow the truth's), whether every
-pixel outside the region is the input's, and flicker there against the truth's own.
+pixel outside the region is the input's, flicker there against the truth's own, sharpness
+(the Laplacian's variance there, output over truth: 1 is as sharp as the render) and
+motion (mean |output - input| over mean |truth - input| there: 1 moves as much as the
+truth). Every measure is also taken of doing nothing (the input as the output), the
+baseline a method has to beat.
 """
 
 from __future__ import annotations
@@ -48,16 +52,14 @@ from ..preprocess.frames import read_frame
 from ..preprocess.keypoints import INNER, KeypointTrack, contour_heights
 from ..progress import ProgressFn, no_progress
 from ..pipeline.region import mouth_region_mask
-from .metrics import correlation, flicker, psnr, ssim, sync_score
+from .metrics import correlation, flicker, motion, psnr, sharpness, ssim, sync_score
+from .report import TARGETS, breakdown, summarise, write_report
 
 SCENARIOS = ("neutral", "dubbed", "dubbed_as_is", "still")
 INPUT_VERSION = {"neutral": "neutral", "dubbed": "dub", "dubbed_as_is": "dub",
                  "still": "neutral"}
 OPEN_CLASSES = (8, 11)           # teeth, mouth interior
 STRIP_FRAMES = 8
-TARGETS = {"offset": "0 +- 1 frame", "confidence_ratio": ">= 0.9 (LSE-C within 10 % of "
-           "the truth's)", "opening_corr": ">= 0.8", "ssim": ">= 0.85",
-           "outside_identical": "true"}
 
 
 @dataclass
@@ -102,15 +104,15 @@ def load_case(folder: Path, scenario: str) -> Case | None:
 
 def evaluate_case(models: LipSyncModels, case: Case, work: Path,
                   options: PipelineOptions, judge: SyncExpert | None = None
-                  ) -> tuple[dict, np.ndarray]:
-    """Metrics of one case, and its strip (3 rows: input, output, truth) as (H, W, 3).
+                  ) -> tuple[dict, dict, np.ndarray]:
+    """Metrics of one case's output, the same metrics of doing nothing (the input as the
+    output), and its strip (3 rows: input, output, truth) as (H, W, 3).
     judge: the sync expert for LSE-D/C (default: the models' own).
 
     Sync and opening read output and truth alike in crops framed by the clip's neutral
     render (`Case.framing`), the framing every network was trained in and one that does not
     follow any speaking mouth; the still input's output, whose head is frozen, in its held
     frame's framing."""
-    judge = judge or models.sync
     timing = AudioTiming(fps=case.fps)
     paths = []
     (work / "in").mkdir(parents=True)
@@ -120,43 +122,67 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
     lipsync_frames(paths, [CharacterTrack(case.clip_id, case.keypoints, case.samples)],
                    timing, work / "out", options, models=models)
     out = np.stack([read_frame(work / "out" / p.name) for p in paths])
+    region = _mouth_regions(CharacterState(CharacterTrack(case.clip_id, case.keypoints,
+                                                          case.samples), len(out), timing,
+                                           models, revoice=options.job.revoice), out.shape[1:3])
+    measure = _Measures(models, case, timing, judge or models.sync, region)
+    return measure(out), measure(case.frames), _strip(case, out)
 
-    def state(frames, track):
-        s = CharacterState(CharacterTrack(case.clip_id, track, case.samples), len(frames),
-                           timing, models, revoice="off")
+
+class _Measures:
+    """The measures of a video made from `case` (its output, or its input for "do
+    nothing"), against the case's truth, which is measured once."""
+
+    def __init__(self, models: LipSyncModels, case: Case, timing: AudioTiming,
+                 judge: SyncExpert, region: np.ndarray):
+        self.models, self.case, self.timing, self.judge, self.region = \
+            models, case, timing, judge, region
+        truth = self._state(case.truth, case.framing)
+        self.truth_score = sync_score(judge, _stack(truth.passes, len(case.truth)),
+                                      truth.mfcc, timing)
+        self.opening_truth = contour_heights(case.truth_keypoints.points[:, 0], INNER)
+        self.truth_opening_corr = correlation(
+            _parser_opening(models, _stack(truth.crops, len(case.truth))), self.opening_truth)
+        self.paired = case.scenario != "still"   # the still input's head does not follow
+        self.truth_sharpness = sharpness(case.truth, region)
+        self.truth_motion = motion(case.truth, case.frames, region)
+
+    def _state(self, frames: np.ndarray, track: KeypointTrack) -> CharacterState:
+        s = CharacterState(CharacterTrack(self.case.clip_id, track, self.case.samples),
+                           len(frames), self.timing, self.models, revoice="off")
         for i, frame in enumerate(frames):
             s.add(i, frame)
         return s
 
-    made = state(out, case.keypoints if case.scenario == "still" else case.framing)
-    truth = state(case.truth, case.framing)
-    scores = {name: sync_score(judge, np.stack([s.passes[i] for i in range(len(out))]),
-                               s.mfcc, timing)
-              for name, s in (("output", made), ("truth", truth))}
-    opening_out = _parser_opening(models, np.stack([made.crops[i] for i in range(len(out))]))
-    opening_parsed_truth = _parser_opening(models, np.stack([truth.crops[i]
-                                                             for i in range(len(out))]))
-    opening_truth = contour_heights(case.truth_keypoints.points[:, 0], INNER)
-    region = _mouth_regions(CharacterState(CharacterTrack(case.clip_id, case.keypoints,
-                                                          case.samples), len(out), timing,
-                                           models, revoice=options.job.revoice), out.shape[1:3])
-    paired = case.scenario != "still"      # the still input's head does not follow the truth
-    result = {
-        "frames": len(out),
-        "lse_d": scores["output"].distance, "lse_c": scores["output"].confidence,
-        "offset": scores["output"].offset,
-        "truth_lse_d": scores["truth"].distance, "truth_lse_c": scores["truth"].confidence,
-        "truth_offset": scores["truth"].offset,
-        "opening_corr": correlation(opening_out, opening_truth),
-        "truth_opening_corr": correlation(opening_parsed_truth, opening_truth),
-        "psnr": float(np.nanmean([psnr(o, t, m) for o, t, m in zip(out, case.truth, region)]))
-        if paired else float("nan"),
-        "ssim": float(np.nanmean([ssim(o, t, m) for o, t, m in zip(out, case.truth, region)]))
-        if paired else float("nan"),
-        "outside_identical": bool(np.array_equal(out[~region], case.frames[~region])),
-        "flicker": flicker(out, region), "truth_flicker": flicker(case.truth, region),
-    }
-    return result, _strip(case, out)
+    def __call__(self, out: np.ndarray) -> dict:
+        case, region, paired, n = self.case, self.region, self.paired, len(out)
+        made = self._state(out, case.keypoints if case.scenario == "still" else case.framing)
+        score = sync_score(self.judge, _stack(made.passes, n), made.mfcc, self.timing)
+        truth = self.truth_score
+        return {
+            "frames": n,
+            "lse_d": score.distance, "lse_c": score.confidence, "offset": score.offset,
+            "truth_lse_d": truth.distance, "truth_lse_c": truth.confidence,
+            "truth_offset": truth.offset,
+            "opening_corr": correlation(_parser_opening(self.models, _stack(made.crops, n)),
+                                        self.opening_truth),
+            "truth_opening_corr": self.truth_opening_corr,
+            "psnr": float(np.nanmean([psnr(o, t, m) for o, t, m in zip(out, case.truth, region)]))
+            if paired else float("nan"),
+            "ssim": float(np.nanmean([ssim(o, t, m) for o, t, m in zip(out, case.truth, region)]))
+            if paired else float("nan"),
+            "outside_identical": bool(np.array_equal(out[~region], case.frames[~region])),
+            "flicker": flicker(out, region), "truth_flicker": flicker(case.truth, region),
+            "sharpness": sharpness(out, region) / self.truth_sharpness
+            if paired else float("nan"),
+            "motion": motion(out, case.frames, region) / self.truth_motion
+            if paired and self.truth_motion > 0 else float("nan"),
+        }
+
+
+def _stack(per_frame: dict[int, np.ndarray], n: int) -> np.ndarray:
+    """Frames 0..n-1 of a `CharacterState` dict (its passes or crops) as one array."""
+    return np.stack([per_frame[i] for i in range(n)])
 
 
 @torch.no_grad()
@@ -213,7 +239,8 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     judge: sync expert weights for LSE-D/C (default: the shipped judge, else the models'
     own sync expert, which the generator was trained against; "judge" in the result says
     which). Returns {"split", "clips", "judge", "targets", "scenarios": {scenario:
-    {"clips": n, metric: mean, ..., "per_clip": {...}}}, "data": `data_conditions`}; with
+    {"clips": n, metric: mean, ..., "per_clip": {...}}}, "do_nothing": the same for the
+    input left as it is (per input: neutral, dubbed, still), "data": `data_conditions`}; with
     `out`, also writes eval.json, report.md and one strip PNG per scenario there.
     """
     data = Path(data)
@@ -227,31 +254,33 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     models = models or LipSyncModels.load(options.job.device)
     judge_net, judge_name = _judge(models, judge)
     results: dict = {"split": split, "clips": len(folders), "judge": judge_name,
-                     "targets": TARGETS, "scenarios": {}}
+                     "targets": TARGETS, "scenarios": {}, "do_nothing": {}}
     strips, sizes = {}, set()
     total, done = len(folders) * len(SCENARIOS), 0
     as_is = replace(options, job=replace(options.job, revoice="off"))   # dubbed_as_is
     with tempfile.TemporaryDirectory(prefix="lipsync-eval-") as tmp:
         for scenario in SCENARIOS:
-            per_clip = {}
+            per_clip, unchanged = {}, {}
             for folder in folders:
                 done += 1
                 progress(done, total, f"{scenario} {folder.name}")
                 case = load_case(folder, scenario)
                 if case is None:
                     continue
-                metrics, strip = evaluate_case(
+                metrics, unchanged[folder.name], strip = evaluate_case(
                     models, case, Path(tmp) / scenario / folder.name,
                     as_is if scenario == "dubbed_as_is" else options, judge_net)
                 per_clip[folder.name] = metrics
                 strips.setdefault(scenario, strip)
                 sizes.add(case.truth.shape[1:3])
             if per_clip:
-                results["scenarios"][scenario] = _summary(per_clip)
+                results["scenarios"][scenario] = summarise(per_clip)
                 results["scenarios"][scenario]["by"] = breakdown(per_clip, records)
+                if scenario != "dubbed_as_is":      # the same input as dubbed
+                    results["do_nothing"][scenario] = summarise(unchanged)
     results["data"] = data_conditions(data, sizes)
     if out is not None:
-        _write(Path(out), results, strips)
+        write_report(Path(out), results, strips)
     return results
 
 
@@ -263,21 +292,6 @@ def data_conditions(data: Path, sizes: set[tuple[int, int]]) -> dict:
     return {"folder": str(data),
             "recipe": json.loads(recipe.read_text()) if recipe.exists() else None,
             "frame_sizes": [[int(h), int(w)] for h, w in sorted(sizes)]}
-
-
-def format_conditions(results: dict) -> str:
-    """One line: the data set, its recipe's seed and options, and the clips' frame sizes."""
-    data = results.get("data") or {}
-    recipe = data.get("recipe") or {}
-    options = ", ".join(f"{k} {v}" for k, v in (recipe.get("options") or {}).items()
-                        if v is not None and k in ("resolution", "fps", "engine"))
-    sizes = ", ".join(f"{w}x{h}" for h, w in data.get("frame_sizes", []))
-    parts = [f"data `{data.get('folder', '?')}`"]
-    if recipe:
-        parts.append(f"seed {recipe.get('seed')}" + (f" ({options})" if options else ""))
-    if sizes:
-        parts.append(f"frames {sizes} px")
-    return "; ".join(parts)
 
 
 def _judge(models: LipSyncModels, weights: str | Path | None) -> tuple[SyncExpert, str]:
@@ -293,98 +307,3 @@ def _judge(models: LipSyncModels, weights: str | Path | None) -> tuple[SyncExper
                          f"{judge.config.blur_fraction}; the models use {models.size} px and "
                          f"{models.blur_fraction}: train the judge on the same passes.")
     return judge, f"independent sync expert {path.name}"
-
-
-def _summary(per_clip: dict[str, dict]) -> dict:
-    rows = list(per_clip.values())
-    keys = [k for k in rows[0] if k not in ("outside_identical",)]
-    summary = {"clips": len(rows)}
-    for key in keys:
-        values = [r[key] for r in rows if np.isfinite(r[key])]
-        summary[key] = float(np.mean(values)) if values else float("nan")
-    summary["offsets"] = [r["offset"] for r in rows]
-    summary["offset_ok"] = all(abs(r["offset"]) <= 1 for r in rows)
-    summary["confidence_ratio"] = summary["lse_c"] / summary["truth_lse_c"] \
-        if summary["truth_lse_c"] > 0 else float("nan")
-    summary["outside_identical"] = all(r["outside_identical"] for r in rows)
-    summary["per_clip"] = per_clip
-    return summary
-
-
-GROUPS = ("engine", "fps", "language")   # the clips' manifest fields a breakdown groups by
-GROUP_METRICS = ("lse_c", "truth_lse_c", "opening_corr", "truth_opening_corr", "ssim")
-
-
-def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
-    """Means of GROUP_METRICS over the clips of each render engine, frame rate and language
-    (the manifest's fields): {group: {value: {"clips": n, metric: mean}}}, so a weakness on
-    one engine or language shows. records: clip id -> manifest record."""
-    result: dict = {}
-    for group in GROUPS:
-        values = sorted({str(records[clip][group]) for clip in per_clip})
-        result[group] = {}
-        for value in values:
-            rows = [m for clip, m in per_clip.items() if str(records[clip][group]) == value]
-            cell = {"clips": len(rows)}
-            for key in GROUP_METRICS:
-                finite = [r[key] for r in rows if np.isfinite(r[key])]
-                cell[key] = float(np.mean(finite)) if finite else float("nan")
-            result[group][value] = cell
-    return result
-
-
-def format_breakdown(results: dict) -> str:
-    """A Markdown table per scenario of `breakdown`: one row per engine, frame rate and
-    language."""
-    heads = ("clips", "LSE-C", "truth LSE-C", "opening corr", "truth opening corr", "SSIM")
-    blocks = []
-    for scenario, s in results["scenarios"].items():
-        lines = [f"### {scenario}", "", "| group | " + " | ".join(heads) + " |",
-                 "|---" * (len(heads) + 1) + "|"]
-        for group, cells in s.get("by", {}).items():
-            for value, cell in cells.items():
-                numbers = ["n/a" if not np.isfinite(cell[k]) else f"{cell[k]:.3f}"
-                           for k in GROUP_METRICS]
-                lines.append(f"| {group} {value} | {cell['clips']} | " + " | ".join(numbers) + " |")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
-
-
-COLUMNS = (("clips", "clips", "{:d}"), ("LSE-D", "lse_d", "{:.3f}"),
-           ("LSE-C", "lse_c", "{:.3f}"), ("truth LSE-C", "truth_lse_c", "{:.3f}"),
-           ("LSE-C ratio", "confidence_ratio", "{:.2f}"), ("offsets ok", "offset_ok", "{}"),
-           ("opening corr", "opening_corr", "{:.3f}"),
-           ("truth opening corr", "truth_opening_corr", "{:.3f}"), ("PSNR dB", "psnr", "{:.2f}"),
-           ("SSIM", "ssim", "{:.3f}"), ("flicker", "flicker", "{:.2f}"),
-           ("truth flicker", "truth_flicker", "{:.2f}"),
-           ("outside identical", "outside_identical", "{}"))
-
-
-def format_table(results: dict) -> str:
-    """A Markdown table: one row per scenario."""
-    lines = ["| scenario | " + " | ".join(c[0] for c in COLUMNS) + " |",
-             "|---" * (len(COLUMNS) + 1) + "|"]
-    for scenario, s in results["scenarios"].items():
-        cells = []
-        for _, key, fmt in COLUMNS:
-            value = s[key]
-            cells.append("n/a" if isinstance(value, float) and not np.isfinite(value)
-                         else fmt.format(value))
-        lines.append(f"| {scenario} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _write(out: Path, results: dict, strips: dict[str, np.ndarray]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "eval.json").write_text(json.dumps(results, indent=2))
-    lines = [f"# Evaluation on split `{results['split']}` ({results['clips']} clips)", "",
-             f"LSE-D / LSE-C judged by the {results['judge']}; "
-             f"{format_conditions(results)}.", "",
-             format_table(results), "", "Targets: " + "; ".join(
-                 f"{k} {v}" for k, v in TARGETS.items()), "",
-             "## By render engine, frame rate and language", "", format_breakdown(results), ""]
-    for scenario, strip in strips.items():
-        cv2.imwrite(str(out / f"{scenario}.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
-        lines += [f"## {scenario}", "", "Rows: input, output, ground truth.", "",
-                  f"![{scenario}]({scenario}.png)", ""]
-    (out / "report.md").write_text("\n".join(lines))

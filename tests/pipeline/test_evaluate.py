@@ -11,9 +11,10 @@ import torch
 
 from lipsync.core.audio import AudioTiming
 from lipsync.core.errors import InputError
-from lipsync.core.evaluate.metrics import correlation, flicker, psnr, ssim, sync_score
-from lipsync.core.evaluate.run import (SCENARIOS, breakdown, evaluate, format_conditions,
-                                       format_table)
+from lipsync.core.evaluate.metrics import (correlation, flicker, motion, psnr, sharpness,
+                                           ssim, sync_score)
+from lipsync.core.evaluate.report import breakdown, format_conditions, format_table
+from lipsync.core.evaluate.run import SCENARIOS, evaluate
 from lipsync.core.models.sync import SyncConfig, SyncExpert
 
 
@@ -32,6 +33,21 @@ def test_image_measures_on_known_cases():
     assert flicker(still, np.ones((4, 32, 32))) == 0.0
     assert np.isnan(correlation(np.ones(5), np.arange(5)))
     assert correlation(np.arange(5), 2 * np.arange(5) + 1) == pytest.approx(1.0)
+
+
+def test_sharpness_and_motion_on_known_cases():
+    """Blurring lowers the Laplacian's variance; motion is the mean absolute difference
+    in the mask (a uniform +10 reads 10), and nan where nothing is masked."""
+    import cv2
+
+    rng = np.random.default_rng(2)
+    frames = rng.integers(0, 246, (3, 32, 32, 3), dtype=np.uint8)
+    mask = np.ones((3, 32, 32))
+    blurred = np.stack([cv2.GaussianBlur(f, (5, 5), 1.5) for f in frames])
+    assert sharpness(frames, mask) > 4 * sharpness(blurred, mask) > 0
+    assert np.isnan(sharpness(frames, np.zeros_like(mask)))
+    assert motion(frames + 10, frames, mask) == pytest.approx(10.0)
+    assert motion(frames, frames, mask) == 0.0 and np.isnan(motion(frames, frames, 0 * mask))
 
 
 def test_the_found_offset_follows_an_audio_shift():
@@ -68,7 +84,12 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
     report = (tmp_path / "eval" / "report.md").read_text()
     assert "| neutral |" in report and "![still](still.png)" in report
     assert all((tmp_path / "eval" / f"{s}.png").stat().st_size > 1000 for s in SCENARIOS)
-    assert format_table(results).count("\n") == 1 + len(SCENARIOS)
+    assert set(results["do_nothing"]) == {"neutral", "dubbed", "still"}
+    assert format_table(results).count("\n") == 1 + len(SCENARIOS) + 3
+    assert "| neutral: do nothing |" in report
+    nothing, made = results["do_nothing"]["neutral"], results["scenarios"]["neutral"]
+    assert nothing["motion"] == 0.0 and made["motion"] > 0, "the output moves, the input not"
+    assert nothing["outside_identical"] is True and np.isfinite(made["sharpness"])
     assert np.isfinite(results["scenarios"]["neutral"]["truth_opening_corr"])
     assert results["judge"].startswith("independent") and results["judge"] in report
     by_engine = results["scenarios"]["neutral"]["by"]["engine"]
