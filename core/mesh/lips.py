@@ -194,9 +194,21 @@ def _contact(basis: np.ndarray, d: np.ndarray, edges) -> tuple[np.ndarray, np.nd
     idx = np.flatnonzero(near)
     pairs = idx[cKDTree(basis[idx]).query_pairs(radius, output_type="ndarray")]   # (P, 2)
     apart = np.linalg.norm(d[pairs[:, 0]] - d[pairs[:, 1]], axis=1) >= _PART * amount
+    if edges is not None and edges.size:     # a crease along the mesh is no cut: the two
+        apart &= ~_linked(pairs, edges, n)     # sides of a cut are not neighbours
     contact = np.zeros(n, bool)
     contact[pairs[apart].ravel()] = True
     return contact, moving
+
+
+def _linked(pairs: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
+    """(P,) bool: the vertex pairs (P, 2) that are at most two edges apart."""
+    ones = np.ones(len(edges))
+    graph = coo_matrix((np.concatenate([ones, ones]),
+                        (np.concatenate([edges[:, 0], edges[:, 1]]),
+                         np.concatenate([edges[:, 1], edges[:, 0]]))), shape=(n, n)).tocsr()
+    near = (graph + graph @ graph).tocsr()
+    return np.asarray(near[pairs[:, 0], pairs[:, 1]]).ravel() != 0
 
 
 def _frame(basis, contact, opening):
