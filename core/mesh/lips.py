@@ -8,7 +8,10 @@ that move apart under an opening deformation (the lower lip goes down with the j
 the upper lip stays) mark the lip contact line. The frontmost layer of that line is
 the lips' (teeth and tongue part the same way, behind them); the lips are the
 vertices around it, within a band as tall as lips are (a fraction of the mouth's
-width, tapering to the corners), reached along the mesh's edges from the line.
+width, tapering to the corners), reached along the mesh's edges from the line's
+middle; lips modelled as separate pieces (tubes, as the factory's) that the band
+mostly covers are taken whole. A crease along the mesh's edges is no cut: the two
+sides of a cut are never neighbours (more than two edges apart).
 
 Conventions: positions and displacements are float (N, 3) in one space (object
 space, any unit: every length here is relative to the mesh, never absolute);
@@ -57,16 +60,16 @@ _MOVING = re.compile(r"^(viseme_|vrc\.v_|fcl_mth_)|mouth|lip|jaw|viseme|open|smi
 
 # Shape of the search, relative to the mesh (no absolute lengths anywhere).
 _NEAR_EDGES = 1.5       # contact pairs: basis distance <= this x the median edge length
-_PART = 0.2            # ... that part by >= this x the key's largest displacement
+_PART = 0.2             # ... that part by >= this x the key's largest displacement
 _FRONT = 0.04           # the front layer: within this x mouth width of the frontmost contact
 _BINS = 12              # ... judged in this many slices across the mouth
-_LIP_HEIGHT = 0.25       # band around the contact line: this x mouth width in the middle
-_CORNER = 0.6          # ... this share of it at the corners
+_LIP_HEIGHT = 0.25      # band around the contact line: this x mouth width in the middle
+_CORNER = 0.6           # ... this share of it at the corners
 _MARGIN = 0.06          # the band reaches this x mouth width past the contact line's ends
-_DEPTH = 0.4           # ... and at most this x mouth width behind the contact line
-_PIECE = 0.5           # a separate piece this much inside the band is taken whole ...
-_PIECE_SIZE = 1.5      # ... when it is no longer than this x mouth width
-_SEED = 0.6            # the lips grow from the line's middle part, this share of its length
+_DEPTH = 0.4            # ... and at most this x mouth width behind the contact line
+_PIECE = 0.5            # a separate piece this much inside the band is taken whole ...
+_PIECE_SIZE = 1.5       # ... when it is no longer than this x mouth width
+_SEED = 0.6             # the lips grow from the line's middle part, this share of its length
 MIN_CONTACT = 6
 """Fewer contact vertices than this: no lips found."""
 MIN_LIPS = 25
