@@ -116,20 +116,26 @@ def _scene(args, bpy):
 
 
 def default_character(scene) -> str:
-    """The panel's character, else the scene's only mesh with a lip/mouth vertex group."""
+    """The panel's character, else the scene's only mesh with a lip/mouth vertex group, else
+    its only mesh with a shape key that opens the mouth (an imported avatar's face)."""
     from ..core.errors import InputError
+    from ..core.mesh.lips import mouth_shape_keys
     from .blender.projection import MOUTH_NAME
 
     settings = getattr(scene, "lipsync", None)
     if settings is not None and settings.character is not None:
         return settings.character.name
-    found = [o.name for o in scene.objects if o.type == "MESH"
-             and any(MOUTH_NAME.search(g.name) for g in o.vertex_groups)]
+    meshes = [o for o in scene.objects if o.type == "MESH"]
+    found = [o.name for o in meshes if any(MOUTH_NAME.search(g.name) for g in o.vertex_groups)]
+    if not found:
+        found = [o.name for o in meshes if o.data.shape_keys is not None
+                 and mouth_shape_keys([k.name for k in o.data.shape_keys.key_blocks])[0]]
     if len(found) == 1:
         return found[0]
     listed = ", ".join(found) if found else "none"
     raise InputError(f"Which character? Scene '{scene.name}' has {len(found)} meshes with a "
-                     f"lip/mouth vertex group ({listed}): pass --character NAME.")
+                     f"lip/mouth vertex group or mouth shape keys ({listed}): pass "
+                     "--character NAME.")
 
 
 def sync_request_from_args(args: argparse.Namespace, scene):

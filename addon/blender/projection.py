@@ -12,15 +12,16 @@ visible mouth. Pixel coordinates: x right, y down, origin at the image's top-lef
 
 from __future__ import annotations
 
-import re
+import logging
 
 import bpy
 import numpy as np
 
 from ...core.errors import InputError
 from ...core.preprocess.keypoints import KeypointTrack, N_MOUTH_KEYPOINTS, select_mouth_landmarks
+from .mouth_vertices import MOUTH_NAME, find_mouth_vertices, group_vertices  # noqa: F401
 
-MOUTH_NAME = re.compile(r"lip|mouth", re.IGNORECASE)
+LOG = logging.getLogger(__name__)
 FACE_GROUP_NAMES = ("face", "head")
 
 
@@ -34,45 +35,17 @@ def require_mesh(scene, name: str) -> bpy.types.Object:
     return obj
 
 
-def _group_vertices(mesh, group_index: int) -> np.ndarray:
-    return np.array([v.index for v in mesh.vertices
-                     if any(g.group == group_index and g.weight > 0 for g in v.groups)], np.int64)
-
-
 def mouth_vertex_indices(obj, mesh, group_name: str = "") -> np.ndarray:
-    """Indices (M,) of the mouth's vertices in `mesh` (the evaluated mesh of `obj`).
-
-    From the vertex group `group_name`, else automatically: a vertex group whose name
-    contains 'lip' or 'mouth', else the faces of material slots so named.
-    """
-    if group_name:
-        group = obj.vertex_groups.get(group_name)
-        if group is None:
-            names = ", ".join(g.name for g in obj.vertex_groups) or "none"
-            raise InputError(f"'{obj.name}' has no vertex group '{group_name}' (groups: {names}).")
-        found = _group_vertices(mesh, group.index)
-    else:
-        found = np.zeros(0, np.int64)
-        for group in obj.vertex_groups:
-            if MOUTH_NAME.search(group.name):
-                found = np.union1d(found, _group_vertices(mesh, group.index))
-        if found.size == 0:
-            slots = [i for i, slot in enumerate(obj.material_slots)
-                     if MOUTH_NAME.search(slot.name or "")]
-            found = np.array(sorted({v for p in mesh.polygons if p.material_index in slots
-                                     for v in p.vertices}), np.int64)
-    if found.size < N_MOUTH_KEYPOINTS:
-        raise InputError(f"Found {found.size} mouth vertices on '{obj.name}', need at least "
-                         f"{N_MOUTH_KEYPOINTS}: assign the lip vertices to a vertex group and pick it "
-                         "in the Lip Sync panel (Mouth group).")
-    return found
+    """Indices (M,) of the mouth's vertices in `mesh` (the evaluated mesh of `obj`): see
+    `mouth_vertices.find_mouth_vertices` for where they come from."""
+    return find_mouth_vertices(obj, mesh, group_name).indices
 
 
 def _face_vertex_indices(obj, mesh) -> np.ndarray | None:
     for name in FACE_GROUP_NAMES:
         group = obj.vertex_groups.get(name)
         if group is not None:
-            return _group_vertices(mesh, group.index)
+            return group_vertices(mesh, group.index)
     return None
 
 
@@ -107,6 +80,7 @@ class MouthProjector:
         self.scene, self.obj, self.camera, self.mouth_group = scene, obj, camera, mouth_group
         self.landmarks: np.ndarray | None = None  # (25,) vertex indices, chosen once
         self.mouth: np.ndarray | None = None
+        self.mouth_source = ""          # where the lips came from, for the user
         self.face: np.ndarray | None = None
         self.n_vertices = -1
 
@@ -149,7 +123,10 @@ class MouthProjector:
         mesh = obj_eval.to_mesh()
         try:
             if self.mouth is None:
-                self.mouth = mouth_vertex_indices(self.obj, mesh, self.mouth_group)
+                found = find_mouth_vertices(self.obj, mesh, self.mouth_group)
+                self.mouth, self.mouth_source = found.indices, found.source
+                LOG.info("character '%s': %d mouth vertices from the %s", self.obj.name,
+                         len(found.indices), found.source)
                 self.face = _face_vertex_indices(self.obj, mesh)
                 self.n_vertices = len(mesh.vertices)
             elif len(mesh.vertices) != self.n_vertices:

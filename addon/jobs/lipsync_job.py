@@ -135,8 +135,12 @@ class LipSyncJob:
 
         scene, n = self.scene, len(self.frames)
         obj = projection.require_mesh(scene, c.character)
-        projection.MouthProjector(scene, obj, camera, c.mouth_group).project(self.first)
+        projector = projection.MouthProjector(scene, obj, camera, c.mouth_group)
+        projector.project(self.first)
         notes = []
+        if not projector.mouth_source.startswith("vertex group"):
+            notes.append(f"'{obj.name}': mouth found from the {projector.mouth_source}; if the "
+                         "keypoints are off, name the lips' vertex group (Mouth group)")
         if c.audio_file:
             path = bpy.path.abspath(c.audio_file)
             samples = load_audio(path, sample_rate=self.timing.sample_rate)
@@ -148,7 +152,7 @@ class LipSyncJob:
                                            timing=self.timing)
             samples = heard = audio.samples
             label = "mix" if c.mix_sounds else "+".join(audio.sources)
-            notes = self._strip_notes(obj.name, label, audio)
+            notes += self._strip_notes(obj.name, label, audio)
         if is_silent(heard):
             raise InputError(f"The audio of '{obj.name}' ('{label}') is silent on frames "
                              f"{self.first}-{self.last}: there is nothing to lip-sync to. Pick "

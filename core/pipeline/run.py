@@ -75,6 +75,7 @@ class PipelineReport:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     revoiced: list[str] = field(default_factory=list)         # characters re-voiced
+    never_visible: list[str] = field(default_factory=list)    # mouth hidden on every frame
 
     @property
     def frames_per_second(self) -> float:
@@ -121,6 +122,11 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
     models = models or LipSyncModels.load(job.device, job.models)
     states = [CharacterState(c, len(paths), timing, models, job.refine, job.revoice, job.sharpen)
               for c in characters]
+    if states and not any(s.active for s in states):
+        raise InputError(f"The mouth of {_listed([s.track.name for s in states])} is not "
+                         "visible on any frame: hidden or facing away from the camera on every "
+                         "frame, so there is nothing to lip-sync. Check the camera, the frame "
+                         "range, and the mouth (the Mouth group: the vertex group of the lips).")
     report = PipelineReport(frames=len(paths), fps=float(timing.fps), device=str(models.device),
                             out_dir=str(out),
                             revoiced=[s.track.name for s in states if s.revoice])
@@ -128,6 +134,7 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
     for state in states:
         report.notes.extend(state.notes)
         if not state.active:
+            report.never_visible.append(state.track.name)
             report.notes.append(f"character '{state.track.name}': mouth not visible on any "
                                 "frame, left unchanged")
     if any(p.suffix.lower() in LOSSY_SUFFIXES for p in paths):
@@ -145,6 +152,11 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return report
+
+
+def _listed(names: list[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 def _partial_dir(out: Path) -> Path:

@@ -237,3 +237,9 @@ def test_disk_full_mid_run_leaves_nothing(shot, monkeypatch):
     with pytest.raises(RuntimeError, match="disk is full"):
         bpy.ops.lipsync.render_and_sync()
     assert snapshot(shot) == before
+
+
+def test_a_mouth_never_visible_is_refused_not_a_run_that_does_nothing(shot):
+    shot.head.rotation_euler[2] = np.pi                # the back of the head on every frame
+    _expect_refusal(shot, "'Head' is not visible on any frame", "camera", "frame range")
+    assert run_dirs(shot) == []

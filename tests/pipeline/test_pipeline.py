@@ -140,9 +140,24 @@ def test_frames_without_a_visible_mouth_are_copied_byte_for_byte(clip, models, t
     assert report.passed_through == [3, 4, 5]
     assert report.characters == {"hero": len(paths) - 3, "extra": 0}
     assert any("extra" in note and "not visible" in note for note in report.notes)
+    assert report.never_visible == ["extra"]
     for i in range(len(paths)):
         same = (tmp_path / "out" / paths[i].name).read_bytes() == paths[i].read_bytes()
         assert same == (i in (3, 4, 5))
+
+
+def test_no_visible_mouth_on_any_frame_of_any_character_is_an_error(clip, models, tmp_path):
+    """One character hidden on every frame is a note (above); every character hidden on
+    every frame is an input error, not a run that does nothing."""
+    paths = write_frames(tmp_path / "in", clip["neutral"])
+    track = clip["track"]
+    never = KeypointTrack(points=track.points, visible=np.zeros_like(track.visible),
+                          boxes=track.boxes, frames=track.frames)
+    with pytest.raises(InputError, match="'hero' and 'extra' is not visible on any frame.*camera"):
+        run(paths, [CharacterTrack("hero", never, clip["audio"]),
+                    CharacterTrack("extra", never, clip["dub_audio"])],
+            clip["fps"], tmp_path / "out", models)
+    assert not (tmp_path / "out").exists()
 
 
 def test_two_characters_each_speak_their_own_audio(clip, models, tmp_path):

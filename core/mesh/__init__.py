@@ -1,0 +1,1 @@
+"""Pure mesh analysis (numpy/scipy only): what a character's geometry and its deformations tell."""

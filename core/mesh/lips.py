@@ -1,0 +1,315 @@
+"""Find a mesh's lip vertices from how its mouth moves (no bpy).
+
+A character made elsewhere (a VRoid/VRM avatar, a glTF avatar with Oculus or ARKit
+visemes) rarely has its lips as a vertex group or a material of their own, but it
+has shape keys (or a jaw bone) that open its mouth. With the mouth closed in the
+basis, the lips are where the mouth *opens*: vertices close together in the basis
+that move apart under an opening deformation (the lower lip goes down with the jaw,
+the upper lip stays) mark the lip contact line. The frontmost layer of that line is
+the lips' (teeth and tongue part the same way, behind them); the lips are the
+vertices around it, within a band as tall as lips are (a fraction of the mouth's
+width, tapering to the corners), reached along the mesh's edges from the line's
+middle; lips modelled as separate pieces (tubes, as the factory's) that the band
+mostly covers are taken whole. A crease along the mesh's edges is no cut: the two
+sides of a cut are never neighbours (more than two edges apart).
+
+Conventions: positions and displacements are float (N, 3) in one space (object
+space, any unit: every length here is relative to the mesh, never absolute);
+a shape key is given as its displacement from the basis (key - basis); a jaw bone
+as the displacement its opening rotation gives each vertex (weight x rotation, the
+Blender side computes it). Vertex indices are int64 into the basis.
+
+Shape keys are picked by name (`classify_shape_key`): one table covers the Oculus /
+Ready Player Me (`viseme_aa`...), VRChat (`vrc.v_aa`...), ARKit (`jawOpen`,
+`mouthFunnel`...), VRM (`aa ih ou ee oh`), VRoid (`Fcl_MTH_A`...), MMD (`あ`...)
+schemes, this project's factory visemes (`core.speech.visemes.VISEMES`) and generic
+names with mouth/lip/jaw/viseme/open; never eyes, blinks, brows, cheeks, nose,
+tongue or teeth keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+from scipy.spatial import cKDTree
+
+from ..errors import InputError
+from ..speech.visemes import VISEMES
+
+OPEN = "open"
+"""Role of a shape key that opens the mouth (the jaw or the lips part)."""
+MOUTH = "mouth"
+"""Role of a shape key that moves the mouth some other way (round, smile, closed...)."""
+
+_FACTORY = {name.lower(): (OPEN if name == "open" else MOUTH) for name in VISEMES[1:]}
+_IGNORE = re.compile(r"blink|wink|brow|eye|lid|squint|cheek|nose|sneer|tongue|teeth|tooth|"
+                     r"^fcl_(all|eye|brw|ha)_|_sil$|^sil$", re.IGNORECASE)
+_OPENING = [re.compile(p, re.IGNORECASE) for p in (
+    r"^(viseme_|vrc\.v_)(aa|e|ee|ih|i|oh|o|ou|u|dd|kk|nn|rr|ss|ch|th)$",   # Oculus, VRChat
+    r"jaw_?open|mouth_?open|open_?mouth|^open$",                          # ARKit, generic
+    r"^fcl_mth_[aiueo]$",                                                 # VRoid
+    r"^(aa|ih|ou|ee|oh|a|i|u|e|o|あ|い|う|え|お)$",                          # VRM, MMD
+)]
+_MOVING = re.compile(r"^(viseme_|vrc\.v_|fcl_mth_)|mouth|lip|jaw|viseme|open|smile|frown|"
+                     r"pucker|funnel", re.IGNORECASE)
+
+# Shape of the search, relative to the mesh (no absolute lengths anywhere).
+_NEAR_EDGES = 1.5       # contact pairs: basis distance <= this x the median edge length
+_PART = 0.2             # ... that part by >= this x the key's largest displacement
+_FRONT = 0.04           # the front layer: within this x mouth width of the frontmost contact
+_BINS = 12              # ... judged in this many slices across the mouth
+_LIP_HEIGHT = 0.25      # band around the contact line: this x mouth width in the middle
+_CORNER = 0.6           # ... this share of it at the corners
+_MARGIN = 0.06          # the band reaches this x mouth width past the contact line's ends
+_DEPTH = 0.4            # ... and at most this x mouth width behind the contact line
+_PIECE = 0.5            # a separate piece this much inside the band is taken whole ...
+_PIECE_SIZE = 1.5       # ... when it is no longer than this x mouth width
+_SEED = 0.6             # the lips grow from the line's middle part, this share of its length
+MIN_CONTACT = 6
+"""Fewer contact vertices than this: no lips found."""
+MIN_LIPS = 25
+"""Fewer lip vertices than this: no lips found (the keypoints need 25)."""
+
+
+@dataclass(frozen=True, eq=False)
+class LipVertices:
+    """Lips found on a mesh.
+
+    Attributes:
+        indices: (M,) int64 sorted vertex indices of both lips, M >= `MIN_LIPS`.
+        source: what they were found from, for the user: "shape keys" or "jaw bone".
+        used: the names of the deformations that found them (shape keys, or the bone).
+        forward: (3,) unit vector, the direction the mouth faces (estimated), in the
+            basis' space.
+    """
+
+    indices: np.ndarray
+    source: str
+    used: tuple[str, ...]
+    forward: np.ndarray
+
+    def describe(self) -> str:
+        """One line for a log or a report: '... from shape keys (jawOpen, mouthClose)'."""
+        names = ", ".join(self.used[:4]) + (", ..." if len(self.used) > 4 else "")
+        return f"{len(self.indices)} lip vertices from the {self.source} ({names})"
+
+
+def classify_shape_key(name: str) -> str | None:
+    """`OPEN`, `MOUTH` or None (not a mouth key) for a shape key called `name`."""
+    key = name.strip()
+    if key.lower() in _FACTORY:
+        return _FACTORY[key.lower()]
+    if _IGNORE.search(key):
+        return None
+    if any(p.search(key) for p in _OPENING):
+        return OPEN
+    return MOUTH if _MOVING.search(key) else None
+
+
+def mouth_shape_keys(names) -> tuple[list[str], list[str]]:
+    """(opening keys, other mouth keys) among shape key `names`, in their order."""
+    roles = {name: classify_shape_key(name) for name in names}
+    return ([n for n, r in roles.items() if r == OPEN],
+            [n for n, r in roles.items() if r == MOUTH])
+
+
+def lips_from_shape_keys(basis: np.ndarray, deltas: Mapping[str, np.ndarray],
+                         edges: np.ndarray | None = None) -> LipVertices | None:
+    """The lips, from the shape keys among `deltas` that open the mouth.
+
+    Args:
+        basis: (N, 3) float basis positions, the mouth closed.
+        deltas: shape key name -> (N, 3) float displacement from the basis. Keys whose
+            names are not mouth keys (`classify_shape_key`) are ignored; the opening
+            ones are used, or every mouth key when none opens the mouth.
+        edges: (E, 2) int vertex index pairs of the mesh's edges, or None (then the
+            lips are every vertex of the band, connected or not).
+
+    Returns:
+        The lips, or None when no mouth key parts a closed mouth.
+    """
+    opening, other = mouth_shape_keys(list(deltas))
+    names = opening or other
+    if not names:
+        return None
+    found = _find(basis, [deltas[n] for n in names], edges)
+    return None if found is None else LipVertices(found[0], "shape keys", tuple(names), found[1])
+
+
+def lips_from_jaw(basis: np.ndarray, displacement: np.ndarray, edges: np.ndarray | None = None,
+                  bone: str = "jaw") -> LipVertices | None:
+    """The lips, from the displacement (N, 3) a jaw bone's opening rotation gives each
+    vertex of `basis` (N, 3) (its weight times the rotation's move; 0 off the jaw).
+    `edges` as for `lips_from_shape_keys`; None when the jaw parts no closed mouth."""
+    found = _find(basis, [displacement], edges)
+    return None if found is None else LipVertices(found[0], "jaw bone", (bone,), found[1])
+
+
+def _check(basis, displacements, edges):
+    basis = np.asarray(basis, np.float64)
+    if basis.ndim != 2 or basis.shape[1] != 3 or not np.isfinite(basis).all():
+        raise InputError(f"lip finder: basis must be finite (N, 3) positions, got shape "
+                         f"{basis.shape}")
+    out = []
+    for d in displacements:
+        d = np.asarray(d, np.float64)
+        if d.shape != basis.shape or not np.isfinite(d).all():
+            raise InputError(f"lip finder: a displacement must be finite {basis.shape} like "
+                             f"the basis, got shape {d.shape}")
+        out.append(d)
+    if edges is not None:
+        edges = np.asarray(edges, np.int64).reshape(-1, 2)
+        if edges.size and (edges.min() < 0 or edges.max() >= len(basis)):
+            raise InputError(f"lip finder: edges index vertices 0-{len(basis) - 1}, got "
+                             f"{edges.min()}-{edges.max()}")
+    return basis, out, edges
+
+
+def _spacing(basis: np.ndarray, near: np.ndarray, edges: np.ndarray | None) -> float:
+    """Median edge length around the vertices `near` (N,) bool (or nearest-neighbour gap)."""
+    if edges is not None and edges.size:
+        touch = near[edges[:, 0]] | near[edges[:, 1]]
+        if touch.any():
+            e = edges[touch]
+            return float(np.median(np.linalg.norm(basis[e[:, 0]] - basis[e[:, 1]], axis=1)))
+    pts = basis[near]
+    gap, _ = cKDTree(pts).query(pts, k=2)
+    return float(np.median(gap[:, 1]))
+
+
+def _contact(basis: np.ndarray, d: np.ndarray, edges) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) bool contact vertices of one opening `d` (N, 3), and (N,) bool moving ones."""
+    size = np.linalg.norm(d, axis=1)
+    amount = float(np.percentile(size, 99.5))
+    n = len(basis)
+    if amount <= 1e-9 * max(float(np.ptp(basis, axis=0).max()), 1e-30):
+        return np.zeros(n, bool), np.zeros(n, bool)
+    moving = size > 0.05 * amount
+    radius = _NEAR_EDGES * _spacing(basis, moving, edges)
+    tree = cKDTree(basis)
+    near = np.zeros(n, bool)
+    near[np.concatenate(tree.query_ball_point(basis[moving], radius)).astype(np.int64)] = True
+    idx = np.flatnonzero(near)
+    pairs = idx[cKDTree(basis[idx]).query_pairs(radius, output_type="ndarray")]   # (P, 2)
+    apart = np.linalg.norm(d[pairs[:, 0]] - d[pairs[:, 1]], axis=1) >= _PART * amount
+    if edges is not None and edges.size:     # a crease along the mesh is no cut: the two
+        apart &= ~_linked(pairs, edges, n)     # sides of a cut are not neighbours
+    contact = np.zeros(n, bool)
+    contact[pairs[apart].ravel()] = True
+    return contact, moving
+
+
+def _linked(pairs: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
+    """(P,) bool: the vertex pairs (P, 2) that are at most two edges apart."""
+    ones = np.ones(len(edges))
+    graph = coo_matrix((np.concatenate([ones, ones]),
+                        (np.concatenate([edges[:, 0], edges[:, 1]]),
+                         np.concatenate([edges[:, 1], edges[:, 0]]))), shape=(n, n)).tocsr()
+    near = (graph + graph @ graph).tocsr()
+    return np.asarray(near[pairs[:, 0], pairs[:, 1]]).ravel() != 0
+
+
+def _frame(basis, contact, opening):
+    """Unit axes (across, up, forward) of the mouth from its contact vertices."""
+    pts = basis[contact]
+    centred = pts - pts.mean(axis=0)
+    across = np.linalg.svd(centred, full_matrices=False)[2][0]
+    down = opening - across * (opening @ across)
+    if np.linalg.norm(down) < 1e-12:
+        return None
+    up = -down / np.linalg.norm(down)
+    forward = np.cross(across, up)
+    w, f = centred @ across, pts @ forward
+    half = 0.5 * float(np.ptp(w))
+    middle, ends = np.abs(w) < 0.25 * half, np.abs(w) > 0.6 * half
+    bulge = f[middle].max() - f[ends].max() if middle.any() and ends.any() else 0.0
+    if abs(bulge) < 0.02 * half:        # a flat mouth: the side away from the mesh centre
+        bulge = float((pts.mean(axis=0) - basis.mean(axis=0)) @ forward)
+    if bulge < 0:
+        forward, across = -forward, -across
+    return across, up, forward
+
+
+def _find(basis, displacements, edges):
+    """(indices (M,), forward (3,)) of the lips, or None."""
+    basis, displacements, edges = _check(basis, displacements, edges)
+    n = len(basis)
+    if n < MIN_LIPS or not displacements:
+        return None
+    contact, opening = np.zeros(n, bool), np.zeros(3)
+    for d in displacements:
+        c, moving = _contact(basis, d, edges)
+        contact |= c
+        if c.any():
+            opening += d[moving].sum(axis=0)
+    if contact.sum() < MIN_CONTACT:
+        return None
+    axes = _frame(basis, contact, opening)
+    if axes is None:
+        return None
+    across, up, forward = axes
+    w, f = basis @ across, basis @ forward
+    line = _front_line(np.flatnonzero(contact), w, f)
+    lo, hi = w[line].min(), w[line].max()
+    width = hi - lo
+    if width <= 0:
+        return None
+    mid = 0.5 * (lo + hi)
+    dist, nearest = cKDTree(basis[line]).query(basis)
+    t = np.clip(2 * np.abs(w - mid) / width, 0.0, 1.0)
+    height = _LIP_HEIGHT * width * (_CORNER + (1 - _CORNER) * np.sqrt(1 - t * t))
+    band = ((dist <= height) & (np.abs(w - mid) <= 0.5 * width + _MARGIN * width)
+            & (f >= f[line][nearest] - _DEPTH * width))
+    band[line] = True
+    seeds = line[np.abs(w[line] - mid) <= _SEED * 0.5 * width]
+    lips = _whole_pieces(basis, _reach(band, seeds, edges, n), edges, width)
+    if lips.size < MIN_LIPS:
+        return None
+    return lips, forward
+
+
+def _front_line(candidates: np.ndarray, w: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """The contact vertices (indices) in the front layer, slice by slice across the mouth."""
+    cw, cf = w[candidates], f[candidates]
+    edges = np.linspace(cw.min(), cw.max(), _BINS + 1)
+    slot = np.clip(np.searchsorted(edges, cw, side="right") - 1, 0, _BINS - 1)
+    front = np.full(_BINS, -np.inf)
+    np.maximum.at(front, slot, cf)
+    keep = cf >= front[slot] - _FRONT * (cw.max() - cw.min())
+    return candidates[keep]
+
+
+def _whole_pieces(basis, lips: np.ndarray, edges, width: float) -> np.ndarray:
+    """`lips` plus every separate mesh piece they mostly cover that is no larger than a
+    mouth (lips modelled as pieces of their own are taken whole, thickness and all)."""
+    if edges is None or not edges.size:
+        return lips
+    n = len(basis)
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, piece = connected_components(graph, directed=False)
+    counts = np.bincount(piece, minlength=piece.max() + 1)
+    covered = np.bincount(piece[lips], minlength=len(counts))
+    out = [lips]
+    for p in np.flatnonzero(covered >= _PIECE * counts):
+        members = np.flatnonzero(piece == p)
+        if np.ptp(basis[members], axis=0).max() <= _PIECE_SIZE * width:
+            out.append(members)
+    return np.unique(np.concatenate(out)).astype(np.int64)
+
+
+def _reach(band: np.ndarray, start: np.ndarray, edges, n: int) -> np.ndarray:
+    """Sorted indices of the `band` (N,) bool vertices reached from `start` along edges."""
+    if edges is None or not edges.size:
+        return np.flatnonzero(band)
+    inside = edges[band[edges[:, 0]] & band[edges[:, 1]]]
+    source = n                                    # one extra node linked to every start
+    rows = np.concatenate([inside[:, 0], inside[:, 1], np.full(len(start), source)])
+    cols = np.concatenate([inside[:, 1], inside[:, 0], start])
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
+    order = breadth_first_order(graph, source, directed=True, return_predecessors=False)
+    return np.sort(order[order != source]).astype(np.int64)

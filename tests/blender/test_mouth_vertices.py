@@ -1,0 +1,119 @@
+"""Where the lips come from (real bpy): named groups, shape keys, a jaw bone, or an error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from lipsync.addon.blender.mouth_vertices import find_mouth_vertices  # noqa: E402
+from lipsync.addon.blender.projection import MouthProjector  # noqa: E402
+from lipsync.addon.factory.character import build_character  # noqa: E402
+from lipsync.addon.factory.character_spec import CharacterSpec  # noqa: E402
+from lipsync.core.errors import InputError  # noqa: E402
+from test_factory_character import aim_camera  # noqa: E402
+
+pytestmark = pytest.mark.blender
+
+
+def _empty_scene():
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return bpy.context.scene
+
+
+def _find(obj, group: str = ""):
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    ev = obj.evaluated_get(depsgraph)
+    try:
+        return find_mouth_vertices(obj, ev.to_mesh(), group)
+    finally:
+        ev.to_mesh_clear()
+
+
+def _face_patch(scene, n: int = 31, half: float = 0.5, size: float = 0.05):
+    """A face patch facing -Y (size m across) cut along z = 0 for |x| < half: a mouth.
+
+    Returns the object and (N,) bool, the vertices below the cut (the lower lip's side)."""
+    xs = np.linspace(-1, 1, n)
+    grid = np.arange(n * n).reshape(n, n)
+    co = [(x, -(1 - 0.3 * x * x), z) for z in xs for x in xs]
+    mid = n // 2
+    below = grid.copy()
+    for c in (c for c in range(n) if abs(xs[c]) < half - 1e-9):
+        below[mid, c] = len(co)
+        co.append(co[grid[mid, c]])
+    faces = []
+    for r in range(n - 1):
+        lo = below if r == mid - 1 else grid
+        for c in range(n - 1):
+            faces.append((lo[r, c], lo[r, c + 1], grid[r + 1, c + 1], grid[r + 1, c])
+                         if r != mid - 1 else
+                         (grid[r, c], grid[r, c + 1], below[r + 1, c + 1], below[r + 1, c]))
+    mesh = bpy.data.meshes.new("Face")
+    mesh.from_pydata((np.array(co) * size).tolist(), [], faces)
+    mesh.update()
+    obj = bpy.data.objects.new("Face", mesh)
+    scene.collection.objects.link(obj)
+    lower = np.array([c[2] < 0 for c in co])
+    lower[below[mid][below[mid] != grid[mid]]] = True
+    return obj, lower
+
+
+def test_a_named_group_comes_first_and_the_users_group_overrides(make_shot):
+    shot = make_shot(n_frames=2, sound=False)
+    auto = _find(shot.head)
+    assert auto.source == "vertex group 'mouth'"
+    group = shot.head.vertex_groups.new(name="mine")
+    group.add(list(range(30)), 1.0, "REPLACE")
+    chosen = _find(shot.head, "mine")
+    assert chosen.source == "vertex group 'mine'"
+    np.testing.assert_array_equal(chosen.indices, np.arange(30))
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_factory_character_without_its_group_is_found_from_shape_keys(seed):
+    scene = _empty_scene()
+    character = build_character(scene, CharacterSpec.random(seed))
+    obj = character.object
+    aim_camera(scene, character)
+    truth = MouthProjector(scene, obj, scene.camera, "mouth")
+    expected, _, _ = truth.project(1)
+    width = float(np.ptp(expected[:12, 0]))
+    obj.vertex_groups.remove(obj.vertex_groups["mouth"])
+    projector = MouthProjector(scene, obj, scene.camera)
+    points, visible, _ = projector.project(1)
+    assert projector.mouth_source.startswith("shape keys (open")
+    assert visible.all()
+    assert np.linalg.norm(points - expected, axis=1).max() <= 0.1 * width
+
+
+def test_a_mesh_with_only_a_jaw_bone():
+    scene = _empty_scene()
+    face, lower = _face_patch(scene)
+    arm = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+    scene.collection.objects.link(arm)
+    bpy.context.view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = arm.data.edit_bones.new("Jaw")
+    bone.head, bone.tail = (0, 0.0, 0.0), (0, -0.05, -0.02)   # hinge behind the mouth
+    bpy.ops.object.mode_set(mode="OBJECT")
+    group = face.vertex_groups.new(name="Jaw")
+    group.add([int(i) for i in np.flatnonzero(lower)], 1.0, "REPLACE")
+    face.modifiers.new("Armature", "ARMATURE").object = arm
+    found = _find(face)
+    assert found.source == "jaw bone 'Jaw'"
+    co = np.array([face.data.vertices[i].co for i in found.indices])
+    assert np.abs(co[:, 0]).max() <= 0.03 and np.abs(co[:, 2]).max() <= 0.015   # mouth: 0.05 wide
+    assert np.abs(co[:, 0]).max() >= 0.02 and np.abs(co[:, 2]).max() >= 0.005
+
+
+def test_a_mesh_with_no_mouth_controls_is_an_error_that_says_what_to_do():
+    scene = _empty_scene()
+    face, _ = _face_patch(scene)
+    face.shape_key_add(name="Basis")
+    face.shape_key_add(name="blink").data[0].co.z += 0.01    # an eye key is no mouth key
+    face.vertex_groups.new(name="head")
+    with pytest.raises(InputError, match="Could not find the mouth of 'Face'.*Mouth group.*"
+                                         "--mouth-group"):
+        _find(face)

@@ -1,0 +1,158 @@
+"""core.mesh.lips on small meshes built in numpy: a face patch with a mouth slit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lipsync.core.errors import InputError
+from lipsync.core.mesh.lips import (MOUTH, OPEN, classify_shape_key, lips_from_jaw,
+                                    lips_from_shape_keys, mouth_shape_keys)
+from lipsync.core.preprocess.keypoints import select_mouth_landmarks
+
+HALF_MOUTH = 0.5          # the slit runs x in [-0.5, 0.5] on the patch x, z in [-1, 1]
+
+
+def _patch(n: int = 41, front_y: float = -1.0, half: float = HALF_MOUTH, scale: float = 1.0):
+    """A face patch bulging towards -Y, cut along z = 0 for |x| < `half` (the mouth).
+
+    Returns basis (N, 3), edges (E, 2), lower (N,) bool (the vertices below the cut,
+    the slit's lower side included) and the slit's lower-side vertex indices.
+    """
+    xs = np.linspace(-1, 1, n)
+    grid = np.arange(n * n).reshape(n, n)            # [row z, column x]
+    co = [(x, front_y * (1 - 0.3 * x * x), z) for z in xs for x in xs]
+    mid = n // 2
+    cut = [c for c in range(n) if abs(xs[c]) < half - 1e-9]
+    below = grid.copy()
+    for c in cut:                                   # the lower lip's own copy of the slit row
+        below[mid, c] = len(co)
+        co.append(co[grid[mid, c]])
+    quads = []
+    for r in range(n - 1):
+        for c in range(n - 1):
+            ids = grid if r >= mid else below
+            quads.append((ids[r, c], ids[r, c + 1], grid[r + 1, c + 1], grid[r + 1, c])
+                         if r >= mid else
+                         (grid[r, c], grid[r, c + 1], below[r + 1, c + 1], below[r + 1, c]))
+    quads = np.array(quads)
+    edges = np.unique(np.sort(np.concatenate([quads[:, [i, (i + 1) % 4]] for i in range(4)]),
+                              axis=1), axis=0)
+    basis = np.array(co) * scale
+    lower = basis[:, 2] < -1e-9
+    slit_lower = below[mid, cut]
+    lower[slit_lower] = True
+    return basis, edges, lower, slit_lower
+
+
+def _jaw_open(basis, lower, amount=0.3):
+    """Lower face down (and a little back), fading out sideways: an opening jaw."""
+    fade = np.clip(1.2 - np.abs(basis[:, 0]), 0, 1)
+    d = np.zeros_like(basis)
+    d[lower, 2] = -amount * fade[lower]
+    d[lower, 1] = 0.1 * amount * fade[lower]
+    return d
+
+
+def _with_teeth(basis, edges, lower):
+    """Add a narrower slit patch 0.2 behind the face (teeth), opening with the jaw."""
+    tb, te, tl, _ = _patch(n=21, front_y=-0.8, half=0.3)
+    tb[:, 0] *= 0.4
+    tb[:, 2] *= 0.3
+    off = len(basis)
+    return (np.concatenate([basis, tb]), np.concatenate([edges, te + off]),
+            np.concatenate([lower, tl]))
+
+
+def _keypoints(basis, idx):
+    points = basis[idx][:, [0, 2]] * [1, -1]        # front view: x right, y down
+    return points[select_mouth_landmarks(points)]
+
+
+@pytest.mark.parametrize("name, role", [
+    ("jawOpen", OPEN), ("viseme_aa", OPEN), ("viseme_O", OPEN), ("aa", OPEN), ("ou", OPEN),
+    ("Fcl_MTH_A", OPEN), ("vrc.v_aa", OPEN), ("open", OPEN), ("MouthOpen", OPEN),
+    ("viseme_PP", MOUTH), ("mouthClose", MOUTH), ("mouthSmile_L", MOUTH), ("round", MOUTH),
+    ("closed", MOUTH), ("tongue_teeth", MOUTH), ("lip_teeth", MOUTH), ("Fcl_MTH_Close", MOUTH),
+    ("blink", None), ("eyeBlinkLeft", None), ("browInnerUp", None), ("Fcl_EYE_Close", None),
+    ("Fcl_ALL_Joy", None), ("Fcl_HA_Fung1", None), ("tongueOut", None), ("cheekPuff", None),
+    ("viseme_sil", None), ("Basis", None), ("Key 1", None), ("eyeOpen", None)])
+def test_shape_key_names(name, role):
+    assert classify_shape_key(name) == role
+
+
+def test_mouth_shape_keys_splits_opening_from_other():
+    assert mouth_shape_keys(["Basis", "blink", "jawOpen", "mouthSmile_L", "viseme_aa"]) == \
+        (["jawOpen", "viseme_aa"], ["mouthSmile_L"])
+
+
+def test_lips_of_a_face_patch_from_jaw_open():
+    basis, edges, lower, slit = _patch()
+    found = lips_from_shape_keys(basis, {"jawOpen": _jaw_open(basis, lower)}, edges)
+    assert found is not None and found.source == "shape keys" and found.used == ("jawOpen",)
+    np.testing.assert_allclose(found.forward, [0, -1, 0], atol=0.1)
+    lips = basis[found.indices]
+    assert set(slit) <= set(found.indices)                           # the contact line
+    width = 2 * HALF_MOUTH
+    assert np.abs(lips[:, 0]).max() <= HALF_MOUTH + 0.1 * width      # no cheeks
+    assert 0.1 * width <= lips[:, 2].max() <= 0.3 * width            # upper lip, not the nose
+    assert -0.3 * width <= lips[:, 2].min() <= -0.1 * width          # lower lip, not the chin
+    points = _keypoints(basis, found.indices)                      # y down
+    assert -0.3 * width <= points[3, 1] <= -0.1 * width and abs(points[3, 0]) < 0.1 * width
+    assert 0.1 * width <= points[9, 1] <= 0.3 * width and abs(points[9, 0]) < 0.1 * width
+    assert points[0, 0] < -0.3 * width and points[6, 0] > 0.3 * width
+
+
+def test_teeth_behind_the_lips_are_left_out():
+    basis, edges, lower, _ = _patch()
+    basis, edges, lower = _with_teeth(basis, edges, lower)
+    found = lips_from_shape_keys(basis, {"jawOpen": _jaw_open(basis, lower)}, edges)
+    assert found is not None and found.indices.max() < 41 * 41 + 41  # none of the teeth
+
+
+def test_blink_is_ignored_and_no_mouth_key_finds_nothing():
+    basis, edges, lower, _ = _patch()
+    jaw = _jaw_open(basis, lower)
+    blink = np.zeros_like(basis)
+    blink[basis[:, 2] > 0.6, 2] = -0.2
+    both = lips_from_shape_keys(basis, {"blink": blink, "jawOpen": jaw}, edges)
+    alone = lips_from_shape_keys(basis, {"jawOpen": jaw}, edges)
+    np.testing.assert_array_equal(both.indices, alone.indices)
+    assert both.used == ("jawOpen",)
+    assert lips_from_shape_keys(basis, {"blink": blink, "Key 1": jaw}, edges) is None
+    assert lips_from_shape_keys(basis, {}, edges) is None
+
+
+def test_a_key_that_parts_nothing_finds_nothing():
+    basis, edges, _, _ = _patch()
+    still = np.zeros_like(basis)
+    assert lips_from_shape_keys(basis, {"jawOpen": still}, edges) is None
+    uniform = np.tile([0.0, 0.0, -0.1], (len(basis), 1))           # the whole head moves
+    assert lips_from_shape_keys(basis, {"jawOpen": uniform}, edges) is None
+
+
+def test_jaw_bone_displacement_any_scale_and_orientation():
+    basis, edges, lower, slit = _patch(scale=0.01)                 # a 2 cm patch
+    turn = np.array([[0, 1, 0], [-1, 0, 0], [0, 0, 1.0]])         # faces +X now
+    basis = basis @ turn.T
+    jaw = _jaw_open(basis @ turn, lower, amount=0.003) @ turn.T
+    found = lips_from_jaw(basis, jaw, edges, bone="jaw")
+    assert found is not None and found.source == "jaw bone" and found.used == ("jaw",)
+    np.testing.assert_allclose(found.forward, turn @ [0, -1, 0], atol=0.1)
+    assert set(slit) <= set(found.indices)
+
+
+def test_without_edges_the_band_is_used():
+    basis, edges, lower, slit = _patch()
+    found = lips_from_shape_keys(basis, {"viseme_aa": _jaw_open(basis, lower)})
+    assert found is not None and set(slit) <= set(found.indices)
+
+
+def test_bad_input_is_an_input_error():
+    basis, edges, lower, _ = _patch()
+    with pytest.raises(InputError, match="basis"):
+        lips_from_shape_keys(basis[:, :2], {"jawOpen": np.zeros((len(basis), 2))})
+    with pytest.raises(InputError, match="displacement"):
+        lips_from_shape_keys(basis, {"jawOpen": np.zeros((3, 3))})
+    with pytest.raises(InputError, match="edges"):
+        lips_from_shape_keys(basis, {"jawOpen": _jaw_open(basis, lower)}, edges + len(basis))
