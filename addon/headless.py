@@ -119,7 +119,7 @@ def default_character(scene) -> str:
     """The panel's character, else the scene's only mesh with a lip/mouth vertex group, else
     its only mesh with a shape key that opens the mouth (an imported avatar's face)."""
     from ..core.errors import InputError
-    from ..core.mesh.lips import mouth_shape_keys
+    from ..core.mesh.viseme_names import mouth_shape_keys
     from .blender.projection import MOUTH_NAME
 
     settings = getattr(scene, "lipsync", None)

@@ -19,7 +19,7 @@ import bpy
 import numpy as np
 
 from ...core.errors import InputError
-from ...core.speech.visemes import VISEMES
+from ...core.mesh.viseme_names import VISEMES
 from .character_spec import CharacterSpec, part_colours
 from .face_parts import (MOUTH_GROUP, PART_CLASSES, MeshBuilder, add_shape_key, add_vertex_group,
                          make_material, matrix_from, mesh_from_builder)

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...core.speech.visemes import VISEMES
+from ...core.mesh.viseme_names import VISEMES
 from .character_spec import CharacterSpec
 
 UNIT = 0.11

@@ -19,12 +19,7 @@ a shape key is given as its displacement from the basis (key - basis); a jaw bon
 as the displacement its opening rotation gives each vertex (weight x rotation, the
 Blender side computes it). Vertex indices are int64 into the basis.
 
-Shape keys are picked by name (`classify_shape_key`): one table covers the Oculus /
-Ready Player Me (`viseme_aa`...), VRChat (`vrc.v_aa`...), ARKit (`jawOpen`,
-`mouthFunnel`...), VRM (`aa ih ou ee oh`), VRoid (`Fcl_MTH_A`...), MMD (`あ`...)
-schemes, this project's factory visemes (`core.speech.visemes.VISEMES`) and generic
-names with mouth/lip/jaw/viseme/open; never eyes, blinks, brows, cheeks, nose,
-tongue or teeth keys.
+Shape keys are picked by name (`viseme_names.classify_shape_key`).
 """
 
 from __future__ import annotations
@@ -39,24 +34,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..speech.visemes import VISEMES
-
-OPEN = "open"
-"""Role of a shape key that opens the mouth (the jaw or the lips part)."""
-MOUTH = "mouth"
-"""Role of a shape key that moves the mouth some other way (round, smile, closed...)."""
-
-_FACTORY = {name.lower(): (OPEN if name == "open" else MOUTH) for name in VISEMES[1:]}
-_IGNORE = re.compile(r"blink|wink|brow|eye|lid|squint|cheek|nose|sneer|tongue|teeth|tooth|"
-                     r"^fcl_(all|eye|brw|ha)_|_sil$|^sil$", re.IGNORECASE)
-_OPENING = [re.compile(p, re.IGNORECASE) for p in (
-    r"^(viseme_|vrc\.v_)(aa|e|ee|ih|i|oh|o|ou|u|dd|kk|nn|rr|ss|ch|th)$",   # Oculus, VRChat
-    r"jaw_?open|mouth_?open|open_?mouth|^open$",                          # ARKit, generic
-    r"^fcl_mth_[aiueo]$",                                                 # VRoid
-    r"^(aa|ih|ou|ee|oh|a|i|u|e|o|あ|い|う|え|お)$",                          # VRM, MMD
-)]
-_MOVING = re.compile(r"^(viseme_|vrc\.v_|fcl_mth_)|mouth|lip|jaw|viseme|open|smile|frown|"
-                     r"pucker|funnel", re.IGNORECASE)
+from .viseme_names import OPEN, mouth_shape_keys
 
 # Shape of the search, relative to the mesh (no absolute lengths anywhere).
 _NEAR_EDGES = 1.5       # contact pairs: basis distance <= this x the median edge length
@@ -97,25 +75,6 @@ class LipVertices:
         """One line for a log or a report: '... from shape keys (jawOpen, mouthClose)'."""
         names = ", ".join(self.used[:4]) + (", ..." if len(self.used) > 4 else "")
         return f"{len(self.indices)} lip vertices from the {self.source} ({names})"
-
-
-def classify_shape_key(name: str) -> str | None:
-    """`OPEN`, `MOUTH` or None (not a mouth key) for a shape key called `name`."""
-    key = name.strip()
-    if key.lower() in _FACTORY:
-        return _FACTORY[key.lower()]
-    if _IGNORE.search(key):
-        return None
-    if any(p.search(key) for p in _OPENING):
-        return OPEN
-    return MOUTH if _MOVING.search(key) else None
-
-
-def mouth_shape_keys(names) -> tuple[list[str], list[str]]:
-    """(opening keys, other mouth keys) among shape key `names`, in their order."""
-    roles = {name: classify_shape_key(name) for name in names}
-    return ([n for n, r in roles.items() if r == OPEN],
-            [n for n, r in roles.items() if r == MOUTH])
 
 
 def lips_from_shape_keys(basis: np.ndarray, deltas: Mapping[str, np.ndarray],

@@ -57,6 +57,7 @@ import numpy as np
 
 from ..audio.timing import AudioTiming
 from .espeak import Phoneme, SpeechError
+from ..mesh.viseme_names import VISEMES
 
 __all__ = [
     "Coarticulation",
@@ -71,7 +72,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-VISEMES = ("neutral", "closed", "open", "wide", "round", "lip_teeth", "tongue_teeth")
 _INDEX = {name: i for i, name in enumerate(VISEMES)}
 _NEUTRAL, _CLOSED = 0, 1
 

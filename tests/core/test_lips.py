@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lipsync.core.errors import InputError
-from lipsync.core.mesh.lips import (MOUTH, OPEN, classify_shape_key, lips_from_jaw,
-                                    lips_from_shape_keys, mouth_shape_keys)
+from lipsync.core.mesh.lips import lips_from_jaw, lips_from_shape_keys
+from lipsync.core.mesh.viseme_names import MOUTH, OPEN, classify_shape_key, mouth_shape_keys
 from lipsync.core.preprocess.keypoints import select_mouth_landmarks
 
 HALF_MOUTH = 0.5          # the slit runs x in [-0.5, 0.5] on the patch x, z in [-1, 1]
