@@ -1,13 +1,15 @@
 """Headless entry points, the panel's jobs for both:
 
-    blender -b shot.blend -c lipsync {sync,render,preprocess} [options]
-    python -m lipsync blend shot.blend {sync,render,preprocess} [options]
+    blender -b shot.blend -c lipsync {sync,render,check,preprocess} [options]
+    python -m lipsync blend shot.blend {sync,render,check,preprocess} [options]
 
 - ``sync``: the panel's "Render and Lip-Sync" (render or take the frames, lip-sync each
   character to its sound strip or to an audio file, put the result on the sequencer);
 - ``render --out DIR``: the camera frames and one character's mouth keypoints only:
   ``DIR/frames/NNNN.png``, ``DIR/keypoints.npz`` and, last, ``DIR/render.json`` (for the
   plain-Python ``python -m lipsync sync --frames DIR/frames --keypoints ...``);
+- ``check --out FILE.png``: one rendered frame with the mouth keypoints drawn over it, and
+  where the lips came from (`jobs.mouth_check`);
 - ``preprocess``: the mouth passes as strips.
 
 Every command takes --verbose. Exit codes (`core/cli/exit_codes.py`): 0 done, 2 bad
@@ -48,6 +50,7 @@ def build_parser(prog: str = "lipsync") -> argparse.ArgumentParser:
     add_verbose_argument(pre)
     _add_sync_parser(commands)
     _add_render_parser(commands)
+    _add_check_parser(commands)
     return parser
 
 
@@ -90,6 +93,19 @@ def _add_render_parser(commands) -> None:
     ren.add_argument("--start", type=int, default=None, help="first frame (default: scene's)")
     ren.add_argument("--end", type=int, default=None, help="last frame (default: scene's)")
     add_verbose_argument(ren)
+
+
+def _add_check_parser(commands) -> None:
+    check = commands.add_parser("check", help="render one frame and draw the character's "
+                                              "mouth keypoints over it, to check the mouth")
+    check.add_argument("--out", required=True, help="new PNG file for the drawn frame")
+    check.add_argument("--scene", default="", help="scene name (default: the active scene)")
+    check.add_argument("--character", default="",
+                       help="mesh object (default: as for render)")
+    check.add_argument("--mouth-group", default="", help="vertex group of the lips")
+    check.add_argument("--frame", type=int, default=None,
+                       help="scene frame (default: the scene's current frame)")
+    add_verbose_argument(check)
 
 
 def request_from_args(args: argparse.Namespace, scene_name: str):
@@ -170,12 +186,30 @@ def _run_job(args, bpy, bar):
             from .jobs.lipsync_job import LipSyncJob
 
             return LipSyncJob(sync_request_from_args(args, scene)).run(progress=bar)
+        if args.command == "check":
+            return _check(args, scene)
         from .jobs.shot_frames import render_shot
 
         first = args.start if args.start is not None else scene.frame_start
         last = args.end if args.end is not None else scene.frame_end
         return render_shot(scene, args.character or default_character(scene), args.mouth_group,
                            first, last, args.out, progress=bar)
+
+
+def _check(args, scene):
+    """`check`: the drawn frame written to a new PNG (never over a file)."""
+    from ..core.errors import InputError
+    from ..core.preprocess.frames import write_frame
+    from .jobs.mouth_check import check_mouth
+
+    if os.path.exists(args.out) or not args.out.lower().endswith(".png"):
+        raise InputError(f"--out '{args.out}' must be a new .png file (nothing is "
+                         "overwritten).")
+    frame = args.frame if args.frame is not None else scene.frame_current
+    result = check_mouth(scene, args.character or default_character(scene),
+                         args.mouth_group, frame)
+    write_frame(args.out, result.image)
+    return result
 
 
 def run_command(argv: list[str], prog: str = "lipsync") -> int:
@@ -197,6 +231,9 @@ def run_command(argv: list[str], prog: str = "lipsync") -> int:
         return BAD_INPUT
 
     def report(result) -> None:
+        if args.command == "check":
+            print(f"{result.summary()}; drawn over the render in {args.out}")
+            return
         if args.command == "render":
             print(f"rendered frames {result['frame_start']}-{result['frame_end']} of "
                   f"'{result['character']}' at {result['fps']:.3f} fps into {args.out}")

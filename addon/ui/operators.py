@@ -157,5 +157,45 @@ class LIPSYNC_OT_character_remove(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class LIPSYNC_OT_check_mouth(bpy.types.Operator):
+    """Render the current frame and draw the character's mouth keypoints over it (image
+    "Lip Sync Mouth Check"), to check the mouth before a long run"""
+
+    bl_idname = "lipsync.check_mouth"
+    bl_label = "Check Mouth"
+    bl_options = {"REGISTER"}
+
+    image_name = "Lip Sync Mouth Check"
+
+    @classmethod
+    def poll(cls, context):
+        if not dependencies.ready():
+            cls.poll_message_set(dependencies.missing_summary())
+            return False
+        return context.scene is not None and context.scene.lipsync.character is not None
+
+    def execute(self, context):
+        from ..blender.images import show_array
+        from ..jobs.mouth_check import check_mouth
+
+        scene = context.scene
+        settings = scene.lipsync
+        try:
+            check = check_mouth(scene, settings.character.name, settings.mouth_group,
+                                scene.frame_current)
+        except LipSyncError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        image = show_array(self.image_name, check.image)
+        shown = False
+        for area in context.screen.areas if context.screen else ():
+            if area.type == "IMAGE_EDITOR":
+                area.spaces.active.image = image
+                shown = True
+        where = "" if shown else f" (open an Image Editor on '{image.name}' to see it)"
+        self.report({"INFO"}, check.summary() + where)
+        return {"FINISHED"}
+
+
 CLASSES = (LIPSYNC_OT_render_and_sync, LIPSYNC_OT_preprocess, LIPSYNC_OT_character_add,
-           LIPSYNC_OT_character_remove)
+           LIPSYNC_OT_character_remove, LIPSYNC_OT_check_mouth)

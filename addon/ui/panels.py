@@ -50,6 +50,7 @@ class LipSyncPanelMixin:
         col.prop(settings, "character")
         if settings.character is not None:
             col.prop_search(settings, "mouth_group", settings.character, "vertex_groups")
+            col.operator("lipsync.check_mouth", icon="HIDE_OFF")
         col.prop(settings, "audio_source")
         if settings.audio_source == "STRIP":
             _sound_strip_field(col, settings, editor)
