@@ -92,7 +92,7 @@ def _anime(seed: int, rng: np.random.Generator, base: CharacterSpec) -> dict:
         tongue_colour=_rgb(_jitter(np.array([0.85, 0.28, 0.3]), rng, 0.02, 0.1, 0.1)),
         flatness=0.0, specular=0.0,
         mouth_style=_pick(rng, seed, "anime", "mouth_style", MOUTH_STYLES),
-        toon_bands=int(rng.choice([2, 3])), outline=u(0.022, 0.04))
+        toon_bands=int(rng.choice([2, 3])), outline=u(0.035, 0.06))
 
 
 def _creature(seed: int, rng: np.random.Generator, base: CharacterSpec) -> dict:
