@@ -21,8 +21,10 @@ import numpy as np
 from ...core.errors import InputError
 from ...core.mesh.viseme_names import VISEMES
 from .character_spec import CharacterSpec, part_colours
+from .toon import add_outline, toon_material
 from .face_parts import (MOUTH_GROUP, PART_CLASSES, MeshBuilder, add_shape_key, add_vertex_group,
                          make_material, matrix_from, mesh_from_builder)
+from .family_geometry import face_for, horns
 from .head_geometry import UNIT, R_SKIN, Face, Sphere, mouth_grids, pose_positions
 
 
@@ -41,7 +43,7 @@ def _build_mesh(face: Face) -> MeshBuilder:
                                  radius2=0.42 * rx, depth=0.9,
                                  matrix=matrix_from((0, 0.15, -0.78 * rz - 0.3), (1, 1, 1)))["verts"]
     b.tag(neck, "skin")
-    for sphere in face.ears() + face.nose():
+    for sphere in face.ears() + face.nose() + horns(face):
         _sphere(b, sphere)
     for side in ("left", "right"):
         eye = face.eye(side)
@@ -92,7 +94,7 @@ def build_character(scene: bpy.types.Scene, spec: CharacterSpec) -> Character:
     """
     if not isinstance(spec, CharacterSpec):
         raise InputError(f"build_character: spec must be a CharacterSpec, got {type(spec).__name__}")
-    face = Face(spec)
+    face = face_for(spec)
     b = _build_mesh(face)
     mesh, arrays = mesh_from_builder(b, "Character")
     role, part, pu, pv = arrays["role"], arrays["part"], arrays["pu"], arrays["pv"]
@@ -105,6 +107,10 @@ def build_character(scene: bpy.types.Scene, spec: CharacterSpec) -> Character:
     rough = {"eye_left": 0.15, "eye_right": 0.15, "iris_left": 0.15, "iris_right": 0.15,
              "pupil_left": 0.1, "pupil_right": 0.1, "teeth": 0.3, "mouth_interior": 0.9, "tongue": 0.4}
     for name in b.slots:
+        if spec.toon_bands:
+            mesh.materials.append(toon_material(f"Character_{name}", name, colours[name],
+                                                spec.toon_bands))
+            continue
         flat = spec.flatness if name not in ("mouth_interior",) else 0.0
         mesh.materials.append(make_material(f"Character_{name}", name, colours[name],
                                             roughness=rough.get(name, spec.roughness),
@@ -124,6 +130,8 @@ def build_character(scene: bpy.types.Scene, spec: CharacterSpec) -> Character:
     for name in VISEMES[1:]:
         add_shape_key(obj, name, pose_positions(face, co, role, pu, pv, face.poses[name]) * UNIT)
     mesh.update()
+    if spec.outline > 0:
+        add_outline(scene, obj, part, spec.outline)
     centre = tuple(float(c) for c in co[lips].mean(axis=0) * UNIT)
     return Character(object=obj, spec=spec, mouth_centre_local=centre,
                      face_height_local=2.0 * spec.head_height * UNIT)

@@ -4,6 +4,11 @@
 hair, colours, material style); `head_geometry` turns a spec into shapes and
 `character.build_character` into a Blender mesh. Lengths are builder units (the head is
 about 2 units tall; `head_geometry.UNIT` metres per unit); colours are linear RGB in [0, 1].
+
+Families: `CharacterSpec.random(seed)` is the "cartoon" family, the same spec for a seed as
+before families existed; `CharacterSpec.random(seed, family)` draws another family
+(`family_specs`). The fields after `specular` (`FAMILY_FIELDS`) say how a family differs;
+a cartoon spec leaves them at their defaults and its `to_dict` leaves them out.
 """
 
 from __future__ import annotations
@@ -100,6 +105,12 @@ class CharacterSpec:
     flatness: float        # material style, 0 shaded - 1 flat (emission-like)
     roughness: float       # 0.15-0.9
     specular: float        # 0-0.6
+    family: str = "cartoon"     # one of core.dataset.plan.FAMILIES
+    mouth_style: str = "lips"   # "lips" (tube lips), or a drawn anime mouth of MOUTH_STYLES
+    toon_bands: int = 0         # 0 smooth shading, else 2 or 3 hard-edged tones
+    outline: float = 0.0        # width of the dark outline, builder units (0: none)
+    horn_size: float = 0.0      # length of a creature's horns, builder units (0: none)
+    horn_colour: Colour = (0.0, 0.0, 0.0)
 
     @property
     def stylised(self) -> bool:
@@ -110,11 +121,25 @@ class CharacterSpec:
     def has_hair(self) -> bool:
         return self.hair_style != "none"
 
+    @property
+    def held_out_variant(self) -> bool:
+        """True when the spec has a variant drawn only for held-out characters
+        (`family_specs.HELD_OUT_VARIANTS`), so it never appears in training."""
+        from .family_specs import HELD_OUT_VARIANTS
+
+        return any(getattr(self, name) in values
+                   for name, values in HELD_OUT_VARIANTS.get(self.family, {}).items())
+
     @classmethod
-    def random(cls, seed: int) -> CharacterSpec:
-        """A random character; the same `seed` (int >= 0) always gives the same spec."""
+    def random(cls, seed: int, family: str = "cartoon") -> CharacterSpec:
+        """A random character of `family`; the same (`seed` int >= 0, family) always gives
+        the same spec."""
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise InputError(f"CharacterSpec.random: seed must be an int >= 0, got {seed!r}")
+        if family != "cartoon":
+            from .family_specs import random_family_spec
+
+            return random_family_spec(int(seed), family)
         rng = np.random.default_rng([int(seed), 0x5EED])
         u = lambda lo, hi: round(float(rng.uniform(lo, hi)), 5)  # noqa: E731
 
@@ -170,13 +195,17 @@ class CharacterSpec:
             flatness=round(flatness, 5), roughness=u(0.15, 0.9), specular=u(0.0, 0.6))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types (colours as lists)."""
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        """Plain JSON types (colours as lists); a cartoon spec without `FAMILY_FIELDS`."""
+        data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        if self.family == "cartoon":
+            data = {k: v for k, v in data.items() if k not in FAMILY_FIELDS}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CharacterSpec:
         """Inverse of `to_dict`; raises InputError naming missing or unknown keys."""
         names = [f.name for f in fields(cls)]
+        data = {**{f.name: f.default for f in fields(cls) if f.name in FAMILY_FIELDS}, **data}
         missing = sorted(set(names) - set(data))
         unknown = sorted(set(data) - set(names))
         if missing or unknown:
@@ -189,6 +218,9 @@ class CharacterSpec:
         return cls(**values)
 
 
+FAMILY_FIELDS = ("family", "mouth_style", "toon_bands", "outline", "horn_size", "horn_colour")
+
+
 def part_colours(s: CharacterSpec) -> dict[str, Colour]:
     """Linear RGB base colour of every part name the character's mesh uses."""
     eye_white = (0.85, 0.85, 0.82)
@@ -197,4 +229,5 @@ def part_colours(s: CharacterSpec) -> dict[str, Colour]:
             "tongue": s.tongue_colour, "hair": s.hair_colour, "brow_left": s.brow_colour,
             "brow_right": s.brow_colour, "eye_left": eye_white, "eye_right": eye_white,
             "iris_left": s.iris_colour, "iris_right": s.iris_colour,
-            "pupil_left": (0.01, 0.01, 0.012), "pupil_right": (0.01, 0.01, 0.012)}
+            "pupil_left": (0.01, 0.01, 0.012), "pupil_right": (0.01, 0.01, 0.012),
+            "horn": s.horn_colour}

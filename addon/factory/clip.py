@@ -116,6 +116,7 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
     from .character import build_character, face_anchor, set_viseme_weights
     from .character_spec import CharacterSpec
     from .shot import ShotSpec, setup_shot
+    from .toon import style_scene
 
     out_dir = Path(out_dir)
     final = out_dir / plan.clip_id
@@ -138,8 +139,9 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
         scene = bpy.context.scene
         scene.frame_start, scene.frame_end = 1, n_frames
         scene.render.fps, scene.render.fps_base = shot.fps, 1.0
-        character = build_character(scene, CharacterSpec.random(plan.character_seed))
+        character = build_character(scene, CharacterSpec.random(plan.character_seed, plan.family))
         setup_shot(scene, character.object, face_anchor(character), shot)
+        style_scene(scene, character)
         renderer = _Renderer(scene, character, work, n_frames)
         versions = {"neutral": np.zeros_like(visemes), "talking": visemes}
         if dub is not None:

@@ -3,9 +3,11 @@
 make: plans the clips (`core.dataset.plan`), renders the missing ones in K spawned worker
 processes (each its own bpy), keeps finished clips and redoes half-written ones after an
 interruption, and writes `manifest.jsonl` (one line per complete clip, with its split) and
-`recipe.json` (the command's arguments: the data set can be rebuilt from it).
-show: prints counts per split, engine, language and voice, and writes a contact sheet PNG of
-random frames with their labels and keypoints overlaid.
+`recipe.json` (the command's arguments: the data set can be rebuilt from it; `--families`
+only when it is not the default "cartoon").
+show: prints counts per split, engine, language, voice and character family (and family by
+split), and writes a contact sheet PNG of random frames with their labels and keypoints
+overlaid, plus one per family when the set holds several.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core.dataset.plan import ClipPlan, plan_clips
+from ...core.dataset.plan import DEFAULT_FAMILIES, ClipPlan, check_families, plan_clips
 from ...core.dataset.reader import MANIFEST, RECIPE, read_manifest
 from ...core.cli.arguments import LOGGER, add_verbose_argument
 from ...core.cli.exit_codes import DONE, FAILED, exit_code_of
@@ -59,7 +61,7 @@ def _check_recipe(out: Path, recipe: dict) -> None:
         old = json.loads(path.read_text())
         # options added since a data set was made had their defaults then
         old["options"] = {**asdict(ClipOptions()), **old.get("options", {})}
-        keys = ("seed", "options", "splits")
+        keys = ("seed", "options", "splits", "families")
         same = {k: old.get(k) for k in keys} == {k: recipe.get(k) for k in keys}
         if not same:
             raise InputError(f"'{out}' holds a data set made with other settings ({old}); "
@@ -69,11 +71,13 @@ def _check_recipe(out: Path, recipe: dict) -> None:
 
 
 def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: ClipOptions,
-                 progress=None, splits: tuple[str, ...] = SPLITS) -> dict:
-    """Render the clips of plan (n_clips, seed) that `out` lacks; returns counts.
+                 progress=None, splits: tuple[str, ...] = SPLITS,
+                 families: tuple[str, ...] = DEFAULT_FAMILIES) -> dict:
+    """Render the clips of plan (n_clips, seed, families) that `out` lacks; returns counts.
 
     splits: render only the plan's clips in these splits (e.g. ("test",) for an evaluation
-    set under other conditions: `options.fps`, `options.resolution`)."""
+    set under other conditions: `options.fps`, `options.resolution`); families: the
+    character families the plan draws from (`core.dataset.plan.FAMILIES`)."""
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     if not splits or set(splits) - set(SPLITS):
@@ -82,10 +86,13 @@ def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: Clip
     if options.fps is not None and not 1 <= options.fps <= MAX_FPS:
         raise InputError(f"--fps must be a whole number of frames per second from 1 to "
                          f"{MAX_FPS}, got {options.fps}")
-    plans = [p for p in plan_clips(n_clips, seed) if p.split in splits]
+    families = check_families(families)
+    plans = [p for p in plan_clips(n_clips, seed, families=families) if p.split in splits]
     recipe = {"seed": seed, "clips": n_clips, "options": asdict(options)}
     if tuple(splits) != SPLITS:
         recipe["splits"] = list(splits)
+    if families != DEFAULT_FAMILIES:
+        recipe["families"] = list(families)
     _check_recipe(out, recipe)
     for leftover in out.glob("*.tmp"):
         shutil.rmtree(leftover, ignore_errors=True)  # half-written clips of an interrupted run
@@ -118,13 +125,15 @@ def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: Clip
 
 
 def write_manifest(out: Path, plans: list[ClipPlan]) -> None:
-    """manifest.jsonl: one line per complete clip (plan, frames, fps, engine, versions)."""
+    """manifest.jsonl: one line per complete clip (plan, family, frames, fps, engine,
+    versions)."""
     lines = []
     for plan in plans:
         marker = out / plan.clip_id / CLIP_MARKER
         if marker.exists():
             meta = json.loads(marker.read_text())
-            lines.append(json.dumps({**plan.to_dict(), "frames": meta["frames"], "fps": meta["fps"],
+            lines.append(json.dumps({**plan.to_dict(), "family": plan.family,
+                                     "frames": meta["frames"], "fps": meta["fps"],
                                      "engine": meta["shot"]["engine"],
                                      "versions": meta["versions"]}))
     partial = out / (MANIFEST + ".part")
@@ -132,20 +141,45 @@ def write_manifest(out: Path, plans: list[ClipPlan]) -> None:
     partial.replace(out / MANIFEST)
 
 
+def family_of(record: dict) -> str:
+    """A manifest record's character family; records made before families are "cartoon"."""
+    return str(record.get("family", "cartoon"))
+
+
 def show_dataset(out: Path, sheet: Path, n_tiles: int = 16, seed: int = 0) -> str:
-    """Counts as text, and a contact sheet (crops: talking frame | labels | keypoints)."""
-    import cv2
-
-    from ...core.preprocess.keypoints import KeypointTrack, draw_keypoints, Face
-    from .labels import label_colours
-
+    """Counts as text, and contact sheets (crops: talking frame | labels | keypoints): `sheet`
+    of every clip and, when the set holds several families, `sheet`'s name + "_" + family
+    for each family."""
     clips = read_manifest(out)
+    for clip in clips:
+        clip.setdefault("family", "cartoon")
     lines = [f"{len(clips)} clips, {sum(c['frames'] for c in clips)} frames in '{out}'"]
-    for key in ("split", "engine", "language", "voice", "fps"):
+    for key in ("split", "engine", "language", "voice", "fps", "family"):
         counts = Counter(str(c[key]) for c in clips)
         lines.append(f"  {key:9s} " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     dubbed = sum("dub" in c["versions"] for c in clips)
     lines.append(f"  dubbed    {dubbed} clips")
+    families = sorted({family_of(c) for c in clips})
+    for family in families:
+        counts = Counter(c["split"] for c in clips if family_of(c) == family)
+        lines.append(f"  {family:9s} " + ", ".join(f"{k}: {counts.get(k, 0)}" for k in SPLITS))
+    _contact_sheet(out, clips, sheet, n_tiles, seed)
+    lines.append(f"contact sheet: {sheet}")
+    if len(families) > 1:
+        for family in families:
+            path = sheet.with_name(f"{sheet.stem}_{family}{sheet.suffix}")
+            _contact_sheet(out, [c for c in clips if family_of(c) == family], path, n_tiles,
+                           seed)
+            lines.append(f"contact sheet of {family}: {path}")
+    return "\n".join(lines)
+
+
+def _contact_sheet(out: Path, clips: list[dict], sheet: Path, n_tiles: int, seed: int) -> None:
+    """Write `n_tiles` random frames of `clips` (talking | labels | keypoints) to `sheet`."""
+    import cv2
+
+    from ...core.preprocess.keypoints import KeypointTrack, draw_keypoints, Face
+    from .labels import label_colours
 
     rng = np.random.default_rng(seed)
     colours = label_colours()
@@ -171,8 +205,6 @@ def show_dataset(out: Path, sheet: Path, n_tiles: int = 16, seed: int = 0) -> st
     rows = [np.hstack(tiles[r:r + columns]) for r in range(0, len(tiles) - columns + 1, columns)]
     sheet.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(sheet), np.vstack(rows)[:, :, ::-1])
-    lines.append(f"contact sheet: {sheet}")
-    return "\n".join(lines)
 
 
 def add_parser(commands) -> None:
@@ -198,6 +230,9 @@ def add_parser(commands) -> None:
     make.add_argument("--splits", default=",".join(SPLITS),
                       help="render only the plan's clips in these splits, comma-separated "
                            "(e.g. test: an evaluation set at another --fps or --resolution)")
+    make.add_argument("--families", default=",".join(DEFAULT_FAMILIES),
+                      help="character families the clips are drawn from, comma-separated "
+                           "(cartoon, anime, creature; default cartoon)")
     show = sub.add_parser("show", help="counts and a contact sheet")
     show.add_argument("dir", type=Path)
     show.add_argument("--sheet", type=Path, default=None, help="PNG (default DIR/contact_sheet.png)")
@@ -221,10 +256,11 @@ def _run(args: argparse.Namespace) -> int:
                           full_frame_share=args.full_frame_share, max_frames=args.max_frames,
                           fps=args.fps)
     splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
+    families = tuple(f.strip() for f in args.families.split(",") if f.strip())
     bar = ConsoleProgress("dataset", unit="clips")
     try:
         result = make_dataset(args.out, args.clips, args.seed, args.workers, options, bar,
-                              splits)
+                              splits, families)
     finally:
         bar.close()
     print(f"{result['clips']} clips planned, {result['rendered']} rendered now, "

@@ -32,9 +32,10 @@ PART_CLASSES: dict[str, int] = {
 }
 
 # Part names that are not classes of their own: the class they count as.
-PART_ALIASES: dict[str, str] = {"tongue": "mouth_interior"}
+PART_ALIASES: dict[str, str] = {"tongue": "mouth_interior", "horn": "hair"}
 
 MOUTH_GROUP = "mouth"   # the vertex group of both lips
+OVERLAY_PROPERTY = "lipsync_overlay"  # objects with this custom property: drawn, not labelled
 _R_NONE = 0             # the role of a vertex no shape key moves
 
 # Roughness per part for `make_material` (0.5 for the others).

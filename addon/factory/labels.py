@@ -30,6 +30,7 @@ from ...core.errors import LipSyncError
 from ..blender.quiet import quiet_blender
 from ..blender.render import require_camera, temporary_settings
 from .character import Character
+from .face_parts import OVERLAY_PROPERTY
 
 
 class LabelRenderError(LipSyncError):
@@ -123,7 +124,8 @@ def _scene_objects(scene: bpy.types.Scene) -> list[bpy.types.Object]:
 
 @contextmanager
 def label_materials(scene: bpy.types.Scene, target: bpy.types.Object) -> Iterator[None]:
-    """Temporarily show `target`'s slots in their class colour, all else as background."""
+    """Temporarily show `target`'s slots in their class colour, all else as background;
+    hide overlays (objects with `face_parts.OVERLAY_PROPERTY`, such as outlines)."""
     made: dict[int, bpy.types.Material] = {}
 
     def label_material(cid: int) -> bpy.types.Material:
@@ -134,8 +136,12 @@ def label_materials(scene: bpy.types.Scene, target: bpy.types.Object) -> Iterato
         return made[cid]
 
     saved: list = []  # (slot owner, index, link, object-level material)
+    hidden: list = []  # (overlay object, its hide_render)
     try:
         for obj in _scene_objects(scene):
+            if obj.get(OVERLAY_PROPERTY):
+                hidden.append((obj, obj.hide_render))
+                obj.hide_render = True
             if obj.library is not None:
                 continue
             for i, slot in enumerate(obj.material_slots):
@@ -153,6 +159,8 @@ def label_materials(scene: bpy.types.Scene, target: bpy.types.Object) -> Iterato
             slot = obj.material_slots[i]
             slot.material = mat
             slot.link = link
+        for obj, hide in hidden:
+            obj.hide_render = hide
         for mat in made.values():
             bpy.data.materials.remove(mat)
 

@@ -4,6 +4,12 @@ A plan is a pure function of (number of clips, seed): the same arguments give th
 so an interrupted run can resume and a data set can be rebuilt from its recipe. Splits hold
 characters and voices apart: a "test" clip has a character seed AND a voice never used in
 "train"; a "val" clip has exactly one of the two held out.
+
+Character families (`FAMILIES`): a plan of the default family, "cartoon", is the plan as it
+always was; a plan of several families draws each clip's family from a stream of its own, so
+every other field of a clip is the same whatever the families. The factory draws a
+family's held-out variants (a skin colour, a mouth style) only for held-out character seeds,
+so they appear in val and test alone.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ HELD_OUT_VOICES: dict[str, tuple[str, ...]] = {
     "it": ("it+f3",),
 }
 LANGUAGE_WEIGHTS = {"en": 0.6, "de": 0.1, "fr": 0.1, "es": 0.1, "it": 0.1}
+FAMILIES = ("cartoon", "anime", "creature")
+DEFAULT_FAMILIES = ("cartoon",)
 CHARACTER_POOL = 1_000_000        # character seeds are drawn from [0, CHARACTER_POOL)
 HELD_OUT_CHARACTER_EVERY = 10     # seeds divisible by this are never trained on
 
@@ -48,9 +56,15 @@ class ClipPlan:
     pitch: int                 # espeak-ng pitch, 0-99
     sentence: str
     dub_sentence: str | None   # a second sentence on the same shot (the dubbing case), or None
+    family: str = "cartoon"    # character family, one of FAMILIES
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain JSON types; "family" only when it is not "cartoon" (so a cartoon clip's
+        record reads as it did before families existed)."""
+        data = asdict(self)
+        if data["family"] == "cartoon":
+            del data["family"]
+        return data
 
 
 def held_out_character(seed: int) -> bool:
@@ -65,15 +79,36 @@ def _character_seed(rng: np.random.Generator, held_out: bool) -> int:
     return base * HELD_OUT_CHARACTER_EVERY + int(rng.integers(1, HELD_OUT_CHARACTER_EVERY))
 
 
+def check_families(families: tuple[str, ...]) -> tuple[str, ...]:
+    """`families` as a tuple, or InputError naming the bad ones (empty, unknown, repeated)."""
+    families = tuple(families)
+    unknown = [f for f in families if f not in FAMILIES]
+    if not families or unknown or len(set(families)) != len(families):
+        raise InputError(f"--families must name some of {', '.join(FAMILIES)} (each once), got "
+                         f"{', '.join(families) or 'none'}")
+    return families
+
+
+def _family(seed: int, index: int, families: tuple[str, ...]) -> str:
+    """Clip `index`'s family, from a stream apart from the clip's other draws."""
+    if len(families) == 1:
+        return families[0]
+    rng = np.random.default_rng(np.random.SeedSequence([seed, index, 0xFA3]))
+    return families[int(rng.integers(len(families)))]
+
+
 def plan_clips(n_clips: int, seed: int, test_share: float = 0.1, val_share: float = 0.05,
-               dub_share: float = 0.3) -> list[ClipPlan]:
+               dub_share: float = 0.3,
+               families: tuple[str, ...] = DEFAULT_FAMILIES) -> list[ClipPlan]:
     """The first `n_clips` clips of data set `seed` (a prefix of a larger plan is the same).
 
     test_share / val_share: fraction of clips in each held-out split; dub_share: fraction of
-    clips that also speak a second sentence on the same shot.
+    clips that also speak a second sentence on the same shot; families: the character
+    families drawn from, uniformly per clip (one family: every clip has it).
     """
     if n_clips < 1:
         raise InputError(f"--clips must be at least 1, got {n_clips}")
+    families = check_families(families)
     if not (0 <= test_share < 1 and 0 <= val_share < 1 and test_share + val_share < 1):
         raise InputError(f"test_share {test_share} and val_share {val_share} must be in [0, 1) "
                          "and leave room for training clips")
@@ -101,5 +136,6 @@ def plan_clips(n_clips: int, seed: int, test_share: float = 0.1, val_share: floa
             rate_wpm=int(rng.integers(140, 210)), pitch=int(rng.integers(30, 70)),
             sentence=sentences[first],
             dub_sentence=sentences[second] if rng.random() < dub_share else None,
+            family=_family(seed, i, families),
         ))
     return plans

@@ -1,5 +1,5 @@
 """The evaluation's results as numbers and text: per-scenario summaries, breakdowns by
-engine, frame rate and language, the Markdown table and the report folder."""
+engine, frame rate, language and character family, the Markdown table and the report folder."""
 
 from __future__ import annotations
 
@@ -49,20 +49,25 @@ def summarise(per_clip: dict[str, dict]) -> dict:
     return summary
 
 
-GROUPS = ("engine", "fps", "language")   # the clips' manifest fields a breakdown groups by
+GROUPS = ("engine", "fps", "language", "family")   # manifest fields a breakdown groups by
+GROUP_DEFAULTS = {"family": "cartoon"}   # the value of a field a record lacks (older sets)
 GROUP_METRICS = ("lse_c", "truth_lse_c", "opening_corr", "truth_opening_corr", "ssim")
 
 
 def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
-    """Means of GROUP_METRICS over the clips of each render engine, frame rate and language
-    (the manifest's fields): {group: {value: {"clips": n, metric: mean}}}, so a weakness on
-    one engine or language shows. records: clip id -> manifest record."""
+    """Means of GROUP_METRICS over the clips of each render engine, frame rate, language and
+    character family (the manifest's fields; a record without one takes GROUP_DEFAULTS):
+    {group: {value: {"clips": n, metric: mean}}}, so a weakness on one engine, language or
+    family shows. records: clip id -> manifest record."""
     result: dict = {}
     for group in GROUPS:
-        values = sorted({str(records[clip][group]) for clip in per_clip})
+        def value_of(clip: str) -> str:
+            return str(records[clip].get(group, GROUP_DEFAULTS.get(group)))
+
+        values = sorted({value_of(clip) for clip in per_clip})
         result[group] = {}
         for value in values:
-            rows = [m for clip, m in per_clip.items() if str(records[clip][group]) == value]
+            rows = [m for clip, m in per_clip.items() if value_of(clip) == value]
             cell = {"clips": len(rows)}
             for key in GROUP_METRICS:
                 finite = [r[key] for r in rows if np.isfinite(r[key])]
@@ -72,8 +77,8 @@ def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
 
 
 def format_breakdown(results: dict) -> str:
-    """A Markdown table per scenario of `breakdown`: one row per engine, frame rate and
-    language."""
+    """A Markdown table per scenario of `breakdown`: one row per engine, frame rate,
+    language and family."""
     heads = ("clips", "LSE-C", "truth LSE-C", "opening corr", "truth opening corr", "SSIM")
     blocks = []
     for scenario, s in results["scenarios"].items():
@@ -125,7 +130,7 @@ def write_report(out: Path, results: dict, strips: dict[str, np.ndarray]) -> Non
              f"{format_conditions(results)}.", "",
              format_table(results), "", "Targets: " + "; ".join(
                  f"{k} {v}" for k, v in TARGETS.items()), "",
-             "## By render engine, frame rate and language", "", format_breakdown(results), ""]
+             "## By render engine, frame rate, language and character family", "", format_breakdown(results), ""]
     for scenario, strip in strips.items():
         cv2.imwrite(str(out / f"{scenario}.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
         lines += [f"## {scenario}", "", "Rows: input, output, ground truth.", "",

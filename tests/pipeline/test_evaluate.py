@@ -94,7 +94,8 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
     assert results["judge"].startswith("independent") and results["judge"] in report
     by_engine = results["scenarios"]["neutral"]["by"]["engine"]
     assert sum(cell["clips"] for cell in by_engine.values()) == 1
-    assert "## By render engine, frame rate and language" in report and "| engine " in report
+    assert "## By render engine, frame rate, language and character family" in report \
+        and "| engine " in report and "| family cartoon " in report
     data = results["data"]
     assert data["recipe"]["seed"] == 101 and data["recipe"]["options"]["resolution"] == 128
     assert data["frame_sizes"] == [[128, 128]]
@@ -180,3 +181,17 @@ def test_every_scenario_is_measured_in_the_neutral_renders_framing(tiny_data):
         assert np.array_equal(case.framing.points, neutral.points), scenario
     dubbed = load_case(folder, "dubbed")
     assert not np.array_equal(dubbed.keypoints.points, neutral.points), "the dub speaks"
+
+
+def test_breakdown_groups_clips_by_family_and_older_records_count_as_cartoon():
+    per_clip = {c: {"lse_c": v, "truth_lse_c": 0.4, "opening_corr": 0.9,
+                    "truth_opening_corr": 0.9, "ssim": 0.8} for c, v in
+                (("a", 0.5), ("b", 0.3), ("c", 0.1))}
+    records = {"a": {"engine": "CYCLES", "fps": 24, "language": "en"},
+               "b": {"engine": "CYCLES", "fps": 24, "language": "en", "family": "anime"},
+               "c": {"engine": "CYCLES", "fps": 24, "language": "en", "family": "cartoon"}}
+    by = breakdown(per_clip, records)
+    assert sorted(by["family"]) == ["anime", "cartoon"]
+    assert by["family"]["cartoon"]["clips"] == 2
+    assert by["family"]["cartoon"]["lse_c"] == pytest.approx(0.3)
+    assert by["family"]["anime"]["lse_c"] == pytest.approx(0.3) and by["family"]["anime"]["clips"] == 1
