@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...core.errors import InputError
-from ...core.mesh.lips import lips_from_jaw, lips_from_shape_keys
 from ...core.preprocess.keypoints import N_MOUTH_KEYPOINTS
 
 LOG = logging.getLogger(__name__)
@@ -85,6 +84,8 @@ def _from_shape_keys(obj, basis, edges):
         co = np.empty(n * 3, np.float64)
         block.data.foreach_get("co", co)
         deltas[block.name] = co.reshape(n, 3) - basis
+    from ...core.mesh.lips import lips_from_shape_keys   # scipy: only when needed
+
     found = lips_from_shape_keys(basis, deltas, edges)
     return None if found is None else (found.indices, f"shape keys ({', '.join(found.used)})")
 
@@ -103,6 +104,8 @@ def _jaw_bones(obj):
 
 def _from_jaw(obj, basis, edges):
     from mathutils import Matrix
+
+    from ...core.mesh.lips import lips_from_jaw
 
     for arm, bone in _jaw_bones(obj):
         weights = _group_weights(obj, bone.name)
