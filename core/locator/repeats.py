@@ -14,14 +14,15 @@ import numpy as np
 
 
 class FrameDigests:
-    """Digests (16 bytes, BLAKE2b) of frames' pixels by frame index, for `hold_repeats`."""
+    """Digests (SHA-1, 20 bytes: fast where the CPU has SHA instructions; not a security
+    use) of frames' pixels by frame index, for `hold_repeats`."""
 
     def __init__(self, n_frames: int):
         self.digests: list[bytes | None] = [None] * n_frames
 
     def add(self, index: int, image: np.ndarray) -> None:
         """Remember frame `index`'s pixels (any shape and dtype, C-contiguous or not)."""
-        digest = hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16)
+        digest = hashlib.sha1(np.ascontiguousarray(image).data, usedforsecurity=False)
         digest.update(repr((image.shape, image.dtype.str)).encode())
         self.digests[index] = digest.digest()
 
