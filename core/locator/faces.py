@@ -6,9 +6,9 @@
 the model is not installed, the face parser locates the mouth (`locate.locate_mouths`), and
 a note says which.
 
-`locate_faces`: per frame the face nearest the last one (the largest on a whole-frame
-search: one character per shot without a keypoint file), its 68 landmarks mapped to the 25
-mouth points, its face box and a confidence; a frame without a face, or whose confidence is
+`locate_faces`: per frame the face nearest the last one found (the largest on the first
+whole-frame search: one character per shot without a keypoint file), its 68 landmarks
+mapped to the 25 mouth points, its face box and a confidence; a frame without a face, or whose confidence is
 below `landmarks.MIN_CONFIDENCE`, has no mouth, and why is kept (`LocatedShot.reasons`).
 Identical frames get identical points (`repeats`); points are smoothed as the parser's are
 (`locate.smooth_points`).
@@ -32,8 +32,9 @@ from ..preprocess.frames import read_frame_raw
 from ..preprocess.keypoints import N_MOUTH_KEYPOINTS, KeypointTrack
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from ..pipeline.pixels import to_display
-from .landmarks import (MIN_CONFIDENCE, LandmarkModel, face_box, landmark_model_available,
-                        min_face_px, mouth_from_landmarks)
+from .landmarks import (FULL_FACE_SCORE, FULL_MOUTH_TEXTURE, MIN_CONFIDENCE, LandmarkModel,
+                        face_box, landmark_model_available, min_face_px,
+                        mouth_from_landmarks)
 from .locate import SMOOTH_FRAMES, smooth_points
 from .repeats import FrameDigests, hold_repeats
 
@@ -129,7 +130,7 @@ def locate_faces(frame_paths: Sequence[str | os.PathLike], model: LandmarkModel,
                 reasons[i] = reasons[i - 1]
             else:
                 face = model.find(image, last)
-                last = None if face is None else face.rect
+                last = last if face is None else face.rect       # kept while it is lost
                 if face is None:
                     reasons[i] = NO_FACE
                 else:
@@ -141,7 +142,8 @@ def locate_faces(frame_paths: Sequence[str | os.PathLike], model: LandmarkModel,
                         boxes[i] = face_box(face, shape)
                         visible[i] = True
                     else:
-                        reasons[i] = WEAK_FACE if face.score < face.mouth else UNCLEAR_MOUTH
+                        weak = face.score / FULL_FACE_SCORE < face.mouth / FULL_MOUTH_TEXTURE
+                        reasons[i] = WEAK_FACE if weak else UNCLEAR_MOUTH
             progress(i + 1, n, f"finding the face: frame {i + 1}/{n}")
     points = smooth_points(points, visible, SMOOTH_FRAMES)
     hold_repeats(digests.same_as_previous(), points)
