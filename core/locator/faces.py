@@ -8,8 +8,9 @@ a note says which.
 
 `locate_faces`: per frame the face nearest the last one found (the largest on the first
 whole-frame search: one character per shot without a keypoint file), its 68 landmarks
-mapped to the 25 mouth points, its face box and a confidence; a frame without a face, or whose confidence is
-below `landmarks.MIN_CONFIDENCE`, has no mouth, and why is kept (`LocatedShot.reasons`).
+mapped to the 25 mouth points, its face box and a confidence; a frame without a face, or
+whose confidence is below `landmarks.MIN_CONFIDENCE`, has no mouth, and why is kept
+(`LocatedShot.reasons`).
 Identical frames get identical points (`repeats`); points are smoothed as the parser's are
 (`locate.smooth_points`).
 
