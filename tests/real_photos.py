@@ -35,15 +35,15 @@ def speech_like(seconds: float) -> np.ndarray:
     return (buzz * (0.5 - 0.5 * np.cos(2 * np.pi * 4 * t))).astype(np.float32)
 
 
-def covered(face: np.ndarray, model) -> np.ndarray:
-    """The photo with a flat grey rectangle over the mouth (a quarter width beyond it),
-    placed where `model` (a `LandmarkModel`) finds the lips."""
+def covered(face: np.ndarray, model, margin: float = 0.25,
+            colour: tuple[int, int, int] = (120, 120, 120)) -> np.ndarray:
+    """The photo with a flat rectangle of `colour` (RGB) over the mouth, `margin` mouth
+    widths beyond the lips, placed where `model` (a `LandmarkModel`) finds them."""
     lips = model.find(face).landmarks[48:60]
     (x0, y0), (x1, y1) = lips.min(axis=0), lips.max(axis=0)
-    m = 0.25 * (x1 - x0)
+    m = margin * (x1 - x0)
     out = face.copy()
-    cv2.rectangle(out, (int(x0 - m), int(y0 - m)), (int(x1 + m), int(y1 + m)),
-                  (120, 120, 120), -1)
+    cv2.rectangle(out, (int(x0 - m), int(y0 - m)), (int(x1 + m), int(y1 + m)), colour, -1)
     return out
 
 

@@ -97,9 +97,14 @@ def test_a_painting_like_filter_still_gives_the_mouth(model, face, tmp_path):
 
 
 def test_a_covered_mouth_passes_through(model, face, tmp_path):
-    shot = locate_faces(write(tmp_path, [face, covered(face, model), face]), model)
-    assert shot.track.visible[:, 0].all(axis=1).tolist() == [True, False, True]
+    """A large grey patch hides the face from the detector; a skin-coloured one over the
+    lips alone leaves the face but not the mouth."""
+    lips_only = covered(face, model, margin=0.0, colour=(200, 160, 140))
+    frames = [face, covered(face, model), face, lips_only]
+    shot = locate_faces(write(tmp_path, frames), model)
+    assert shot.track.visible[:, 0].all(axis=1).tolist() == [True, False, True, False]
     assert shot.reasons[1] in (NO_FACE, WEAK_FACE, UNCLEAR_MOUTH)
+    assert shot.reasons[3] == UNCLEAR_MOUTH and shot.confidence[3] < 0.4
 
 
 def test_a_still_gives_identical_keypoints_and_is_not_speaking(model, face, tmp_path):
