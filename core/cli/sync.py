@@ -58,7 +58,7 @@ def _print_report(report, out: Path) -> None:
         passed = report.by_character.get(name, {}).get("passed_through", {})
         for reason, frames in passed.items():
             print(f"    passed through unchanged ({reason}): {len(frames)} frames "
-                  f"({_ranges(frames)})")
+                  f"(indices from 0: {_ranges(frames)})")
     if report.passed_through:
         print(f"  {len(report.passed_through)} frames copied unchanged")
     for note in report.notes:

@@ -19,6 +19,7 @@ if not landmark_model_available():      # requirements.txt installs it; the add-
                 "installed", allow_module_level=True)
 data = pytest.importorskip("skimage.data")
 
+from lipsync.core.audio import FRONT_END  # noqa: E402
 from lipsync.core.locator.faces import (NO_FACE, NO_REAL_FACE_NOTE, UNCLEAR_MOUTH,  # noqa: E402
                                         WEAK_FACE, locate_faces, locate_footage)
 from lipsync.core.locator.landmarks import LandmarkModel  # noqa: E402
@@ -148,3 +149,26 @@ def test_the_pipeline_changes_nothing_outside_the_face_box(model, face, tmp_path
         assert x0 >= 512                          # the larger face, on the right
         changed[y0:y1, x0:x1] = False
         assert not changed.any()
+
+
+def test_sync_without_keypoints_lists_what_passed_through(face, tmp_path, capsys):
+    """The command line on real photos: the face's frames are changed, the coffee's are
+    copied, and both the report and the printout say so, with why."""
+    import soundfile
+
+    from lipsync.__main__ import main
+
+    coffee = cv2.resize(data.coffee(), (512, 512), interpolation=cv2.INTER_AREA)
+    big = zoomed(face)
+    write(tmp_path / "frames", [big, big, big, coffee, coffee, big])
+    soundfile.write(tmp_path / "speech.wav", speech_like(0.3), FRONT_END.sample_rate)
+    out = tmp_path / "out"
+    code = main(["sync", "--frames", str(tmp_path / "frames"), "--audio",
+                 str(tmp_path / "speech.wav"), "--fps", "25", "--out", str(out),
+                 "--device", "cpu"])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["by_character"] == {"speech": {"changed": 4,
+                                                 "passed_through": {NO_FACE: [3, 4]}}}
+    assert f"passed through unchanged ({NO_FACE}): 2 frames (indices from 0: 3-4)" in \
+        capsys.readouterr().out
