@@ -42,6 +42,14 @@ REQUIRED: tuple[tuple[str, str], ...] = (
     ("soundfile", "soundfile==0.14.0"),
     ("soxr", "soxr==1.1.0"),
 )
+# Optional: the face landmark model for real footage without a keypoint file (dlib and the
+# weights face_recognition_models carries). Without it Lip Sync works as before (the face
+# parser finds the mouth). Installed by a second pip run after REQUIRED, whose failure (no
+# dlib-bin wheel for this system) keeps what the first run installed.
+OPTIONAL: tuple[tuple[str, str], ...] = (
+    ("dlib", "dlib-bin==20.0.1.post1"),
+    ("face_recognition_models", "face-recognition-models==0.3.0"),
+)
 # librosa's JIT compiler, pinned to the tested versions (installed as dependencies, not checked).
 PINNED_DEPENDENCIES: tuple[str, ...] = ("numba==0.68.1", "llvmlite==0.50.0")
 
@@ -69,11 +77,13 @@ class InstallResult:
     missing: import names still not found after the install (should be empty).
     loaded_before: import names already imported before the install; their new versions
         load only after Blender restarts.
+    optional_missing: `OPTIONAL` import names not installed (their pip run failed).
     """
 
     target: Path
     missing: tuple[str, ...]
     loaded_before: tuple[str, ...]
+    optional_missing: tuple[str, ...] = ()   # `OPTIONAL` import names still not found
 
     @property
     def restart_required(self) -> bool:
@@ -83,15 +93,25 @@ class InstallResult:
 def missing_modules() -> list[str]:
     """Import names of `REQUIRED` that cannot be found (found, not imported: cheap)."""
     global _ready
+    missing = _not_found(REQUIRED)
+    _ready = not missing
+    return missing
+
+
+def missing_optional() -> list[str]:
+    """Import names of `OPTIONAL` that cannot be found (Lip Sync works without them)."""
+    return _not_found(OPTIONAL)
+
+
+def _not_found(modules: tuple[tuple[str, str], ...]) -> list[str]:
     missing = []
-    for name, _ in REQUIRED:
+    for name, _ in modules:
         try:
             found = importlib.util.find_spec(name) is not None
         except (ImportError, ValueError):  # a blocking finder, or a half-imported module
             found = False
         if not found:
             missing.append(name)
-    _ready = not missing
     return missing
 
 
@@ -200,6 +220,16 @@ def pip_command(target: Path, device: str, python: str = sys.executable) -> list
             "--extra-index-url", TORCH_INDEX[device]]
 
 
+def optional_pip_command(target: Path, python: str = sys.executable) -> list[str]:
+    """The pip command line that installs `OPTIONAL` into `target` (no dependencies: they
+    need none but numpy). face-recognition-models comes as a source archive of data files
+    only, so it alone may be built."""
+    return [str(python), "-m", "pip", "install", "--target", str(target),
+            "--only-binary=:all:", "--no-binary=face-recognition-models", "--no-deps",
+            "--no-input", "--disable-pip-version-check", "--progress-bar", "off",
+            *(requirement for _, requirement in OPTIONAL)]
+
+
 def format_command(command: list[str]) -> str:
     """`command` as one line to paste into this system's terminal."""
     if sys.platform == "win32":
@@ -218,7 +248,8 @@ def check_online(online: bool, command: list[str]) -> None:
 def install(device: str = "cpu", progress: ProgressFn = no_progress,
             should_cancel: CancelFn = never_cancel, *, target: Path | None = None,
             python: str | None = None, online: bool | None = None) -> InstallResult:
-    """Install `REQUIRED` with pip into `target` (default `site_packages_dir()`).
+    """Install `REQUIRED` with pip into `target` (default `site_packages_dir()`), then
+    `OPTIONAL` (a failure there is logged, not raised: `InstallResult.optional_missing`).
 
     progress(done, total, message) gets each line pip prints (from a reader thread while
     pip runs, from the calling thread otherwise); should_cancel() is polled several times
@@ -248,6 +279,12 @@ def install(device: str = "cpu", progress: ProgressFn = no_progress,
         if code != 0:
             raise LipSyncError(f"pip failed (exit code {code}); nothing was changed. "
                                "Its last lines: " + " | ".join(tail[-6:]))
+        progress(TOTAL - 4, TOTAL, "installing the optional face landmark model")
+        code, tail = _run(optional_pip_command(staging, python), lambda line: None,
+                          should_cancel)
+        if code != 0:
+            log.warning("the optional face landmark model was not installed (pip exit code "
+                        "%s): %s", code, " | ".join(tail[-4:]))
         _prune(staging)
         progress(TOTAL - 2, TOTAL, "moving the new modules into place")
         loaded_before = tuple(name for name, _ in REQUIRED if name in sys.modules)
@@ -259,7 +296,7 @@ def install(device: str = "cpu", progress: ProgressFn = no_progress,
         sys.path.append(str(target))
     missing = refresh()
     progress(TOTAL, TOTAL, "done")
-    return InstallResult(target, tuple(missing), loaded_before)
+    return InstallResult(target, tuple(missing), loaded_before, tuple(missing_optional()))
 
 
 class _PipProgress:

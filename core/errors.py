@@ -20,3 +20,8 @@ class FrameError(InputError):
 
 class Cancelled(LipSyncError):
     """The user cancelled a long run; nothing half-written was left behind."""
+
+
+class DamageError(LipSyncError):
+    """An internal check found pixels changed outside a face's box: the run stops rather
+    than report success over damaged frames (a bug to report, not a user's mistake)."""

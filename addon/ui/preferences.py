@@ -162,6 +162,10 @@ class LIPSYNC_OT_install_dependencies(ModalJobOperator, bpy.types.Operator):
             names = ", ".join(name for name, _ in dependencies.REQUIRED)
             self.report({"INFO"}, f"Dependencies installed: {names} are available now "
                                   "(no restart needed)")
+        if result.optional_missing:
+            self.report({"WARNING"}, "The optional face landmark model (dlib) has no wheel for "
+                                     "this system: real footage without keypoints uses the "
+                                     "face parser")
         return {"FINISHED"}
 
 

@@ -5,8 +5,11 @@
                            [--quality draft|final] [--matte] [--revoice [auto|on|off]]
                            [--batch N] [--models DIR] [--verbose]
 
-One --audio per character of the keypoints file, in its order. Without --keypoints the
-face parser finds the mouth on every frame (one character). The result appears in --out
+One --audio per character of the keypoints file, in its order. Without --keypoints one
+character is found: a real face by the face landmark model when it is installed (the
+largest face), else, or when no real face is on any frame, the face parser's mouth
+(`locator.faces.locate_footage`). The report lists per character the frames changed and
+those passed through, with why. The result appears in --out
 only when complete (with report.json); a failed or cancelled run leaves nothing.
 Exit codes: 0 done, 2 bad input (message on stderr), 3 cancelled (Ctrl+C).
 """
@@ -18,6 +21,7 @@ from pathlib import Path
 
 from .arguments import add_options_arguments, options_from_args
 from .exit_codes import run_command
+from ..locator import LOCATORS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,6 +40,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--keypoints", type=Path, default=None,
                         help="mouth keypoint track (.npz, KeypointTrack.save; Blender's "
                              "`render` command writes one); default: found by the face parser")
+    parser.add_argument("--locator", choices=LOCATORS, default="auto",
+                        help="without --keypoints: auto (a real face by the landmark model "
+                             "when one is found, else the face parser), faces, or parser "
+                             "(rendered or drawn characters, which the landmark model may "
+                             "take for real faces)")
     add_options_arguments(parser)
     parser.set_defaults(func=run)
     return parser
@@ -52,8 +61,12 @@ def _print_report(report, out: Path) -> None:
           f"({report.frames_per_second:.1f} frames/s, {report.device}) into {out}")
     for name, count in report.characters.items():
         print(f"  {name}: {count} frames generated")
+        passed = report.by_character.get(name, {}).get("passed_through", {})
+        for reason, frames in passed.items():
+            print(f"    passed through unchanged ({reason}): {len(frames)} frames "
+                  f"(indices from 0: {_ranges(frames)})")
     if report.passed_through:
-        print(f"  {len(report.passed_through)} frames without a visible mouth copied unchanged")
+        print(f"  {len(report.passed_through)} frames copied unchanged")
     for note in report.notes:
         print(f"  note: {note}")
 
@@ -70,12 +83,14 @@ def _sync(args: argparse.Namespace, progress):
     options = options_from_args(args)
     frames = list_frames(args.frames)
     models = LipSyncModels.load(options.device, options.models)
+    reasons, notes = {}, []
     if args.keypoints is not None:
         track = KeypointTrack.load(args.keypoints)
     else:
-        from ..locator.locate import locate_mouths
+        from ..locator.faces import locate_footage
 
-        track = locate_mouths(frames, models.parser, progress)
+        located = locate_footage(frames, models.parser, progress, locator=args.locator)
+        track, reasons, notes = located.track, located.reasons, located.notes
     if track.n_frames != len(frames):
         raise InputError(f"the keypoints cover {track.n_frames} frames but '{args.frames}' "
                          f"holds {len(frames)}: use the keypoints made with these frames.")
@@ -83,10 +98,11 @@ def _sync(args: argparse.Namespace, progress):
         raise InputError(f"the keypoints hold {track.n_characters} character(s) but "
                          f"{len(args.audio)} --audio file(s) were given: give one per character.")
     characters = [CharacterTrack(f"character {c + 1}" if len(args.audio) > 1 else path.stem,
-                                 _one_character(track, c), load_audio(path, FRONT_END.sample_rate))
+                                 _one_character(track, c), load_audio(path, FRONT_END.sample_rate),
+                                 reasons)
                   for c, path in enumerate(args.audio)]
     return lipsync_frames(frames, characters, args.fps, args.out, PipelineOptions(options),
-                          models=models, progress=progress)
+                          models=models, progress=progress, notes=notes)
 
 
 def _one_character(track, index: int):
@@ -96,3 +112,15 @@ def _one_character(track, index: int):
     pick = slice(index, index + 1)
     return KeypointTrack(points=track.points[:, pick], visible=track.visible[:, pick],
                          boxes=track.boxes[:, pick], frames=track.frames)
+
+
+def _ranges(frames: list[int]) -> str:
+    """Frame indices as ranges: [0, 1, 2, 5] -> "0-2, 5" (at most 8 ranges, then "...")."""
+    runs: list[list[int]] = []
+    for f in frames:
+        if runs and f == runs[-1][1] + 1:
+            runs[-1][1] = f
+        else:
+            runs.append([f, f])
+    text = [f"{a}-{b}" if b > a else f"{a}" for a, b in runs[:8]]
+    return ", ".join(text) + (", ..." if len(runs) > 8 else "")

@@ -13,7 +13,9 @@ returns a `KeypointTrack` in the 25-point topology of `preprocess.keypoints`:
    frames (less and less often while nothing is found, tracking back over the skipped
    frames once found). A track whose crops look little like a face is checked by a new
    search now and then, and moves to a clearly better mouth (re-tracked backwards).
-3. Smooth: a 3-frame median of the points within each run of visible frames.
+3. Smooth: a 3-frame median of the points within each run of visible frames; a frame whose
+   pixels equal the previous frame's takes that frame's mouth (`repeats`: a still never
+   looks like it speaks).
 
 Its accuracy against the projected mesh keypoints is checked by the module's tests on the
 factory's held-out clips (figures: docs/experiments.md).
@@ -38,6 +40,7 @@ from ..preprocess.keypoints import (CENTRE, N_MOUTH_KEYPOINTS, KeypointTrack,
                                     face_box_from_keypoints)
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from ..pipeline.crop import CROP_MOUTH_WIDTHS
+from .repeats import FrameDigests, hold_repeats
 from .search import BATCH, MOVE_LIMIT, SCALE_LIMIT, Mouth, MouthFinder, box_from_mouth
 from ..pipeline.pixels import to_display
 
@@ -74,7 +77,9 @@ def locate_mouths(frame_paths: Sequence[str | os.PathLike], parser: FaceParser,
     parser.eval()
     with _Frames(paths) as frames, torch.inference_mode():
         mouths = _Tracker(frames, parser, progress, should_cancel).run()
-    return _to_track(mouths, frames.shape)
+    track = _to_track(mouths, frames.shape)
+    hold_repeats(frames.digests.same_as_previous(), track.points, track.visible, track.boxes)
+    return track
 
 
 def smooth_points(points: np.ndarray, visible: np.ndarray,
@@ -260,6 +265,7 @@ class _Frames:
         self.paths = paths
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="lipsync-locate")
         self.pending: dict[int, Future] = {}
+        self.digests = FrameDigests(len(paths))
         first = self._read(0)
         self.cache: dict[int, np.ndarray] = {0: first}
         self.shape = first.shape[:2]
@@ -276,7 +282,9 @@ class _Frames:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _read(self, i: int) -> np.ndarray:
-        return to_display(read_frame_raw(self.paths[i]))
+        image = to_display(read_frame_raw(self.paths[i]))
+        self.digests.add(i, image)
+        return image
 
     def get(self, i: int) -> np.ndarray:
         """Frame `i` (H, W, 3) uint8 RGB; reads ahead the next ones."""

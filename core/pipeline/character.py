@@ -21,7 +21,7 @@ in training) and shrunk to the networks' side; the generated crop is finished in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -41,6 +41,7 @@ from .finish import KEEP_CLASSES, colour_reference, match_colour, near_mouth, sh
 from .models import LipSyncModels
 
 HALF_GROUP = FRONT_END.group_frames // 2   # frames each side of a frame in its sync group
+NO_MOUTH = "mouth not visible in the keypoints"
 SPEAKING_SPREAD = 0.05   # lip-height std (mouth widths) above which the input already speaks
                          # (between the factory's neutral and speaking renders)
 
@@ -52,12 +53,14 @@ class CharacterTrack:
     name: shown in reports; keypoints: a track with F frames and one character
     (points (F, 1, 25, 2) frame px, visible (F, 1, 25), boxes (F, 1, 4) face boxes);
     samples: (N,) float32 mono audio at `FRONT_END.sample_rate` whose time 0 is the shot's
-    first frame.
+    first frame; reasons: frame index -> why that frame has no mouth (from the locator;
+    frames not named are reported as `NO_MOUTH`).
     """
 
     name: str
     keypoints: KeypointTrack
     samples: np.ndarray
+    reasons: dict[int, str] = field(default_factory=dict)
 
     def visible(self) -> np.ndarray:
         """(F,) bool: frames whose whole mouth is visible."""
@@ -74,6 +77,8 @@ class Generated:
                            # mouth (`near_mouth`): 1 = the generated pixel is used
     regions: list[np.ndarray]   # (25, 2) keypoint sets, frame px, whose mouth regions
                                 # together are where pixels may change (`region_points`)
+    face: np.ndarray       # (4,) the face box (x0, y0, x1, y1), frame px: nothing changes
+                           # outside it
 
 
 class CharacterState:
@@ -268,7 +273,8 @@ class CharacterState:
             part = todo[start:start + batch]
             rgb, keep = self._run_networks(part)
             for k, i in enumerate(part):
-                out[i] = Generated(self.boxes[i], rgb[k], keep[k], self.region_points(i))
+                out[i] = Generated(self.boxes[i], rgb[k], keep[k], self.region_points(i),
+                                   self.track.keypoints.boxes[i, 0])
         return out
 
     def _run_networks(self, indices: list[int]) -> tuple[np.ndarray, np.ndarray]:

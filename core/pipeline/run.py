@@ -6,8 +6,10 @@ command line. It streams: frames are read ahead on worker threads, processed in 
 shot. Per character it crops the face around the mouth keypoints (crop boxes smoothed
 over time), runs the sync expert's embeddings and the generator in batches (CUDA when
 there is one), refines the feathered mouth-region mask with the face parser, and blends
-the generated mouth into the stored frame. Pixels outside the mouth region, alpha, bit
-depth and float range are the input's own; frames where no mouth is visible are copied
+the generated mouth into the stored frame, never outside the character's face box (a check
+after compositing stops the run with `DamageError` if anything outside changed:
+`damage`). Pixels outside the mouth region, alpha, bit depth and float range are the
+input's own; frames where no mouth is visible are copied
 byte for byte. Output files keep the input's names and format (JPEG frames are written
 as PNG, so pixels outside the mouth stay exact).
 
@@ -36,7 +38,8 @@ from ..errors import FrameError, InputError
 from ..preprocess.frames import enable_exr, read_frame_raw
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from .region import mouth_region_bounds, mouth_region_mask
-from .character import HALF_GROUP, CharacterState, CharacterTrack, Generated
+from .character import HALF_GROUP, NO_MOUTH, CharacterState, CharacterTrack, Generated
+from .damage import box_pixels, check_inside_faces
 from .crop import uncrop
 from .models import LipSyncModels
 from .options import LipSyncOptions
@@ -46,6 +49,7 @@ REPORT = "report.json"
 EDGE_FEATHER = 0.08      # the mask fades to 0 over this share of the crop side at its edge
 KEEP_BLUR = 0.03         # the parser's face probability is blurred by this share of the side
 LOSSY_SUFFIXES = (".jpg", ".jpeg")
+EMPTY_REGION = "mouth region empty inside the face box"
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class PipelineReport:
     notes: list[str] = field(default_factory=list)
     revoiced: list[str] = field(default_factory=list)         # characters re-voiced
     never_visible: list[str] = field(default_factory=list)    # mouth hidden on every frame
+    by_character: dict[str, dict] = field(default_factory=dict)
+    # name -> {"changed": frames generated, "passed_through": {reason: [frame indices]}}
 
     @property
     def frames_per_second(self) -> float:
@@ -94,13 +100,15 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
                    fps: float | AudioTiming, out_dir: str | os.PathLike,
                    options: PipelineOptions = PipelineOptions(),
                    models: LipSyncModels | None = None, progress: ProgressFn = no_progress,
-                   should_cancel: CancelFn = never_cancel) -> PipelineReport:
+                   should_cancel: CancelFn = never_cancel,
+                   notes: Sequence[str] = ()) -> PipelineReport:
     """Lip-sync F frames to each character's audio and write them to `out_dir`.
 
     frame_paths: the shot's F frame files in order (PNG, JPEG, TIFF, EXR; grey, RGB or
     RGBA; 8/16-bit or float). characters: each with F frames of keypoints and its audio.
     fps: frames per second (any, e.g. 29.97), or the shot's AudioTiming when the caller has
-    built it (one per shot). out_dir: must not exist yet (or be empty).
+    built it (one per shot). out_dir: must not exist yet (or be empty). notes: the caller's
+    notes for the report (e.g. how the keypoints were found), put first.
     Returns the report, also saved as ``out_dir/report.json`` (written last).
     """
     started = time.perf_counter()
@@ -130,7 +138,9 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
     report = PipelineReport(frames=len(paths), fps=float(timing.fps), device=str(models.device),
                             out_dir=str(out),
                             revoiced=[s.track.name for s in states if s.revoice])
+    report.notes.extend(notes)
     report.characters = {c.name: 0 for c in characters}
+    report.by_character = {c.name: {"changed": 0, "passed_through": {}} for c in characters}
     for state in states:
         report.notes.extend(state.notes)
         if not state.active:
@@ -146,6 +156,8 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
         _Streamer(paths, names, states, partial, options, report, progress,
                   should_cancel).run()
         report.seconds = time.perf_counter() - started
+        for name, count in report.characters.items():
+            report.by_character[name]["changed"] = count
         (partial / REPORT).write_text(json.dumps(report.to_dict(), indent=2))
         _move_into_place(partial, out)
     except BaseException:
@@ -242,20 +254,33 @@ class _Streamer:
         for i in indices:
             raw = pending.pop(i)
             outputs = [m[i] for m in made if i in m]
-            matte = None
+            matte, changed = None, False
             if outputs:
-                raw = raw.copy() if not raw.flags.writeable else raw
+                before, raw = raw, raw.copy()
                 matte = np.zeros(raw.shape[:2], np.float32) if self.options.job.matte else None
                 for state, m in zip(self.states, made):
-                    if i in m:
-                        _composite(raw, m[i], matte)
+                    if i in m and _composite(raw, m[i], matte):
                         self.report.characters[state.track.name] += 1
+                        changed = True
+                    else:
+                        self._pass(state, i, EMPTY_REGION if i in m else None)
+                check_inside_faces(before, raw, [out.face for out in outputs], self.names[i])
             else:
+                for state in self.states:
+                    self._pass(state, i)
+            if not changed:
                 self.report.passed_through.append(i)
             self._drain(2 * self.options.chunk)
-            self.writes.append(self.pool.submit(self._write, i, raw if outputs else None, matte))
+            self.writes.append(self.pool.submit(self._write, i, raw if changed else None,
+                                                matte))
         for state in self.states:
             state.forget_before(indices[-1] + 1 - HALF_GROUP)
+
+    def _pass(self, state: CharacterState, index: int, reason: str | None = None) -> None:
+        """List frame `index` as passed through for `state`'s character, with why."""
+        reason = reason or state.track.reasons.get(index, NO_MOUTH)
+        passed = self.report.by_character[state.track.name]["passed_through"]
+        passed.setdefault(reason, []).append(index)
 
     def _write(self, index: int, frame: np.ndarray | None, matte: np.ndarray | None) -> None:
         target = self.partial / self.names[index]
@@ -286,24 +311,27 @@ class _Streamer:
             self.progress(self.done, len(self.paths), f"frame {self.done}/{len(self.paths)}")
 
 
-def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> None:
-    """Blend one generated mouth into the stored frame `raw` in place (and into `matte`)."""
+def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bool:
+    """Blend one generated mouth into the stored frame `raw` in place (and into `matte`),
+    never outside its face box; False when nothing was blended (an empty region)."""
     h, w = raw.shape[:2]
     bx0, by0, bx1, by1 = made.box
     bounds = np.array([mouth_region_bounds(points) for points in made.regions])
     rx0, ry0 = bounds[:, :2].min(axis=0)
     rx1, ry1 = bounds[:, 2:].max(axis=0)
-    rect = (max(int(np.floor(max(bx0, rx0))), 0), max(int(np.floor(max(by0, ry0))), 0),
-            min(int(np.ceil(min(bx1, rx1))), w), min(int(np.ceil(min(by1, ry1))), h))
+    fx0, fy0, fx1, fy1 = box_pixels(made.face, raw.shape)
+    rect = (max(int(np.floor(max(bx0, rx0))), fx0), max(int(np.floor(max(by0, ry0))), fy0),
+            min(int(np.ceil(min(bx1, rx1))), fx1), min(int(np.ceil(min(by1, ry1))), fy1))
     if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
-        return
+        return False
     mask = _region_mask(made, rect)
     if not (mask > 0).any():
-        return
+        return False
     blend_into(raw, rect, uncrop(made.rgb, made.box, rect), mask)
     if matte is not None:
         x0, y0, x1, y1 = rect
         np.maximum(matte[y0:y1, x0:x1], mask, out=matte[y0:y1, x0:x1])
+    return True
 
 
 def _region_mask(made: Generated, rect: tuple[int, int, int, int]) -> np.ndarray:

@@ -69,7 +69,8 @@ def clean_path(monkeypatch):
 def test_required_pins_match_requirements_txt():
     pins = {line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")}
-    wanted = [req for _, req in dependencies.REQUIRED] + list(dependencies.PINNED_DEPENDENCIES)
+    wanted = [req for _, req in dependencies.REQUIRED + dependencies.OPTIONAL] + list(
+        dependencies.PINNED_DEPENDENCIES)
     assert set(wanted) <= pins
     assert [name for name, _ in dependencies.REQUIRED] == list(HEAVY)
     assert not any(req.startswith("numpy") for req in wanted)  # Blender's own
@@ -110,6 +111,13 @@ def test_pip_command(tmp_path, device, index):
     numpys = [arg for arg in command if arg.startswith("numpy")]
     assert numpys == [f"numpy=={numpy.__version__}"]  # pinned, so pip keeps Blender's
     assert dependencies.pip_command(tmp_path, device)[0] == sys.executable
+
+
+def test_optional_pip_command(tmp_path):
+    command = dependencies.optional_pip_command(tmp_path, python="/blender/py")
+    assert command[:4] == ["/blender/py", "-m", "pip", "install"]
+    assert "dlib-bin==20.0.1.post1" in command and "face-recognition-models==0.3.0" in command
+    assert "--no-deps" in command and not any(arg.startswith("numpy") for arg in command)
 
 
 def test_pip_command_rejects_an_unknown_device(tmp_path):
