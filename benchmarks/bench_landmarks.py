@@ -29,23 +29,16 @@ import numpy as np
 from lipsync.core.locator.faces import locate_faces
 from lipsync.core.locator.landmarks import LandmarkModel, face_box, mouth_from_landmarks
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_model, usable_cores  # noqa: E402  (next to this file)
+
 WIDTH, HEIGHT = 1920, 1080
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> str:
     import dlib
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     return (f"machine: {cpu_model()}, {cores} usable cores, load {load[0]:.2f}, "
             f"{platform.platform()}, python {sys.version.split()[0]}, dlib {dlib.__version__}, "

@@ -45,6 +45,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import shot_1080p  # noqa: E402  (the shared shot helper next to this file)
+from machine import cpu_model, usable_cores  # noqa: E402
 
 TARGET_FPS_CPU = 10.0            # end to end, 1080p, CPU
 TARGET_PEAK_MB = 2048.0          # max RSS at any length, MiB
@@ -57,23 +58,6 @@ QUEUES_FULL = 100                # frames after which the pipeline's frame queue
 def log(message: str) -> None:
     """Progress for the reader, on stderr (stdout keeps the figures)."""
     print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def proc_status_mb(field: str) -> float | None:

@@ -69,6 +69,15 @@ def lipsync_request_from_settings(scene) -> LipSyncRequest:
     )
 
 
+def _modules_ready(operator) -> bool:
+    """Whether the Python modules the jobs need are installed; if not, the operator's
+    button says which are missing."""
+    if not dependencies.ready():
+        operator.poll_message_set(dependencies.missing_summary())
+        return False
+    return True
+
+
 class _JobOperator(ModalJobOperator):
     """A job operator: `execute` runs the job made by `make_job(context)` at once,
     `invoke` runs it modally (`ModalJobOperator`); both report its summary."""
@@ -78,10 +87,8 @@ class _JobOperator(ModalJobOperator):
 
     @classmethod
     def poll(cls, context):
-        if not dependencies.ready():
-            cls.poll_message_set(dependencies.missing_summary())
-            return False
-        return context.scene is not None and not context.window_manager.lipsync.running
+        return _modules_ready(cls) and context.scene is not None \
+            and not context.window_manager.lipsync.running
 
     def progress_state(self, context):
         return context.window_manager.lipsync
@@ -169,10 +176,8 @@ class LIPSYNC_OT_check_mouth(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if not dependencies.ready():
-            cls.poll_message_set(dependencies.missing_summary())
-            return False
-        return context.scene is not None and context.scene.lipsync.character is not None
+        return _modules_ready(cls) and context.scene is not None \
+            and context.scene.lipsync.character is not None
 
     def execute(self, context):
         from ..blender.images import show_array
