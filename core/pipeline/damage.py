@@ -28,21 +28,32 @@ def box_pixels(box: Sequence[float], shape: tuple[int, ...]) -> tuple[int, int, 
 def changed_outside(before: np.ndarray, after: np.ndarray,
                     boxes: Sequence[Sequence[float]]) -> int:
     """How many pixels differ between `before` and `after` (same shape) outside every box
-    of `boxes` ((x0, y0, x1, y1) px each)."""
+    of `boxes` ((x0, y0, x1, y1) px each).
+
+    The four strips around the boxes' bounding rectangle are compared whole (cheap: a
+    1080p frame in well under a millisecond); pixels are counted only inside that
+    rectangle, or over the whole frame when a strip differs."""
     if before.shape != after.shape:
         raise DamageError(f"the composited frame is {after.shape}, the input {before.shape}")
+    rects = [box_pixels(box, before.shape) for box in boxes]
+    if rects:
+        x0, y0 = min(r[0] for r in rects), min(r[1] for r in rects)
+        x1, y1 = max(r[2] for r in rects), max(r[3] for r in rects)
+        strips = ((slice(None, y0), slice(None)), (slice(y1, None), slice(None)),
+                  (slice(y0, y1), slice(None, x0)), (slice(y0, y1), slice(x1, None)))
+        if all(np.array_equal(before[s], after[s]) for s in strips):
+            return _count(before[y0:y1, x0:x1], after[y0:y1, x0:x1],
+                          [(a - x0, b - y0, c - x0, d - y0) for a, b, c, d in rects])
+    return _count(before, after, rects)
+
+
+def _count(before: np.ndarray, after: np.ndarray,
+           rects: Sequence[tuple[int, int, int, int]]) -> int:
+    """Pixels that differ between `before` and `after`, outside the pixel rectangles."""
     changed = before != after
     if changed.ndim == 3:
         changed = changed.any(axis=2)                        # (H, W)
-    rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
-    if rows.size == 0:
-        return 0
-    for box in boxes:                                        # fast path: all in one box
-        x0, y0, x1, y1 = box_pixels(box, changed.shape)
-        if x0 <= cols[0] and cols[-1] < x1 and y0 <= rows[0] and rows[-1] < y1:
-            return 0
-    for box in boxes:
-        x0, y0, x1, y1 = box_pixels(box, changed.shape)
+    for x0, y0, x1, y1 in rects:
         changed[y0:y1, x0:x1] = False
     return int(changed.sum())
 
