@@ -28,7 +28,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ...core.speech.visemes import VISEMES
+from ...core.mesh.viseme_names import VISEMES
 from .face_parts import OVERLAY_PROPERTY, PART_CLASSES, make_material
 from .head_geometry import UNIT
 

@@ -13,7 +13,7 @@ bpy = pytest.importorskip("bpy")
 from lipsync.addon.factory.face_parts import PART_CLASSES  # noqa: E402
 from lipsync.addon.factory.character import build_character, face_anchor, set_viseme_weights  # noqa: E402
 from lipsync.addon.factory.character_spec import CharacterSpec  # noqa: E402
-from lipsync.core.speech.visemes import VISEMES  # noqa: E402
+from lipsync.core.mesh.viseme_names import VISEMES  # noqa: E402
 from lipsync.addon.factory.labels import label_colours, labels_from_rgba, render_labels  # noqa: E402
 from lipsync.core.errors import InputError  # noqa: E402
 

@@ -15,7 +15,7 @@ pytest.importorskip("bpy")
 from lipsync.addon.factory.clip import CLIP_MARKER, ClipOptions  # noqa: E402
 from lipsync.addon.factory.dataset import make_dataset, show_dataset  # noqa: E402
 from lipsync.core.dataset.reader import read_manifest  # noqa: E402
-from lipsync.core.speech.visemes import VISEMES  # noqa: E402
+from lipsync.core.mesh.viseme_names import VISEMES  # noqa: E402
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 FAMILIES = ("anime", "creature")

@@ -9,7 +9,7 @@ from lipsync.addon.factory.character_spec import CharacterSpec
 from lipsync.addon.factory.head_geometry import (R_FIXED, R_INTERIOR, R_LIP_LO, R_LIP_UP, R_SKIN,
                                                  R_TEETH_LO, R_TEETH_UP, R_TONGUE, LIP_M, LIP_N, Face,
                                                  mouth_grids, pose_positions, smoothstep)
-from lipsync.core.speech.visemes import VISEMES
+from lipsync.core.mesh.viseme_names import VISEMES
 
 SEEDS = range(12)
 
