@@ -22,8 +22,14 @@ GENERATOR_STEPS ?= 3000
 DUB_STEPS ?= 1500 1200 2000 2400 2400
 # then rounds that add the SSIM term, STEPS:WEIGHT each
 SSIM_ROUNDS ?= 2400:1 2400:2
+# then the warping head (docs/method.md), grown from that generator, on the character
+# families' set of the same plan size and seed
+FAMILY_DATA ?= build/data/families
+FAMILIES ?= cartoon,anime,creature
+WARP_STEPS ?= 900
 
-.PHONY: setup demo test test-fast bench eval eval-heldout extension clean data train judge
+.PHONY: setup demo test test-fast bench eval eval-heldout eval-native extension clean data \
+	data-families train judge
 
 setup: $(STAMP)
 
@@ -84,12 +90,17 @@ data: setup
 	$(PY) -m lipsync dataset make --out $(DATA) --clips $(CLIPS) --seed $(DATA_SEED) --workers 2
 	$(PY) -m lipsync dataset show $(DATA)
 
+data-families: setup
+	$(PY) -m lipsync dataset make --out $(FAMILY_DATA) --clips $(CLIPS) --seed $(DATA_SEED) \
+	  --families $(FAMILIES) --workers 2
+	$(PY) -m lipsync dataset show $(FAMILY_DATA)
+
 # sync and parser train side by side on one thread each, then the generator on two: from
 # scratch on every input version, then rounds of DUB_STEPS on dubbed (else neutral) input
 # only, each going on from the last at a restarted cosine learning rate, so that it follows
 # the audio rather than the source mouth; then SSIM_ROUNDS that add 1 - SSIM of the mouth
-# region to the loss.
-train: data
+# region to the loss; then the warping head on the families' set.
+train: data data-families
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
 	  --cosine-lr --augment --eval-every 1000 & \
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train parser --data $(DATA) --out $(RUNS) --steps $(PARSER_STEPS); \
@@ -108,7 +119,12 @@ train: data
 	    --init $$weights --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 \
 	    --sync-weight 0.05 --cosine-lr --temporal steady --ssim-weight $${r##*:} || exit 1; \
 	  weights=$(RUNS)/dub$$round/generator.safetensors; \
-	done; cp $$weights $(RUNS)/generator.safetensors; cp $${weights%.safetensors}.md $(RUNS)/generator.md
+	done; \
+	$(PY) -m lipsync train generator --data $(FAMILY_DATA) --out $(RUNS)/warp --steps $(WARP_STEPS) \
+	  --output warp --init $$weights --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 \
+	  --sync-weight 0.05 --cosine-lr --temporal steady --ssim-weight 2 --eval-every 300 || exit 1; \
+	cp $(RUNS)/warp/generator.safetensors $(RUNS)/generator.safetensors; \
+	cp $(RUNS)/warp/generator.md $(RUNS)/generator.md
 	cp $(RUNS)/{sync,parser,generator}.{safetensors,md} models/
 
 # The evaluation's independent sync expert (another seed, a cosine learning rate; the
@@ -118,6 +134,15 @@ judge: data
 	  --cosine-lr --seed 1 --eval-every 1000
 	cp $(RUNS)/judge/sync.safetensors models/judge.safetensors
 	sed 's/sync.safetensors/judge.safetensors/g' $(RUNS)/judge/sync.md > models/judge.md
+
+# Every family's test characters at 512 px frames, where a mouth is 3-4 times the size of
+# the networks' crops: the measure of a mouth at the frame's own resolution (Workbench:
+# Cycles at 512 px would take hours on 2 cores).
+NATIVE := build/data/native512
+eval-native: setup
+	$(PY) -m lipsync dataset make --out $(NATIVE) --clips 150 --seed 3 --splits test \
+	  --families $(FAMILIES) --resolution 512 --engine BLENDER_WORKBENCH --workers 2
+	$(PY) -m lipsync eval --data $(NATIVE) --split test --out build/eval_native
 
 clean:
 	rm -rf build dist demo/out

@@ -9,7 +9,9 @@ group of frames and audio embedding of the same moment (`GeneratorConfig.audio`:
 front end of those embeddings). A U-Net (S -> S/8 px and back) with the condition tiled
 over the S/8 x S/8 bottleneck. Output RGB in [0, 1]; the caller composites
 it back inside the feathered mouth-region mask (`composite`), so pixels outside the region
-are the input's own.
+are the input's own. Two heads (`GeneratorConfig.output`): "rgb" draws the crop; "warp"
+moves the reference's own pixels by a dense flow and synthesises only what they lack
+(`core.models.warp`), which the pipeline applies at the frame's own resolution.
 
 Discriminator: a PatchGAN on mouth-region crops: (B, 3, S, S) -> (B, 1, S/8, S/8) logits.
 """
@@ -24,12 +26,14 @@ from torch import nn
 from ..audio.frontend import FRONT_END, AudioFrontEnd
 from .blocks import Residual, Up, conv
 from .config import check_front_end, check_size, config_from_dict, front_end_field
+from .warp import WARP_CHANNELS, WarpParts, compose, split_head
 
 
 # The source document's ablation: a Wav2Lip-style frame with its lower half masked, the
 # mouth blur picture alone, blur + gradient map, and blur + gradient + keypoint heatmap
 # (the shipped default). Unused channels are zeros, so all four share one architecture.
 INPUT_VARIANTS = ("masked", "blur", "blur+gradient", "blur+gradient+keypoints")
+OUTPUTS = ("rgb", "warp")   # the head: the crop's colour, or a warp of the reference
 
 
 @dataclass(frozen=True)
@@ -40,12 +44,15 @@ class GeneratorConfig:
     blur_fraction: float = 0.03  # S20 mouth blur of the inputs (as the sync expert's)
     inputs: str = "blur+gradient+keypoints"  # what the generator sees: one of INPUT_VARIANTS
     audio: AudioFrontEnd = FRONT_END  # the audio its sync expert's embeddings read
+    output: str = "rgb"      # the head: one of OUTPUTS
 
     def __post_init__(self) -> None:
         check_size(self.size, "generator")
         object.__setattr__(self, "audio", front_end_field(self.audio))
         if self.inputs not in INPUT_VARIANTS:
             raise ValueError(f"inputs must be one of {INPUT_VARIANTS}, got {self.inputs!r}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,14 +74,36 @@ class Generator(nn.Module):
         self.up3 = Up(4 * w, 3 * w, 3 * w)
         self.up2 = Up(3 * w, 2 * w, 2 * w)
         self.up1 = Up(2 * w, w, w)
-        self.head = nn.Conv2d(w, 3, 3, 1, 1)
+        self.head = nn.Conv2d(w, WARP_CHANNELS if config.output == "warp" else 3, 3, 1, 1)
+
+    @property
+    def warps(self) -> bool:
+        """Whether the head warps the reference (else it draws the crop)."""
+        return self.config.output == "warp"
 
     def forward(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
                 visual_embedding: torch.Tensor, audio_embedding: torch.Tensor,
                 return_features: bool = False):
         """source (B,4,S,S), heatmap (B,1,S,S), reference (B,3,S,S), embeddings (B,D) each
-        -> RGB (B,3,S,S) in [0, 1]; with `return_features` also the bottleneck features
-        (B,4W,S/8,S/8)."""
+        -> RGB (B,3,S,S) in [0, 1] (a warping head's parts composed with the reference);
+        with `return_features` also the bottleneck features (B,4W,S/8,S/8)."""
+        raw, features = self.raw(source, heatmap, reference, visual_embedding, audio_embedding)
+        rgb = compose(split_head(raw), reference) if self.warps else torch.sigmoid(raw)
+        return (rgb, features) if return_features else rgb
+
+    def parts(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
+              visual_embedding: torch.Tensor, audio_embedding: torch.Tensor) -> WarpParts:
+        """A warping generator's parts at model size (inputs as `forward`)."""
+        if not self.warps:
+            raise ValueError("an RGB generator has no warp parts")
+        return split_head(self.raw(source, heatmap, reference, visual_embedding,
+                                   audio_embedding)[0])
+
+    def raw(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
+            visual_embedding: torch.Tensor, audio_embedding: torch.Tensor
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The head's output before its activation (B, 3 or 6, S, S) and the bottleneck
+        features (B, 4W, S/8, S/8)."""
         e1 = self.enc1(torch.cat([source, heatmap, reference], dim=1))
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
@@ -83,8 +112,7 @@ class Generator(nn.Module):
         c = c[:, :, None, None].expand(-1, -1, *e4.shape[-2:])
         features = self.middle(torch.cat([e4, c], dim=1))
         x = self.up1(self.up2(self.up3(features, e3), e2), e1)
-        rgb = torch.sigmoid(self.head(x))
-        return (rgb, features) if return_features else rgb
+        return self.head(x), features
 
 
 def select_inputs(inputs: str, passes: torch.Tensor, heatmap: torch.Tensor,

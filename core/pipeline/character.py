@@ -31,6 +31,7 @@ from ..audio import FRONT_END, AudioTiming, group_window, is_silent, mfcc
 from ..errors import InputError
 from ..models.config import pass_side
 from ..models.generator import select_inputs
+from ..models.warp import WarpParts, compose
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
 from ..preprocess.keypoints import Face, KeypointTrack, contour_heights
@@ -39,6 +40,7 @@ from .region import keypoint_heatmap
 from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
 from .finish import KEEP_CLASSES, colour_reference, match_colour, near_mouth, sharpen
 from .models import LipSyncModels
+from .native import NativeWarp
 
 HALF_GROUP = FRONT_END.group_frames // 2   # frames each side of a frame in its sync group
 NO_MOUTH = "mouth not visible in the keypoints"
@@ -79,6 +81,9 @@ class Generated:
                                 # together are where pixels may change (`region_points`)
     face: np.ndarray       # (4,) the face box (x0, y0, x1, y1), frame px: nothing changes
                            # outside it
+    warp: NativeWarp | None = None   # a warping generator's parts: `rgb` is then its
+                                     # synthesised colour, applied with the warped
+                                     # reference frame at frame resolution (`native`)
 
 
 class CharacterState:
@@ -109,6 +114,7 @@ class CharacterState:
         samples = self._fit_audio(np.asarray(track.samples, np.float32), n_frames)
         self.mfcc = mfcc(samples, timing.front_end)              # (M, T)
         self.reference: torch.Tensor | None = None               # (3, S, S)
+        self.reference_pixels: tuple[np.ndarray, np.ndarray] | None = None  # (display, box)
         self.rest: tuple[np.ndarray, int] | None = None          # revoice: (display, index)
         self.crops: dict[int, np.ndarray] = {}                   # i -> (S, S, 3) uint8
         self.rest_crops: dict[int, np.ndarray] = {}              # revoice: i -> (S, S, 3) uint8
@@ -178,6 +184,7 @@ class CharacterState:
         also the re-voicing source."""
         image = self._crop(display, index)[0]
         self.reference = torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255)
+        self.reference_pixels = (display, self.boxes[index])
         if self.revoice:
             self.rest = (display, index)
 
@@ -271,13 +278,20 @@ class CharacterState:
         out: dict[int, Generated] = {}
         for start in range(0, len(todo), batch):
             part = todo[start:start + batch]
-            rgb, keep = self._run_networks(part)
+            rgb, keep, parts = self._run_networks(part)
             for k, i in enumerate(part):
+                warp = None if parts is None else NativeWarp(
+                    parts.flow[k].permute(1, 2, 0).float().cpu().numpy(),
+                    parts.blend[k, 0].float().cpu().numpy(), *self.reference_pixels)
                 out[i] = Generated(self.boxes[i], rgb[k], keep[k], self.region_points(i),
-                                   self.track.keypoints.boxes[i, 0])
+                                   self.track.keypoints.boxes[i, 0], warp)
         return out
 
-    def _run_networks(self, indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    def _run_networks(self, indices: list[int]
+                      ) -> tuple[np.ndarray, np.ndarray, WarpParts | None]:
+        """(colour (N, S, S, 3), keep (N, S, S), a warping generator's parts or None) of
+        the frames `indices`: the crop (or a warping generator's synthesised colour),
+        sharpened and colour-matched, and where its pixels are kept (`Generated`)."""
         models, device, size = self.models, self.models.device, self.size
         last = self.n_frames - 1
         groups = np.stack([np.concatenate([self.passes[min(max(i + k, 0), last)]
@@ -302,7 +316,12 @@ class CharacterState:
         reference = self.reference.to(device)[None].expand(len(indices), -1, -1, -1)
         source, heat = select_inputs(models.generator.config.inputs, tensor(source),
                                      tensor(heat), crops)
-        rgb = models.generator(source, heat, reference, visual, sound)
+        parts = None
+        if models.generator.warps:
+            parts = models.generator.parts(source, heat, reference, visual, sound)
+            rgb = compose(parts, reference)
+        else:
+            rgb = models.generator(source, heat, reference, visual, sound)
         rgb = sharpen(rgb) if self.sharpen else rgb
         probs = models.parse(crops)                                        # (N, 12, S, S)
         made = models.parse(rgb)
@@ -310,12 +329,16 @@ class CharacterState:
         if self.revoice:
             rest = images(self.rest_crops)
             rest_probs = models.parse(rest)
-        rgb = match_colour(rgb, *colour_reference(crops, probs, made, rest, rest_probs))
+        matched = match_colour(rgb, *colour_reference(crops, probs, made, rest, rest_probs))
+        if parts is not None:            # the colour correction moves the drawn colour only
+            colour = sharpen(parts.colour) if self.sharpen else parts.colour
+            matched = (colour + matched - rgb).clamp(0, 1)
+        rgb = matched
         face = list(KEEP_CLASSES)
         keep = (probs[:, face].sum(dim=1) * near_mouth(probs, made) if self.refine
                 else torch.ones_like(probs[:, 0]))
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
-                keep.float().cpu().numpy())
+                keep.float().cpu().numpy(), parts)
 
 
 def _inside(box: np.ndarray, side: int) -> tuple[float, float, float, float]:

@@ -41,6 +41,7 @@ from .region import mouth_region_bounds, mouth_region_mask
 from .character import HALF_GROUP, NO_MOUTH, CharacterState, CharacterTrack, Generated
 from .damage import box_pixels, check_inside_faces
 from .crop import uncrop
+from .native import native_pixels
 from .models import LipSyncModels
 from .options import LipSyncOptions
 from .pixels import blend_into, to_display
@@ -327,7 +328,7 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bo
     mask = _region_mask(made, rect)
     if not (mask > 0).any():
         return False
-    blend_into(raw, rect, uncrop(made.rgb, made.box, rect), mask)
+    blend_into(raw, rect, native_pixels(made.rgb, made.box, rect, made.warp), mask)
     if matte is not None:
         x0, y0, x1, y1 = rect
         np.maximum(matte[y0:y1, x0:x1], mask, out=matte[y0:y1, x0:x1])

@@ -34,7 +34,7 @@ def make_stage(name: str, args: argparse.Namespace):
         from ..models.generator import GeneratorConfig
         from .generator import GeneratorStage
 
-        config = GeneratorConfig(size=args.size, inputs=args.inputs)
+        config = GeneratorConfig(size=args.size, inputs=args.inputs, output=args.output)
         return lambda run, device: GeneratorStage(run, device, config, sync_weights=args.sync,
                                                   eval_split=args.split,
                                                   finetune_steps=args.finetune_steps,
@@ -43,7 +43,8 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   init=args.init, temporal=args.temporal,
                                                   cosine=args.cosine_lr,
                                                   input_mix=args.input_mix,
-                                                  ssim_weight=args.ssim_weight)
+                                                  ssim_weight=args.ssim_weight,
+                                                  flow_weight=args.flow_weight)
     from ..models.parser import ParserConfig
     from .parser import ParserStage
 
@@ -83,6 +84,12 @@ def add_parser(commands) -> None:
                        choices=("masked", "blur", "blur+gradient", "blur+gradient+keypoints"),
                        help="generator: what it sees of the input frame (the ablation's "
                             "variants; default: blur+gradient+keypoints)")
+    train.add_argument("--output", default="rgb", choices=("rgb", "warp"),
+                       help="generator: its head draws the crop (rgb) or warps the reference's "
+                            "own pixels and draws only what they lack (warp); --init from an rgb "
+                            "generator grows its head into a warping one")
+    train.add_argument("--flow-weight", type=float, default=None,
+                       help="generator (warp): weight of the flow's roughness (default 0.05)")
     train.add_argument("--sync-weight", type=float, default=None,
                        help="generator: weight of the sync expert's loss (default 0.05)")
     train.add_argument("--augment", action="store_true",

@@ -10,6 +10,10 @@ Per step: the discriminator learns real talking crops vs composited generated on
     + ADV_WEIGHT * BCE(discriminator(generated), real)
     + ssim_weight * (1 - SSIM(generated, truth) in the mouth region).
 
+A warping generator (`GeneratorConfig.output` "warp") adds
+    + flow_weight * the flow's roughness (`core.models.warp.flow_roughness`),
+so that its flow, upsampled to the frame's resolution, moves the reference smoothly.
+
 The SSIM term (off by default in the base recipe) asks directly for the structure the
 evaluation's SSIM measures; the shipped generator's last two rounds use it.
 
@@ -49,6 +53,7 @@ from ..models.generator import (Discriminator, Generator, GeneratorConfig, compo
                                 select_inputs)
 from ..models.passes import SoftPasses
 from ..models.sync import load_sync_expert
+from ..models.warp import compose, flow_roughness, grow_head, split_head
 from ..models.weights import load_model_weights, save_weights
 from ..preprocess.config import PreprocessConfig
 from .loop import RunConfig
@@ -58,6 +63,7 @@ from .sync import cosine_lr
 MOUTH_WEIGHT = 4.0     # extra L1 inside the mouth region (the only place output is kept)
 SYNC_WEIGHT = 0.05
 ADV_WEIGHT = 0.02
+FLOW_WEIGHT = 0.05
 TEMPORAL_WEIGHT = 1.0  # w of the fine-tune: L1(f_t - f_t+1) + w * (J_t + J_t+1)
 STEADY_SCALE = 0.01    # truth change (0-1 units, mouth region) at which a pair counts 1/e
 TEMPORAL_TERMS = ("features", "steady")
@@ -83,7 +89,8 @@ class GeneratorStage:
                  eval_split: str = "val", finetune_steps: int | None = None,
                  sync_weight: float | None = None, adv_weight: float | None = None,
                  init=None, temporal: str = "steady", cosine: bool = False,
-                 input_mix: dict[str, float] | None = None, ssim_weight: float = 0.0):
+                 input_mix: dict[str, float] | None = None, ssim_weight: float = 0.0,
+                 flow_weight: float | None = None):
         from ..models import shipped
 
         if temporal not in TEMPORAL_TERMS:
@@ -97,6 +104,8 @@ class GeneratorStage:
         if ssim_weight < 0:
             raise InputError(f"SSIM weight {ssim_weight}: give a weight >= 0")
         self.ssim_weight = ssim_weight
+        self.flow_weight = FLOW_WEIGHT if flow_weight is None else flow_weight
+        self.roughness = torch.zeros(())     # the last warp's flow roughness (generate)
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
         self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes,
                                  front_end=config.audio)
@@ -144,9 +153,14 @@ class GeneratorStage:
                                         batch["heatmap"].flatten(0, 1),
                                         batch["input"].flatten(0, 1))
         reference = batch["reference"][:, None].expand(-1, t, -1, -1, -1).flatten(0, 1)
-        raw, features = self.generator(source, heatmap, reference, visual, audio,
-                                       return_features=True)
-        out = composite(raw, batch["input"].flatten(0, 1), batch["mask"].flatten(0, 1))
+        raw, features = self.generator.raw(source, heatmap, reference, visual, audio)
+        if self.generator.warps:
+            parts = split_head(raw)
+            rgb = compose(parts, reference)
+            self.roughness = flow_roughness(parts.flow)
+        else:
+            rgb = torch.sigmoid(raw)
+        out = composite(rgb, batch["input"].flatten(0, 1), batch["mask"].flatten(0, 1))
         return out.unflatten(0, (b, t)), features.unflatten(0, (b, t))
 
     def sync_logit(self, frames: torch.Tensor, mask: torch.Tensor,
@@ -165,9 +179,13 @@ class GeneratorStage:
         adv_logits = self.discriminator(out.flatten(0, 1))
         adv = self.bce(adv_logits, torch.ones_like(adv_logits))
         structure = 1 - masked_ssim(out.flatten(0, 1), target.flatten(0, 1), mask.flatten(0, 1))
-        return {"recon": recon, "sync": sync, "adv": adv, "ssim": structure,
-                "total": recon + self.sync_weight * sync + self.adv_weight * adv
-                + self.ssim_weight * structure}
+        losses = {"recon": recon, "sync": sync, "adv": adv, "ssim": structure,
+                  "total": recon + self.sync_weight * sync + self.adv_weight * adv
+                  + self.ssim_weight * structure}
+        if self.generator.warps:
+            losses["flow"] = self.roughness
+            losses["total"] = losses["total"] + self.flow_weight * self.roughness
+        return losses
 
     # -- training -----------------------------------------------------------------------------
 
@@ -305,8 +323,13 @@ class GeneratorStage:
                 "cosine_lr": str(self.cosine),
                 "input_mix": json.dumps(self.input_mix or DEFAULT_INPUT_MIX),
                 "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight),
-                "ssim_weight": str(self.ssim_weight)}
+                "ssim_weight": str(self.ssim_weight), "flow_weight": str(self.flow_weight)}
 
     def load(self, path) -> None:
-        tensors, _ = load_model_weights(path, "generator")
+        """Weights of a trained generator; an RGB generator's head is grown into a
+        warping one (`core.models.warp.grow_head`) when this generator warps."""
+        tensors, config = load_model_weights(path, "generator")
+        if self.generator.warps and config.get("output", "rgb") == "rgb":
+            head = grow_head({"weight": tensors["head.weight"], "bias": tensors["head.bias"]})
+            tensors["head.weight"], tensors["head.bias"] = head["weight"], head["bias"]
         self.generator.load_state_dict(tensors)

@@ -74,6 +74,32 @@ def test_the_pipeline_reads_each_size_from_the_weights(tmp_path, sizes):
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [p.name for p in paths]
 
 
+def test_a_warping_generator_keeps_the_frames_own_pixels_at_their_resolution(tmp_path):
+    """A warping generator whose flow rests and whose blend is open takes every pixel of the
+    mouth from the reference frame at the frame's resolution: on a still shot of fine noise
+    the output is the input (an RGB generator's 96 px crop could not hold that noise)."""
+    _save_set(tmp_path / "models", 96, 96, 96)
+    torch.manual_seed(0)
+    warping = Generator(GeneratorConfig(size=96, output="warp"))
+    state = dict(warping.state_dict())
+    state["head.weight"] = torch.zeros_like(state["head.weight"])
+    state["head.bias"] = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, 40.0])   # flow 0, blend 1
+    save_weights(tmp_path / "models" / "generator.safetensors", state,
+                 {"model": "generator", "config": json.dumps(warping.config.to_dict())})
+    paths, hero = _shot(tmp_path / "in")
+    noise = np.random.default_rng(0).integers(0, 256, (128, 160, 3), dtype=np.uint8)
+    for path in paths:
+        cv2.imwrite(str(path), noise)
+    hero.keypoints.points[:] = hero.keypoints.points[:1]                 # a still
+    report = lipsync_frames(paths, [hero], 25, tmp_path / "out",
+                            PipelineOptions(LipSyncOptions(device="cpu", batch=2), chunk=3),
+                            models=LipSyncModels.load("cpu", tmp_path / "models"))
+    assert report.characters == {"hero": N_FRAMES}
+    for path in paths:
+        out = cv2.imread(str(tmp_path / "out" / path.name)).astype(int)
+        assert np.abs(out - noise).max() <= 1
+
+
 def test_a_sync_expert_and_generator_of_different_sizes_are_refused(tmp_path):
     _save_set(tmp_path, 64, 96, 96)
     with pytest.raises(InputError, match="sync expert reads 64 px.*generator 96 px"):

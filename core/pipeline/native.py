@@ -1,0 +1,69 @@
+"""A generated mouth at the frame's own resolution.
+
+An RGB generator's crop (S x S) is resampled to the frame's pixels. A warping generator's
+parts (`core.models.warp`) are resampled instead, and the reference frame itself is
+warped: each frame pixel inside the crop box looks up its place in the reference crop
+(`flow`, normalised crop units) and takes the reference frame's pixel there, so the lips
+and skin keep the render's texture at any mouth size; only where `blend` < 1 does the
+synthesised colour (the mouth interior, teeth, tongue) show.
+
+Coordinates: crop pixel index c of a box (x0, y0, x1, y1) is frame x = x0 + c * side / S
+(pixel centres, as `crop.crop_matrix`); normalised crop units n = (c + 0.5) / S * 2 - 1
+(`grid_sample`, align_corners=False).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .crop import uncrop
+
+
+@dataclass
+class NativeWarp:
+    """A warping generator's output for one frame, to be applied at frame resolution.
+
+    flow: (S, S, 2) float32 (x, y) offsets into the reference crop, normalised crop units;
+    blend: (S, S) float32 in [0, 1], 1 = the warped reference;
+    reference: (H, W, 3) uint8 display pixels of the reference frame (shared, not copied);
+    reference_box: (4,) the reference crop's box in that frame, px.
+    """
+
+    flow: np.ndarray
+    blend: np.ndarray
+    reference: np.ndarray
+    reference_box: np.ndarray
+
+
+def native_pixels(colour: np.ndarray, box: np.ndarray, rect: tuple[int, int, int, int],
+                  warp: NativeWarp | None = None) -> np.ndarray:
+    """The generated mouth over frame pixels `rect` = (x0, y0, x1, y1) (ints, end
+    exclusive) -> (y1-y0, x1-x0, 3) float32 sRGB in [0, 1].
+
+    colour: (S, S, 3) float32, the model-size crop of `box` (an RGB generator's output, or a
+    warping generator's synthesised colour); warp: the warping generator's parts, or None.
+    """
+    drawn = uncrop(colour, box, rect)
+    if warp is None:
+        return np.clip(drawn, 0.0, 1.0)
+    size = colour.shape[0]
+    flow = uncrop(warp.flow, box, rect)                                   # (h, w, 2)
+    blend = np.clip(uncrop(warp.blend, box, rect), 0.0, 1.0)[..., None]  # (h, w, 1)
+    x0, y0, x1, y1 = rect
+    side = float(box[2] - box[0])
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    # frame px -> normalised crop units of `box`, moved by the flow
+    nx = ((xs - box[0]) * size / side + 0.5) / size * 2 - 1 + flow[..., 0]
+    ny = ((ys - box[1]) * size / side + 0.5) / size * 2 - 1 + flow[..., 1]
+    # -> reference frame px through the reference box
+    ref_box = warp.reference_box
+    ref_scale = float(ref_box[2] - ref_box[0]) / size
+    map_x = ref_box[0] + ((nx + 1) / 2 * size - 0.5) * ref_scale
+    map_y = ref_box[1] + ((ny + 1) / 2 * size - 0.5) * ref_scale
+    warped = cv2.remap(warp.reference, map_x.astype(np.float32), map_y.astype(np.float32),
+                       cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    warped = warped.astype(np.float32) / 255
+    return np.clip(blend * warped + (1 - blend) * drawn, 0.0, 1.0)

@@ -1,0 +1,121 @@
+"""The warping generator's parts (core/models/warp.py) and their use at the frame's own
+resolution (core/pipeline/native.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lipsync.core.models.generator import Generator, GeneratorConfig
+from lipsync.core.models.warp import (MAX_FLOW, WarpParts, compose, flow_roughness,
+                                      grow_head, split_head, warp)
+from lipsync.core.pipeline.crop import uncrop
+from lipsync.core.pipeline.native import NativeWarp, native_pixels
+
+S = 32
+
+
+def test_zero_flow_returns_the_image_and_a_flow_of_k_pixels_moves_it_k_pixels():
+    image = torch.rand(2, 3, S, S)
+    assert torch.equal(warp(image, torch.zeros(2, 2, S, S)), image)
+    flow = torch.zeros(2, 2, S, S)
+    flow[:, 0] = 3 * 2 / S                          # three crop pixels to the right
+    moved = warp(image, flow)
+    assert torch.allclose(moved[..., :-3], image[..., 3:], atol=1e-5)
+
+
+def test_split_head_ranges():
+    parts = split_head(torch.randn(4, 6, S, S) * 10)
+    assert parts.colour.shape == (4, 3, S, S) and parts.flow.shape == (4, 2, S, S)
+    assert parts.blend.shape == (4, 1, S, S)
+    assert 0 <= float(parts.colour.min()) and float(parts.colour.max()) <= 1
+    assert float(parts.flow.abs().max()) <= MAX_FLOW
+    assert 0 <= float(parts.blend.min()) and float(parts.blend.max()) <= 1
+
+
+def test_compose_takes_the_reference_where_blend_is_one_and_the_colour_where_zero():
+    reference, colour = torch.rand(1, 3, S, S), torch.rand(1, 3, S, S)
+    blend = torch.zeros(1, 1, S, S)
+    blend[..., : S // 2] = 1
+    out = compose(WarpParts(colour, torch.zeros(1, 2, S, S), blend), reference)
+    assert torch.equal(out[..., : S // 2], reference[..., : S // 2])
+    assert torch.equal(out[..., S // 2:], colour[..., S // 2:])
+
+
+def test_flow_roughness_is_zero_for_a_uniform_flow_and_grows_with_noise():
+    assert float(flow_roughness(torch.full((1, 2, S, S), 0.1))) == 0
+    smooth = flow_roughness(torch.linspace(0, 0.1, S).expand(1, 2, S, S))
+    noisy = flow_roughness(0.1 * torch.rand(1, 2, S, S))
+    assert 0 < float(smooth) < float(noisy)
+
+
+def test_a_head_grown_from_an_rgb_generator_starts_from_its_output():
+    """With the blend held shut, the grown warping generator draws what the RGB one drew."""
+    torch.manual_seed(0)
+    rgb = Generator(GeneratorConfig(size=S)).eval()
+    warping = Generator(GeneratorConfig(size=S, output="warp")).eval()
+    state = dict(rgb.state_dict())
+    head = grow_head({"weight": state["head.weight"], "bias": state["head.bias"]})
+    state["head.weight"], state["head.bias"] = head["weight"], head["bias"]
+    state["head.bias"][5] = -40.0                   # blend = sigmoid(-40): the colour only
+    warping.load_state_dict(state)
+    inputs = (torch.rand(2, 4, S, S), torch.rand(2, 1, S, S), torch.rand(2, 3, S, S),
+              torch.rand(2, 64), torch.rand(2, 64))
+    with torch.no_grad():
+        assert torch.allclose(warping(*inputs), rgb(*inputs), atol=1e-6)
+        parts = warping.parts(*inputs)
+    assert float(parts.flow.abs().max()) == 0       # the flow starts at rest
+    with pytest.raises(ValueError, match="no warp parts"):
+        rgb.parts(*inputs)
+
+
+def test_an_unknown_head_is_refused():
+    with pytest.raises(ValueError, match="output must be one of"):
+        GeneratorConfig(output="flow")
+
+
+# -- at the frame's own resolution ---------------------------------------------------------
+
+@pytest.fixture
+def reference():
+    """A 300 x 400 frame of fine noise (texture no 32 px crop can hold)."""
+    return np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+
+
+BOX = np.array([100.0, 50.0, 260.0, 210.0], np.float32)     # 160 px side: 5 frame px a crop px
+RECT = (110, 60, 250, 200)
+
+
+def test_a_resting_flow_gives_the_reference_frames_own_pixels(reference):
+    still = NativeWarp(np.zeros((S, S, 2), np.float32), np.ones((S, S), np.float32),
+                       reference, BOX)
+    out = native_pixels(np.zeros((S, S, 3), np.float32), BOX, RECT, still)
+    x0, y0, x1, y1 = RECT
+    assert out.shape == (y1 - y0, x1 - x0, 3)
+    assert np.abs(out * 255 - reference[y0:y1, x0:x1]).max() < 1e-3
+
+
+def test_a_flow_of_one_crop_pixel_moves_by_the_boxs_pixels(reference):
+    """One crop pixel is 160 / 32 = 5 frame pixels; a reference box twice as wide doubles it."""
+    flow = np.zeros((S, S, 2), np.float32)
+    flow[..., 0] = 2 / S
+    moved = NativeWarp(flow, np.ones((S, S), np.float32), reference, BOX)
+    out = native_pixels(np.zeros((S, S, 3), np.float32), BOX, (110, 60, 200, 200), moved)
+    assert np.abs(out * 255 - reference[60:200, 115:205]).max() < 1e-3
+    far = NativeWarp(np.zeros((S, S, 2), np.float32), np.ones((S, S), np.float32),
+                     reference, np.array([60.0, 20.0, 380.0, 340.0], np.float32))
+    out = native_pixels(np.zeros((S, S, 3), np.float32), BOX, (120, 70, 130, 80), far)
+    # frame pixel (120, 70) is crop (4, 4) of BOX -> (4, 4) of the reference box: (100, 60)
+    ys, xs = np.mgrid[70:80, 120:130]
+    expected = reference[60 + 2 * (ys - 70), 100 + 2 * (xs - 120)]
+    assert np.abs(out * 255 - expected).max() < 1e-3
+
+
+def test_a_shut_blend_gives_the_drawn_colour_and_no_warp_the_resampled_crop(reference):
+    colour = np.random.default_rng(1).random((S, S, 3)).astype(np.float32)
+    shut = NativeWarp(np.zeros((S, S, 2), np.float32), np.zeros((S, S), np.float32),
+                      reference, BOX)
+    drawn = np.clip(uncrop(colour, BOX, RECT), 0, 1)
+    assert np.allclose(native_pixels(colour, BOX, RECT, shut), drawn, atol=1e-6)
+    assert np.allclose(native_pixels(colour, BOX, RECT), drawn, atol=1e-6)
