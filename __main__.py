@@ -2,6 +2,8 @@
 
     python -m lipsync preprocess --frames DIR --out DIR [--keypoints FILE.npz]
     python -m lipsync sync --frames DIR --audio FILE --fps F --out DIR [--keypoints FILE.npz]
+                           [--weights LEARNT.safetensors]
+    python -m lipsync learn --frames DIR --audio FILE --fps F --out LEARNT.safetensors
     python -m lipsync blend shot.blend preprocess [options]   (same as blender -c lipsync)
     python -m lipsync batch shots.toml [--shard I/N] [--dry-run] [--device D] [--python PYTHON]
     python -m lipsync demo --out demo/out
@@ -45,13 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         return run_blend(argv[1], argv[2:])
 
     from .core import batch
-    from .core.cli import preprocess as cli_preprocess, sync as cli_sync
+    from .core.cli import learn as cli_learn, preprocess as cli_preprocess, sync as cli_sync
 
     parser = argparse.ArgumentParser(prog="python -m lipsync",
                                      description="Image-space lip-sync for rendered characters.")
     commands = parser.add_subparsers(dest="command", required=True)
     cli_preprocess.add_parser(commands)
     cli_sync.add_parser(commands)
+    cli_learn.add_parser(commands)
     commands.add_parser("blend", help="run a command on a .blend file: "
                                       "blend FILE.blend {preprocess,sync,render} [options]")
     batch.add_parser(commands)

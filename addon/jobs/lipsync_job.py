@@ -56,7 +56,7 @@ class _Character:
     notes: list[str] = field(default_factory=list)
 
 
-def _load_models(device: str, folder: Path | None):
+def _load_models(options):
     """The three networks, or InputError saying what is missing and how to get it."""
     try:
         from ...core.pipeline.models import LipSyncModels
@@ -64,7 +64,7 @@ def _load_models(device: str, folder: Path | None):
         raise InputError(f"Lip Sync needs the Python module '{exc.name}', which is not "
                          "installed: install the modules in Edit > Preferences > Add-ons > "
                          "Lip Sync.") from exc
-    return LipSyncModels.load(device, folder)
+    return LipSyncModels.for_options(options)
 
 
 class LipSyncJob:
@@ -124,7 +124,7 @@ class LipSyncJob:
             self.characters = [self._resolve(c, camera) for c in req.characters]
         finally:
             self._restore_frame()
-        self.models = _load_models(req.options.device, req.options.models)
+        self.models = _load_models(req.options)
         root = resolve_output_dir(req.output_dir)
         parents = [os.path.join(root, bpy.path.clean_name(scene.name)), root]
         self._made_dirs = [p for p in parents if not os.path.isdir(p)]  # deepest first

@@ -37,6 +37,9 @@ def add_options_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", type=Path, default=default.models,
                         help="folder with sync/generator/parser .safetensors (default: the "
                              "shipped models/)")
+    parser.add_argument("--weights", type=Path, default=default.weights,
+                        help="a generator learnt for this speaker or character (python -m "
+                             "lipsync learn), used in place of the models folder's")
     add_verbose_argument(parser)
 
 
@@ -50,7 +53,7 @@ def options_to_argv(options: LipSyncOptions) -> list[str]:
     default), e.g. for the `sync` commands a batch runs."""
     default = LipSyncOptions()
     argv = ["--device", options.device]
-    for name in ("quality", "revoice", "batch", "models"):
+    for name in ("quality", "revoice", "batch", "models", "weights"):
         value = getattr(options, name)
         if value != getattr(default, name):
             argv += [f"--{name}", str(value)]

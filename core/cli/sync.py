@@ -30,13 +30,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "sync", help="lip-sync a frame folder to audio: --frames DIR --audio FILE --fps F --out DIR",
         description="Generate the mouth of every frame of --frames from --audio and write the "
                     "frames (same names and format) to --out.")
+    add_footage_arguments(parser)
+    parser.add_argument("--out", type=Path, required=True, help="output folder (new or empty)")
+    add_options_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def add_footage_arguments(parser: argparse.ArgumentParser) -> None:
+    """--frames, --audio, --fps, --keypoints and --locator (`load_characters` reads them)."""
     parser.add_argument("--frames", type=Path, required=True, help="folder of frame images")
     parser.add_argument("--audio", type=Path, action="append", required=True,
                         help="audio file (wav, flac, ogg...) whose time 0 is the first frame; "
                              "once per character of --keypoints")
     parser.add_argument("--fps", type=float, required=True,
                         help="frames per second of the frames (e.g. 24, 25, 29.97)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder (new or empty)")
     parser.add_argument("--keypoints", type=Path, default=None,
                         help="mouth keypoint track (.npz, KeypointTrack.save; Blender's "
                              "`render` command writes one); default: found by the face parser")
@@ -45,9 +53,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                              "when one is found, else the face parser), faces, or parser "
                              "(rendered or drawn characters, which the landmark model may "
                              "take for real faces)")
-    add_options_arguments(parser)
-    parser.set_defaults(func=run)
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,17 +77,26 @@ def _print_report(report, out: Path) -> None:
 
 
 def _sync(args: argparse.Namespace, progress):
-    from ..audio import FRONT_END, load_audio
-    from ..errors import InputError
-    from ..pipeline.character import CharacterTrack
     from ..pipeline.models import LipSyncModels
     from ..pipeline.run import PipelineOptions, lipsync_frames
     from ..preprocess.frames import list_frames
-    from ..preprocess.keypoints import KeypointTrack
 
     options = options_from_args(args)
     frames = list_frames(args.frames)
-    models = LipSyncModels.load(options.device, options.models)
+    models = LipSyncModels.for_options(options)
+    characters, notes = load_characters(args, frames, models, progress)
+    return lipsync_frames(frames, characters, args.fps, args.out, PipelineOptions(options),
+                          models=models, progress=progress, notes=notes)
+
+
+def load_characters(args: argparse.Namespace, frames: list[Path], models, progress):
+    """([CharacterTrack] one per --audio, notes) of `frames`: keypoints from --keypoints,
+    else found by --locator. InputError when frames, keypoints and audio do not match."""
+    from ..audio import FRONT_END, load_audio
+    from ..errors import InputError
+    from ..pipeline.character import CharacterTrack
+    from ..preprocess.keypoints import KeypointTrack
+
     reasons, notes = {}, []
     if args.keypoints is not None:
         track = KeypointTrack.load(args.keypoints)
@@ -101,8 +115,7 @@ def _sync(args: argparse.Namespace, progress):
                                  _one_character(track, c), load_audio(path, FRONT_END.sample_rate),
                                  reasons)
                   for c, path in enumerate(args.audio)]
-    return lipsync_frames(frames, characters, args.fps, args.out, PipelineOptions(options),
-                          models=models, progress=progress, notes=notes)
+    return characters, notes
 
 
 def _one_character(track, index: int):

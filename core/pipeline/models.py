@@ -38,14 +38,17 @@ class LipSyncModels:
         return self.generator.config.blur_fraction
 
     @classmethod
-    def load(cls, device: str = "auto", folder: str | Path | None = None) -> "LipSyncModels":
+    def load(cls, device: str = "auto", folder: str | Path | None = None,
+             generator: str | Path | None = None) -> "LipSyncModels":
         """Load `sync`, `generator` and `parser` .safetensors from `folder` (default: the
-        shipped models/), each at the size its weights say. InputError names a missing,
+        shipped models/), each at the size its weights say; `generator`: a learnt
+        generator's file to use instead of the folder's. InputError names a missing,
         corrupt or mismatched file and what to do."""
         folder = Path(folder) if folder else MODELS_DIR
         torch_device = pick_device(device)
         sync = load_sync_expert(folder / "sync.safetensors", torch_device)
-        generator = load_generator(folder / "generator.safetensors", torch_device)
+        generator = load_generator(Path(generator) if generator
+                                   else folder / "generator.safetensors", torch_device)
         parser = load_parser(folder / "parser.safetensors", torch_device)
         s, g = sync.config, generator.config
         if (s.size, s.embedding, s.blur_fraction, s.audio) != (g.size, g.embedding,
@@ -59,6 +62,11 @@ class LipSyncModels:
                 "the shipped models/.")
         warm_up_audio()
         return cls(sync, generator, parser, torch_device)
+
+    @classmethod
+    def for_options(cls, options) -> "LipSyncModels":
+        """The networks a job's `LipSyncOptions` name (device, models folder, weights)."""
+        return cls.load(options.device, options.models, options.weights)
 
     def parse(self, images: torch.Tensor) -> torch.Tensor:
         """Parser class probabilities of crops: (N, 3, S, S) in [0, 1] -> (N, 12, S, S).

@@ -37,6 +37,8 @@ class LipSyncOptions:
     batch: int = 16             # frames per generator batch, >= 1
     models: Path | None = None  # folder of sync/generator/parser .safetensors; None (or
                                 # "") = the shipped models/
+    weights: Path | None = None  # a generator learnt for this speaker or character
+                                 # (`python -m lipsync learn`) in place of the folder's
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:
@@ -52,6 +54,7 @@ class LipSyncOptions:
             raise InputError(f"batch = {self.batch!r}: give a whole number of frames per "
                              "generator batch, at least 1.")
         object.__setattr__(self, "models", Path(self.models) if self.models else None)
+        object.__setattr__(self, "weights", Path(self.weights) if self.weights else None)
 
     @property
     def refine(self) -> bool:

@@ -128,7 +128,7 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
         raise InputError("two input frames would get the same output name: give the frames "
                          "distinct names (e.g. 0001.png, 0002.png ...).")
     job = options.job
-    models = models or LipSyncModels.load(job.device, job.models)
+    models = models or LipSyncModels.for_options(job)
     states = [CharacterState(c, len(paths), timing, models, job.refine, job.revoice, job.sharpen)
               for c in characters]
     if states and not any(s.active for s in states):

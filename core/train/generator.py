@@ -57,7 +57,7 @@ from ..models.warp import compose, flow_roughness, grow_head, split_head
 from ..models.weights import load_model_weights, save_weights
 from ..preprocess.config import PreprocessConfig
 from .loop import RunConfig
-from .ssim_loss import masked_ssim
+from ..models.ssim import masked_ssim
 from .sync import cosine_lr
 
 MOUTH_WEIGHT = 4.0     # extra L1 inside the mouth region (the only place output is kept)

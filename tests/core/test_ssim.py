@@ -10,7 +10,7 @@ import torch
 
 from lipsync.core.errors import InputError
 from lipsync.core.evaluate.metrics import ssim
-from lipsync.core.train.ssim_loss import masked_ssim
+from lipsync.core.models.ssim import masked_ssim
 
 
 def _tensor(image: np.ndarray) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Differentiable SSIM inside a mask, for training.
+"""Differentiable SSIM inside a mask, for training and for learning a character.
 
 The same measure as the evaluation's `evaluate.metrics.ssim` (Wang et al. 2004: Gaussian
 window 11 px, sigma 1.5, K1 0.01, K2 0.03, on the luma), written in torch so a loss can

@@ -1,0 +1,68 @@
+"""A learnt generator on disk: the generator's safetensors file with what was learnt in
+its metadata (`learnt`: JSON of the source and `LearnResult`), and a card beside it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import InputError
+from ..models.generator import Generator
+from ..models.weights import load_weights, save_weights
+from .tune import LearnResult
+
+SUFFIX = ".safetensors"
+
+
+def check_target(path: str | Path) -> Path:
+    """`path` as the learnt weights' file: InputError unless it ends in .safetensors and
+    does not exist yet (a user's file is never overwritten)."""
+    path = Path(path)
+    if path.suffix != SUFFIX:
+        raise InputError(f"--out '{path}': name the learnt weights file NAME{SUFFIX}.")
+    if path.exists():
+        raise InputError(f"'{path}' already exists and is kept: choose another --out (or "
+                         "delete it yourself to learn again).")
+    if not path.parent.is_dir():
+        raise InputError(f"the folder of '{path}' does not exist: create it first.")
+    return path
+
+
+def save_learnt(path: str | Path, generator: Generator, result: LearnResult,
+                source: dict) -> None:
+    """Write the learnt `generator` to `path` (checked by `check_target`; atomic) with
+    `source` (what it learnt from) and `result` in its metadata, and `path`.md, its card."""
+    path = check_target(path)
+    learnt = {"source": source, **result.to_dict()}
+    card = path.with_suffix(".md")
+    card.write_text(card_text(path.name, learnt))
+    save_weights(path, dict(generator.state_dict()),
+                 {"model": "generator", "config": json.dumps(generator.config.to_dict()),
+                  "learnt": json.dumps(learnt)})
+
+
+def read_learnt(path: str | Path) -> dict | None:
+    """The `learnt` record of a generator file, or None for a generator not learnt here."""
+    _, metadata = load_weights(path)
+    try:
+        return json.loads(metadata["learnt"]) if "learnt" in metadata else None
+    except ValueError as exc:
+        raise InputError(f"'{path}': its learnt record is unreadable ({exc}).") from exc
+
+
+def card_text(name: str, learnt: dict) -> str:
+    """The model card of learnt weights `name` (Markdown)."""
+    before, after = learnt["heldout_before"], learnt["heldout_after"]
+    lines = [f"# Learnt generator: `{name}`", "",
+             "The shipped generator fine-tuned on one speaker's own frames "
+             "(`python -m lipsync learn`); use it with `sync --weights`.", "",
+             "## Learnt from"] + [f"- {k}: {v}" for k, v in learnt["source"].items()] + [
+             "", "## Steps",
+             f"- {learnt['steps']} steps in {learnt['seconds']:.0f} s on "
+             f"{learnt['train_frames']} frames", "",
+             f"## Held out ({learnt['heldout_frames']} frames at the end of the shot: "
+             "mouth region against the frame itself)", "",
+             "| | SSIM | L1 |", "|---|---|---|",
+             f"| general model | {before['ssim']:.4f} | {before['l1']:.4f} |",
+             f"| learnt | {after['ssim']:.4f} | {after['l1']:.4f} |", ""]
+    return "\n".join(lines)
