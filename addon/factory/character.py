@@ -40,8 +40,8 @@ def _build_mesh(face: Face) -> MeshBuilder:
     head = b.sphere((0, 0, 0), (1, 1, 1), "skin", segs=face.head_segs, role=R_SKIN)
     for v in head:
         v.co = face.head_vertex(*v.co)
-    neck = bmesh.ops.create_cone(b.bm, cap_ends=False, segments=24, radius1=0.40 * rx,
-                                 radius2=0.42 * rx, depth=0.9,
+    neck = bmesh.ops.create_cone(b.bm, cap_ends=False, segments=24, radius1=face.neck * rx,
+                                 radius2=(face.neck + 0.02) * rx, depth=0.9,
                                  matrix=matrix_from((0, 0.15, -0.78 * rz - 0.3), (1, 1, 1)))["verts"]
     b.tag(neck, "skin")
     for sphere in face.ears() + face.nose() + horns(face):
@@ -56,7 +56,7 @@ def _build_mesh(face: Face) -> MeshBuilder:
         b.tube(lambda t, side=side: face.brow_centre(t, side), face.brow_radius, 14, 8,
                f"brow_{side}", depth=0.7)
     if s.has_hair:
-        shell = b.sphere((0, 0, 0), (1, 1, 1), "hair", segs=(64, 32))
+        shell = b.sphere((0, 0, 0), (1, 1, 1), "hair", segs=face.hair_segs)
         drop = []
         for v in shell:
             co = face.hair_vertex(*v.co)

@@ -101,6 +101,8 @@ class Face:
     """Shape functions of one spec (numpy-friendly, builder units)."""
 
     head_segs = (64, 40)    # head sphere segments (around, pole to pole)
+    hair_segs = (64, 32)    # hair shell segments
+    neck = 0.40             # neck radius / head half width
 
     def __init__(self, s: CharacterSpec) -> None:
         self.s = s

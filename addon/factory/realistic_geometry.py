@@ -10,7 +10,9 @@
   the teeth (at rest they lie behind the lips). They sit just in front of the interior.
 - eyelashes along the upper lid's edge, and glasses (`spec.glasses` > 0): two lens rims,
   a bridge and two temples, in front of the face.
-- a finer head sphere (`head_segs`) for the skin's colour detail and folds.
+- a hairline where the hair shell dips under the skin (`hair_vertex`);
+- a finer head sphere and hair shell (`head_segs`, `hair_segs`) for the skin's colour
+  detail, folds and a smoother hairline; a thicker neck.
 Builder units, axes and array shapes as in `head_geometry`.
 """
 
@@ -43,6 +45,8 @@ class RealisticFace(Face):
     """Shape functions of a realistic spec (see the module docstring)."""
 
     head_segs = (128, 80)
+    hair_segs = (128, 64)
+    neck = 0.58
 
     def __init__(self, s) -> None:
         super().__init__(s)
@@ -68,6 +72,15 @@ class RealisticFace(Face):
 
     def face_y(self, x, z):
         return super().face_y(x, z) + self.relief(x, z)
+
+    def hair_vertex(self, x: float, y: float, z: float) -> tuple[float, float, float]:
+        """The hair shell vertex, or below the hairline one tucked just under the skin, so
+        the hairline is where the shell meets the skin (smooth, not the shell's steps)."""
+        on_shell = super().hair_vertex(x, y, z)
+        if on_shell is not None:
+            return on_shell
+        hx, hy, hz = self.head_vertex(x, y, z)
+        return 0.97 * hx, 0.97 * hy, 0.97 * hz
 
     def head_vertex(self, x: float, y: float, z: float) -> tuple[float, float, float]:
         hx, hy, hz = super().head_vertex(x, y, z)

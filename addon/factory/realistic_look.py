@@ -20,9 +20,10 @@ import bpy
 import numpy as np
 
 from .face_parts import make_material
-from .realistic_skin import skin_colours, skin_maps
+from .realistic_skin import HAIR_COVER, skin_colours, skin_maps
 
-COLOUR_ATTRIBUTE = "lipsync_colour"
+COLOUR_ATTRIBUTE = "lipsync_colour"      # with facial hair: Workbench
+SKIN_ATTRIBUTE = "lipsync_skin"          # without: the shader's base (it draws the hairs)
 ATTRIBUTES = {"hair": "lipsync_hair", "freckle": "lipsync_freckle", "wrinkle": "lipsync_wrinkle"}
 EYE_WHITE = (0.62, 0.57, 0.53)     # linear RGB, a little warmer and darker than paper white
 _SKIN_SLOTS = ("skin", "nose")
@@ -69,10 +70,11 @@ def write_vertex_colours(mesh, face, co: np.ndarray, slots: list[str],
             rgb[slot_of == i] = EYE_WHITE
     skin = np.isin(slot_of, [slots.index(s) for s in _SKIN_SLOTS if s in slots])
     maps = skin_maps(face, co[skin])
-    rgb[skin] = skin_colours(face.s, maps, co[skin])
-    attr = mesh.color_attributes.new(COLOUR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
-    rgba = np.concatenate([rgb, np.ones((n, 1))], axis=1).astype(np.float32)
-    attr.data.foreach_set("color", rgba.ravel())
+    for name, hairs in ((SKIN_ATTRIBUTE, False), (COLOUR_ATTRIBUTE, True)):
+        rgb[skin] = skin_colours(face.s, maps, co[skin], facial_hair=hairs)
+        attr = mesh.color_attributes.new(name, "FLOAT_COLOR", "POINT")
+        rgba = np.concatenate([rgb, np.ones((n, 1))], axis=1).astype(np.float32)
+        attr.data.foreach_set("color", rgba.ravel())
     mesh.color_attributes.active_color = attr
     mesh.color_attributes.render_color_index = mesh.color_attributes.active_color_index
     for key, name in ATTRIBUTES.items():
@@ -142,9 +144,9 @@ class _Nodes:
 
 
 def _skin(nd: _Nodes, spec) -> None:
-    colour = nd.attribute(COLOUR_ATTRIBUTE, "Color")
-    pores = nd.texture("ShaderNodeTexNoise", 700.0, "Factor", Detail=3.0)
-    cells = nd.texture("ShaderNodeTexVoronoi", 1100.0, "Distance")
+    colour = nd.attribute(SKIN_ATTRIBUTE, "Color")
+    pores = nd.texture("ShaderNodeTexNoise", 450.0, "Factor", Detail=2.0)
+    cells = nd.texture("ShaderNodeTexVoronoi", 700.0, "Distance")
     height = nd.math("ADD", pores, nd.math("MULTIPLY", cells, 0.6))
     # Freckles: Voronoi cells near their centre, where the freckle mask is.
     spots = nd.texture("ShaderNodeTexVoronoi", 380.0, "Distance")
@@ -153,11 +155,12 @@ def _skin(nd: _Nodes, spec) -> None:
     colour = nd.mix(nd.math("MULTIPLY", dots, 0.7), colour,
                     tuple(c * 0.55 for c in spec.skin_colour))
     # Facial hair: fine noise thresholded into hairs over the hair mask.
-    hairs = nd.texture("ShaderNodeTexNoise", 1800.0, "Factor", Detail=1.0)
-    strand = nd.math("MULTIPLY", nd.math("GREATER_THAN", hairs, 0.5),
+    hairs = nd.texture("ShaderNodeTexNoise", 1500.0, "Factor", Detail=1.0)
+    threshold = 0.62 - 0.2 * HAIR_COVER[spec.facial_hair]
+    strand = nd.math("MULTIPLY", nd.math("GREATER_THAN", hairs, threshold),
                      nd.attribute(ATTRIBUTES["hair"]))
-    colour = nd.mix(nd.math("MULTIPLY", strand, 0.8), colour,
-                    tuple(c * 0.7 for c in spec.facial_hair_colour))
+    colour = nd.mix(nd.math("MULTIPLY", strand, 0.95), colour,
+                    tuple(c * 0.8 for c in spec.facial_hair_colour))
     nd.link(colour, nd.bsdf.inputs["Base Color"])
     # Age lines: wave bands across the forehead and around the eyes.
     lines = nd.texture("ShaderNodeTexWave", 40.0, "Factor", bands_direction="Z", Distortion=3.0)
@@ -165,7 +168,7 @@ def _skin(nd: _Nodes, spec) -> None:
     height = nd.math("ADD", nd.math("MULTIPLY", height, 0.3 + 0.7 * spec.skin_detail),
                      nd.math("MULTIPLY", wrinkles, 3.0))
     height = nd.math("ADD", height, nd.math("MULTIPLY", strand, 0.8))
-    nd.bump(height, 0.25, 0.0006)
+    nd.bump(height, 0.12, 0.0004)
     rough = nd.math("ADD", nd.math("MULTIPLY", pores, 0.2), spec.roughness - 0.1)
     nd.link(rough, nd.bsdf.inputs["Roughness"])
     nd.bsdf.inputs["Specular IOR Level"].default_value = spec.specular

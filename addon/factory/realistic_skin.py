@@ -35,17 +35,18 @@ def _regions(face, x, y, z) -> dict[str, np.ndarray]:
     s, ax = face.s, np.abs(x)
     mz, mw = face.mz, face.mw
     front = smoothstep(0.2 * face.ry, -0.1 * face.ry, y)
-    top = face.tip_z - 0.045 * s.nose_size
-    low = mz + 0.01 - 0.09 * smoothstep(mw - 0.06, mw + 0.03, ax)
-    moustache = ((1.0 - smoothstep(mw + 0.02, mw + 0.08, ax)) * smoothstep(top, top - 0.03, z)
-                 * smoothstep(low - 0.02, low + 0.01, z) * front)
+    lip_top = mz + 1.9 * s.lip_upper
+    top = np.minimum(face.tip_z - 0.05 * s.nose_size, lip_top + 0.075) - 0.05 * (ax / mw) ** 2
+    low = mz + 0.01 - 0.08 * smoothstep(mw - 0.06, mw + 0.03, ax)
+    moustache = ((1.0 - smoothstep(mw, mw + 0.09, ax)) * smoothstep(top + 0.01, top - 0.04, z)
+                 * smoothstep(low - 0.04, low + 0.02, z) * front)
     below_lip = mz - 2.0 * s.lip_lower - 0.02
-    chin = ((1.0 - smoothstep(0.13, 0.2, ax)) * smoothstep(below_lip, below_lip - 0.03, z)
+    chin = ((1.0 - smoothstep(0.1, 0.22, ax)) * smoothstep(below_lip + 0.01, below_lip - 0.05, z)
             * smoothstep(-1.25 * face.rz, -1.1 * face.rz, z) * front)
     # The jaw beard: below a line from beside the mouth up to the sideburns.
     t = np.clip((ax - (mw + 0.04)) / (0.95 * face.rx - (mw + 0.04)), 0.0, 1.0)
     line = (mz + 0.03) + t * (s.eye_height - 0.12 - (mz + 0.03))
-    jaw = (smoothstep(line + 0.02, line - 0.03, z) * smoothstep(-1.3 * face.rz, -1.15 * face.rz, z)
+    jaw = (smoothstep(line + 0.03, line - 0.05, z) * smoothstep(-1.3 * face.rz, -1.15 * face.rz, z)
            * smoothstep(0.35 * face.ry, 0.1 * face.ry, y) * smoothstep(0.05, 0.1, ax + 0.1))
     return {"moustache": moustache, "chin": chin, "jaw": jaw}
 
@@ -75,10 +76,12 @@ def skin_maps(face, co: np.ndarray) -> dict[str, np.ndarray]:
             "shade": shade * (0.5 + 0.5 * s.age)}
 
 
-def skin_colours(spec, maps: dict[str, np.ndarray], co: np.ndarray) -> np.ndarray:
+def skin_colours(spec, maps: dict[str, np.ndarray], co: np.ndarray,
+                 facial_hair: bool = True) -> np.ndarray:
     """Linear RGB (N, 3) of skin vertices `co` (N, 3) from their `maps` (N,) each: the skin
     colour, redder where blushing, darker in the shade, a little uneven, freckled (single
-    darker vertices, seeded by the spec), under its facial hair."""
+    darker vertices, seeded by the spec), under its facial hair (unless `facial_hair` is
+    False: the Cycles/EEVEE shader draws the hairs itself)."""
     rng = np.random.default_rng([spec.seed, 0x5C1])
     skin = np.asarray(spec.skin_colour, dtype=np.float64)
     n = len(co)
@@ -91,7 +94,7 @@ def skin_colours(spec, maps: dict[str, np.ndarray], co: np.ndarray) -> np.ndarra
     colour = colour * (1.0 - maps["shade"][:, None] * np.array([0.16, 0.2, 0.14]))
     dots = rng.random(n) < 0.35 * maps["freckle"]
     colour[dots] *= np.array([0.72, 0.62, 0.55])
-    cover = HAIR_COVER[spec.facial_hair] * maps["hair"][:, None]
+    cover = HAIR_COVER[spec.facial_hair] * maps["hair"][:, None] * float(facial_hair)
     beard = np.asarray(spec.facial_hair_colour, dtype=np.float64)
     colour = colour * (1.0 - cover) + beard[None, :] * cover
     return np.clip(colour, 0.0, 1.0)

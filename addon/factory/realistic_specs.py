@@ -57,7 +57,7 @@ def draw_realistic(rng: np.random.Generator, base: CharacterSpec, pick: Pick) ->
     brow = hair * (0.6 if light_hair else 0.85)
     beard = hair * rng.uniform(0.7, 1.0)
     freckles = u(0.2, 1.0) if k < 5 and rng.random() < 0.3 else 0.0
-    glasses = u(0.13, 0.18) if rng.random() < 0.2 else 0.0
+    glasses = u(0.13, 0.18) if rng.random() < 0.15 else 0.0
     frame = _srgb_hex_to_linear(str(rng.choice(_FRAME_SRGB)))
 
     eye = u(0.085, 0.105)
