@@ -11,8 +11,7 @@
 - eyelashes along the upper lid's edge, and glasses (`spec.glasses` > 0): two lens rims,
   a bridge and two temples, in front of the face.
 - a hairline where the hair shell dips under the skin (`hair_vertex`);
-- a finer head sphere and hair shell (`head_segs`, `hair_segs`) for the skin's colour
-  detail, folds and a smoother hairline; a thicker neck.
+- a finer head sphere (`head_segs`) for the skin's colour detail and folds; a thicker neck.
 Builder units, axes and array shapes as in `head_geometry`.
 """
 
@@ -44,8 +43,7 @@ def _segment_distance(x, z, a, b):
 class RealisticFace(Face):
     """Shape functions of a realistic spec (see the module docstring)."""
 
-    head_segs = (128, 80)
-    hair_segs = (128, 64)
+    head_segs = (80, 50)
     neck = 0.58
 
     def __init__(self, s) -> None:

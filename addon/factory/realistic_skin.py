@@ -79,8 +79,8 @@ def skin_maps(face, co: np.ndarray) -> dict[str, np.ndarray]:
 def skin_colours(spec, maps: dict[str, np.ndarray], co: np.ndarray,
                  facial_hair: bool = True) -> np.ndarray:
     """Linear RGB (N, 3) of skin vertices `co` (N, 3) from their `maps` (N,) each: the skin
-    colour, redder where blushing, darker in the shade, a little uneven, freckled (single
-    darker vertices, seeded by the spec), under its facial hair (unless `facial_hair` is
+    colour, redder where blushing, darker in the shade, a little uneven (seeded by the
+    spec), a little browner where freckled, under its facial hair (unless `facial_hair` is
     False: the Cycles/EEVEE shader draws the hairs itself)."""
     rng = np.random.default_rng([spec.seed, 0x5C1])
     skin = np.asarray(spec.skin_colour, dtype=np.float64)
@@ -92,8 +92,7 @@ def skin_colours(spec, maps: dict[str, np.ndarray], co: np.ndarray,
     colour = skin[None, :] * (1.0 + 0.025 * wave)[:, None]
     colour = colour * (1.0 + maps["blush"][:, None] * np.array([0.1, -0.07, -0.05]))
     colour = colour * (1.0 - maps["shade"][:, None] * np.array([0.16, 0.2, 0.14]))
-    dots = rng.random(n) < 0.35 * maps["freckle"]
-    colour[dots] *= np.array([0.72, 0.62, 0.55])
+    colour = colour * (1.0 - 0.25 * maps["freckle"][:, None] * np.array([0.3, 0.5, 0.6]))
     cover = HAIR_COVER[spec.facial_hair] * maps["hair"][:, None] * float(facial_hair)
     beard = np.asarray(spec.facial_hair_colour, dtype=np.float64)
     colour = colour * (1.0 - cover) + beard[None, :] * cover

@@ -50,7 +50,7 @@ def draw_realistic(rng: np.random.Generator, base: CharacterSpec, pick: Pick) ->
     style = str(rng.choice(("none", "short", "bangs", "long"), p=[0.12, 0.4, 0.18, 0.3]))
     names = sorted(_HAIR_SRGB)
     hair_name = str(rng.choice(names))
-    if age > 0.6 and rng.random() < age:
+    if age > 0.7 and rng.random() < age:
         hair_name = str(rng.choice(("grey", "white")))
     hair = _jitter(_srgb_hex_to_linear(_HAIR_SRGB[hair_name]), rng, 0.02, 0.12, 0.15)
     light_hair = hair_name in ("blonde", "grey", "white")
