@@ -2,10 +2,12 @@
 wires (glasses) and the Workbench setting.
 
 - Vertex colours (`write_vertex_colours`): every vertex gets its part's colour; skin and
-  nose vertices get `realistic_skin.skin_colours` (blush, shade, unevenness, freckles,
-  facial hair), and the skin's masks become point attributes (`ATTRIBUTES`). Workbench
-  shows the colour attribute (`style_scene` sets its colour type to "VERTEX"), so the
-  Workbench look keeps the skin's variation, lips, teeth and beards without shader nodes.
+  nose vertices get `realistic_skin.skin_colours` (blush, shade, unevenness, freckle tint),
+  with facial hair in `COLOUR_ATTRIBUTE` (active: what Workbench shows, `style_scene`
+  setting its colour type to "VERTEX") and without it in `SKIN_ATTRIBUTE` (the shader's
+  base, which draws the hairs itself); the skin's masks become point attributes
+  (`ATTRIBUTES`). So Workbench keeps the skin's variation, lips, teeth and beards without
+  shader nodes.
 - Materials (`realistic_material`, Cycles and EEVEE): Principled with subsurface scattering
   on skin, lips, gums and tongue; procedural detail in object space (metres): pores (noise
   and Voronoi bump), freckle dots (Voronoi) and facial hair (fine noise) where the masks

@@ -84,7 +84,8 @@ def test_full_beards_only_for_held_out_characters():
     held = {"val": 0, "test": 0}
     for p in plans:
         spec = CharacterSpec.random(p.character_seed, p.family)
-        if p.family == "realistic" and spec.facial_hair in HELD_OUT_VARIANTS["realistic"]["facial_hair"]:
+        held_out_beards = HELD_OUT_VARIANTS["realistic"]["facial_hair"]
+        if p.family == "realistic" and spec.facial_hair in held_out_beards:
             assert spec.held_out_variant and held_out_character(p.character_seed)
             assert p.split != "train", p.clip_id
             held[p.split] += 1
@@ -129,7 +130,10 @@ def test_the_mouth_layers_stay_in_front_of_the_relief_skin():
             skin = face.face_y(points[..., 0], points[..., 2])
             assert np.all(points[..., 1] < skin), name
     young = face_for(_realistic(lambda s: s.age < 0.1))
-    fold = lambda f: float(f.relief(np.array([f.fold[1][0] - 0.02]), np.array([f.fold[1][1] + 0.03]))[0])  # noqa: E731
+
+    def fold(f) -> float:   # relief just inside the fold's lower end
+        return float(f.relief(np.array([f.fold[1][0] - 0.02]), np.array([f.fold[1][1] + 0.03]))[0])
+
     assert fold(face) > fold(young) > 0, "older characters have deeper folds"
     assert len(face.glasses_paths()) == (5 if face.s.glasses else 0)
 
