@@ -26,6 +26,7 @@ from .face_parts import (MOUTH_GROUP, PART_CLASSES, MeshBuilder, add_shape_key, 
                          make_material, matrix_from, mesh_from_builder)
 from .family_geometry import face_for, horns
 from .head_geometry import UNIT, R_SKIN, Face, Sphere, mouth_grids, pose_positions
+from .realistic_geometry import RIM_RADIUS, RealisticFace
 
 
 def _sphere(b: MeshBuilder, sphere: Sphere):
@@ -36,11 +37,11 @@ def _build_mesh(face: Face) -> MeshBuilder:
     s, b = face.s, MeshBuilder(params=True)
     rx, rz = face.rx, face.rz
 
-    head = b.sphere((0, 0, 0), (1, 1, 1), "skin", segs=(64, 40), role=R_SKIN)
+    head = b.sphere((0, 0, 0), (1, 1, 1), "skin", segs=face.head_segs, role=R_SKIN)
     for v in head:
         v.co = face.head_vertex(*v.co)
-    neck = bmesh.ops.create_cone(b.bm, cap_ends=False, segments=24, radius1=0.40 * rx,
-                                 radius2=0.42 * rx, depth=0.9,
+    neck = bmesh.ops.create_cone(b.bm, cap_ends=False, segments=24, radius1=face.neck * rx,
+                                 radius2=(face.neck + 0.02) * rx, depth=0.9,
                                  matrix=matrix_from((0, 0.15, -0.78 * rz - 0.3), (1, 1, 1)))["verts"]
     b.tag(neck, "skin")
     for sphere in face.ears() + face.nose() + horns(face):
@@ -55,7 +56,7 @@ def _build_mesh(face: Face) -> MeshBuilder:
         b.tube(lambda t, side=side: face.brow_centre(t, side), face.brow_radius, 14, 8,
                f"brow_{side}", depth=0.7)
     if s.has_hair:
-        shell = b.sphere((0, 0, 0), (1, 1, 1), "hair", segs=(64, 32))
+        shell = b.sphere((0, 0, 0), (1, 1, 1), "hair", segs=face.hair_segs)
         drop = []
         for v in shell:
             co = face.hair_vertex(*v.co)
@@ -64,6 +65,14 @@ def _build_mesh(face: Face) -> MeshBuilder:
             else:
                 v.co = co
         bmesh.ops.delete(b.bm, geom=drop, context="VERTS")
+    if isinstance(face, RealisticFace):
+        from .realistic_look import wire
+
+        for side in ("left", "right"):
+            b.tube(lambda t, side=side: face.lash_centre(t, side), face.lash_radius, 16, 6,
+                   f"lash_{side}", depth=2.5)
+        for path in face.glasses_paths():
+            wire(b, np.array(path), RIM_RADIUS, "glasses")
     for g in mouth_grids(face, face.poses["neutral"]):
         b.grid(g.points, g.pu, g.pv, g.part, g.role, wrap=g.wrap, caps=g.caps, flip=g.flip)
     return b
@@ -107,6 +116,12 @@ def build_character(scene: bpy.types.Scene, spec: CharacterSpec) -> Character:
     rough = {"eye_left": 0.15, "eye_right": 0.15, "iris_left": 0.15, "iris_right": 0.15,
              "pupil_left": 0.1, "pupil_right": 0.1, "teeth": 0.3, "mouth_interior": 0.9, "tongue": 0.4}
     for name in b.slots:
+        if spec.family == "realistic":
+            from .realistic_look import realistic_material
+
+            mesh.materials.append(realistic_material(f"Character_{name}", name, colours[name],
+                                                     spec))
+            continue
         if spec.toon_bands:
             mesh.materials.append(toon_material(f"Character_{name}", name, colours[name],
                                                 spec.toon_bands))
@@ -121,6 +136,10 @@ def build_character(scene: bpy.types.Scene, spec: CharacterSpec) -> Character:
     mesh.vertices.foreach_get("co", co)
     co = co.reshape(n, 3).astype(np.float64)
     mesh.vertices.foreach_set("co", (co * UNIT).astype(np.float32).ravel())
+    if spec.family == "realistic":
+        from .realistic_look import write_vertex_colours
+
+        write_vertex_colours(mesh, face, co, b.slots, colours)
 
     obj = bpy.data.objects.new("Character", mesh)
     scene.collection.objects.link(obj)

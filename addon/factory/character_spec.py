@@ -8,7 +8,8 @@ about 2 units tall; `head_geometry.UNIT` metres per unit); colours are linear RG
 Families: `CharacterSpec.random(seed)` is the "cartoon" family, the same spec for a seed as
 before families existed; `CharacterSpec.random(seed, family)` draws another family
 (`family_specs`). The fields after `specular` (`FAMILY_FIELDS`) say how a family differs;
-a cartoon spec leaves them at their defaults and its `to_dict` leaves them out.
+a cartoon spec leaves them at their defaults and its `to_dict` leaves them out; the
+realistic family's own fields (`REALISTIC_FIELDS`) are left out of every other family's.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ _HAIR_SRGB = {"black": "1b1918", "dark_brown": "3b2618", "brown": "6b4426", "blo
               "red": "a04a1f", "grey": "b5b1aa", "white": "e6e3dc"}
 _IRIS_SRGB = ("4a2c17", "2b1a10", "4f7fb0", "5b7f45", "7a6a3a", "707a80")
 HAIR_STYLES = ("none", "short", "bangs", "long")
+# Facial hair of realistic characters, painted on the skin: stubble (jaw, chin and upper
+# lip), a moustache (over the upper lip), a goatee (moustache and chin), a full beard.
+FACIAL_HAIR = ("none", "stubble", "moustache", "goatee", "full_beard")
 
 
 def _srgb_hex_to_linear(code: str) -> np.ndarray:
@@ -111,6 +115,15 @@ class CharacterSpec:
     outline: float = 0.0        # width of the dark outline, builder units (0: none)
     horn_size: float = 0.0      # length of a creature's horns, builder units (0: none)
     horn_colour: Colour = (0.0, 0.0, 0.0)
+    # Realistic family only (`REALISTIC_FIELDS`; left out of other families' `to_dict`):
+    skin_detail: float = 0.0    # strength of pores and fine bumps, 0-1
+    freckles: float = 0.0       # freckle density on nose and cheeks, 0-1
+    age: float = 0.0            # wrinkles and fold depth, 0 (young) - 1 (old)
+    facial_hair: str = "none"   # one of FACIAL_HAIR
+    facial_hair_colour: Colour = (0.0, 0.0, 0.0)
+    lipstick: bool = False      # lips of a made-up colour instead of nearly the skin's
+    glasses: float = 0.0        # half width of a glasses lens, builder units (0: none)
+    glasses_colour: Colour = (0.0, 0.0, 0.0)
 
     @property
     def stylised(self) -> bool:
@@ -195,10 +208,13 @@ class CharacterSpec:
             flatness=round(flatness, 5), roughness=u(0.15, 0.9), specular=u(0.0, 0.6))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types (colours as lists); a cartoon spec without `FAMILY_FIELDS`."""
+        """Plain JSON types (colours as lists); a cartoon spec without `FAMILY_FIELDS`, a
+        spec of another family but "realistic" without `REALISTIC_FIELDS`."""
         data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
         if self.family == "cartoon":
             data = {k: v for k, v in data.items() if k not in FAMILY_FIELDS}
+        elif self.family != "realistic":
+            data = {k: v for k, v in data.items() if k not in REALISTIC_FIELDS}
         return data
 
     @classmethod
@@ -212,13 +228,18 @@ class CharacterSpec:
             raise InputError(f"CharacterSpec.from_dict: missing keys {missing}, unknown keys {unknown}")
         values = {k: (tuple(float(x) for x in data[k]) if isinstance(data[k], (list, tuple)) else data[k])
                   for k in names}
-        if values["hair_style"] not in HAIR_STYLES:
-            raise InputError(f"CharacterSpec.from_dict: hair_style must be one of {HAIR_STYLES}, "
-                             f"got {values['hair_style']!r}")
+        for name, allowed in (("hair_style", HAIR_STYLES), ("facial_hair", FACIAL_HAIR)):
+            if values[name] not in allowed:
+                raise InputError(f"CharacterSpec.from_dict: {name} must be one of {allowed}, "
+                                 f"got {values[name]!r}")
+        values["lipstick"] = bool(values["lipstick"])
         return cls(**values)
 
 
-FAMILY_FIELDS = ("family", "mouth_style", "toon_bands", "outline", "horn_size", "horn_colour")
+REALISTIC_FIELDS = ("skin_detail", "freckles", "age", "facial_hair", "facial_hair_colour",
+                    "lipstick", "glasses", "glasses_colour")
+FAMILY_FIELDS = ("family", "mouth_style", "toon_bands", "outline", "horn_size",
+                 "horn_colour") + REALISTIC_FIELDS
 
 
 def part_colours(s: CharacterSpec) -> dict[str, Colour]:
@@ -230,4 +251,8 @@ def part_colours(s: CharacterSpec) -> dict[str, Colour]:
             "brow_right": s.brow_colour, "eye_left": eye_white, "eye_right": eye_white,
             "iris_left": s.iris_colour, "iris_right": s.iris_colour,
             "pupil_left": (0.01, 0.01, 0.012), "pupil_right": (0.01, 0.01, 0.012),
-            "horn": s.horn_colour}
+            "horn": s.horn_colour, "gums": _GUMS, "lash_left": s.brow_colour,
+            "lash_right": s.brow_colour, "glasses": s.glasses_colour}
+
+
+_GUMS = (0.62, 0.2, 0.22)   # linear RGB of the gums

@@ -116,6 +116,7 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
     from .character import build_character, face_anchor, set_viseme_weights
     from .character_spec import CharacterSpec
     from .shot import ShotSpec, setup_shot
+    from .realistic_look import style_scene as style_realistic
     from .toon import style_scene
 
     out_dir = Path(out_dir)
@@ -142,6 +143,7 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
         character = build_character(scene, CharacterSpec.random(plan.character_seed, plan.family))
         setup_shot(scene, character.object, face_anchor(character), shot)
         style_scene(scene, character)
+        style_realistic(scene, character)
         renderer = _Renderer(scene, character, work, n_frames)
         versions = {"neutral": np.zeros_like(visemes), "talking": visemes}
         if dub is not None:

@@ -232,7 +232,7 @@ def add_parser(commands) -> None:
                            "(e.g. test: an evaluation set at another --fps or --resolution)")
     make.add_argument("--families", default=",".join(DEFAULT_FAMILIES),
                       help="character families the clips are drawn from, comma-separated "
-                           "(cartoon, anime, creature; default cartoon)")
+                           "(cartoon, anime, creature, realistic; default cartoon)")
     show = sub.add_parser("show", help="counts and a contact sheet")
     show.add_argument("dir", type=Path)
     show.add_argument("--sheet", type=Path, default=None, help="PNG (default DIR/contact_sheet.png)")

@@ -32,7 +32,9 @@ PART_CLASSES: dict[str, int] = {
 }
 
 # Part names that are not classes of their own: the class they count as.
-PART_ALIASES: dict[str, str] = {"tongue": "mouth_interior", "horn": "hair"}
+# Glasses count as hair (things worn on the head); eyelashes as the eye they line.
+PART_ALIASES: dict[str, str] = {"tongue": "mouth_interior", "gums": "mouth_interior",
+                                "horn": "hair", "glasses": "hair"}
 
 MOUTH_GROUP = "mouth"   # the vertex group of both lips
 OVERLAY_PROPERTY = "lipsync_overlay"  # objects with this custom property: drawn, not labelled
@@ -154,8 +156,8 @@ class MeshBuilder:
 
 
 def part_class(part: str) -> int:
-    """Class id of a part name; pupils and irises count as the eye they sit in."""
-    for prefix in ("pupil_", "iris_"):
+    """Class id of a part name; pupils, irises and lashes count as the eye they belong to."""
+    for prefix in ("pupil_", "iris_", "lash_"):
         if part.startswith(prefix):
             part = "eye_" + part[len(prefix):]
     return PART_CLASSES[PART_ALIASES.get(part, part)]

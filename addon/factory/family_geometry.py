@@ -2,7 +2,7 @@
 
 `face_for(spec)` gives the shape functions of a spec's family: `head_geometry.Face` for the
 "cartoon" and "creature" families (a creature differs in its spec's numbers, plus `horns`),
-`AnimeFace` for "anime". Builder units, axes and array shapes as in `head_geometry`.
+`AnimeFace` for "anime", `realistic_geometry.RealisticFace` for "realistic". Builder units, axes and array shapes as in `head_geometry`.
 
 An anime mouth is drawn, not modelled: thin lips of the skin's colour lie around a dark
 line (the mouth interior seen through a small gap, `MOUTH_GAP`), shaped by the spec's
@@ -21,6 +21,7 @@ import numpy as np
 
 from .character_spec import CharacterSpec
 from .head_geometry import Face, Pose, Sphere
+from .realistic_geometry import RealisticFace
 
 # Rest gap between an anime mouth's lip centre lines per mouth style, builder units.
 MOUTH_GAP = {"line": 0.03, "smile": 0.028, "small": 0.05, "cat": 0.028}
@@ -34,6 +35,8 @@ _TONGUE_SHARE = 0.4            # most of the opening the tongue takes (more when
 
 def face_for(spec: CharacterSpec) -> Face:
     """The shape functions of `spec`'s family."""
+    if spec.family == "realistic":
+        return RealisticFace(spec)
     return AnimeFace(spec) if spec.family == "anime" else Face(spec)
 
 

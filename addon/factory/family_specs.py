@@ -5,6 +5,8 @@
   shape with a tongue and a row of upper teeth when it opens.
 - "creature": wide mouths on big jaws with big teeth, skin of any colour, big ears,
   sometimes horns.
+- "realistic": human proportions and colours, lips nearly of the skin's colour (lipstick
+  sometimes), skin detail (pores, freckles, age), facial hair, glasses (`realistic_specs`).
 
 Each family has held-out variants (`HELD_OUT_VARIANTS`: spec field -> values) drawn only
 for held-out character seeds (`core.dataset.plan.held_out_character`), so a variant such
@@ -22,6 +24,7 @@ from ...core.dataset.plan import FAMILIES, held_out_character
 from ...core.errors import InputError
 from .character_spec import (_MONK_SRGB, _IRIS_SRGB, CharacterSpec, _jitter, _rgb,
                              _srgb_hex_to_linear)
+from .realistic_specs import draw_realistic
 
 MOUTH_STYLES = ("line", "smile", "small", "cat")   # anime mouths; "cat" is the ω shape
 _ANIME_HAIR_SRGB = {"black": "1f1d2b", "brown": "6b4426", "blonde": "f0d68a", "pink": "f29ac0",
@@ -36,18 +39,24 @@ _HORN_SRGB = ("efe6cf", "5a4a3a", "2b2622", "b8a27a")
 HELD_OUT_VARIANTS: dict[str, dict[str, tuple]] = {
     "anime": {"mouth_style": ("cat",)},
     "creature": {"skin_tone": ("purple", "yellow")},
+    "realistic": {"facial_hair": ("full_beard",)},
 }
 _HELD_OUT_SHARE = 0.5   # share of held-out characters that get a held-out variant
-_FAMILY_STREAM = {"anime": 1, "creature": 2}
+_FAMILY_STREAM = {"anime": 1, "creature": 2, "realistic": 3}
 
 
 def _pick(rng: np.random.Generator, seed: int, family: str, field: str,
-          options: tuple) -> str:
-    """One of `options`, or for some held-out seeds one of the family's held-out values."""
+          options: tuple, weights: tuple | None = None) -> str:
+    """One of `options` (with relative `weights`, default uniform), or for some held-out
+    seeds one of the family's held-out values."""
     held = HELD_OUT_VARIANTS[family].get(field, ())
     if held and held_out_character(seed) and rng.random() < _HELD_OUT_SHARE:
         return str(rng.choice(held))
-    return str(rng.choice([o for o in options if o not in held]))
+    kept = [i for i, o in enumerate(options) if o not in held]
+    if weights is None:
+        return str(rng.choice([options[i] for i in kept]))
+    p = np.array([weights[i] for i in kept], dtype=np.float64)
+    return str(options[kept[int(rng.choice(len(kept), p=p / p.sum()))]])
 
 
 def random_family_spec(seed: int, family: str) -> CharacterSpec:
@@ -57,6 +66,10 @@ def random_family_spec(seed: int, family: str) -> CharacterSpec:
         raise InputError(f"character family must be one of {', '.join(FAMILIES)}, got {family!r}")
     rng = np.random.default_rng([seed, 0x5EED, _FAMILY_STREAM[family]])
     base = CharacterSpec.random(seed)   # fields a family does not redraw (brows, hair shell...)
+    if family == "realistic":
+        pick = lambda field, options, weights=None: _pick(  # noqa: E731
+            rng, seed, family, field, options, weights)
+        return replace(base, family=family, **draw_realistic(rng, base, pick))
     draw = _anime if family == "anime" else _creature
     return replace(base, family=family, **draw(seed, rng, base))
 

@@ -27,6 +27,7 @@ UNIT = 0.11
 
 # Vertex roles: which function moves a vertex in the viseme shape keys.
 R_FIXED, R_SKIN, R_LIP_UP, R_LIP_LO, R_INTERIOR, R_TEETH_UP, R_TEETH_LO, R_TONGUE = range(8)
+R_GUM_UP, R_GUM_LO = 8, 9   # gums (realistic family, `realistic_geometry`)
 
 
 def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
@@ -98,6 +99,10 @@ class Eye(NamedTuple):
 
 class Face:
     """Shape functions of one spec (numpy-friendly, builder units)."""
+
+    head_segs = (64, 40)    # head sphere segments (around, pole to pole)
+    hair_segs = (64, 32)    # hair shell segments
+    neck = 0.40             # neck radius / head half width
 
     def __init__(self, s: CharacterSpec) -> None:
         self.s = s
@@ -309,6 +314,14 @@ class Face:
         off[:, 1] -= 0.5 * p.fwd * ring
         return off
 
+    def extra_surfaces(self, p: Pose) -> dict:
+        """Role -> fn(pu, pv) of mouth surfaces a family adds (`mouth_grids`); none here."""
+        return {}
+
+    def extra_grids(self, p: Pose) -> list:
+        """`Grid`s of the surfaces of `extra_surfaces`; none here."""
+        return []
+
 
 # Grid sizes of the lip tubes: along the mouth, around the cross-section.
 LIP_N, LIP_M = 33, 12
@@ -351,7 +364,8 @@ def pose_positions(face: Face, co: np.ndarray, role: np.ndarray, pu: np.ndarray,
                   (R_INTERIOR, lambda u, v: face.interior_points(u, v, pose)),
                   (R_TEETH_UP, lambda u, v: face.teeth_points(u, v, True, pose)),
                   (R_TEETH_LO, lambda u, v: face.teeth_points(u, v, False, pose)),
-                  (R_TONGUE, lambda u, v: face.tongue_points(u, v, pose))):
+                  (R_TONGUE, lambda u, v: face.tongue_points(u, v, pose)),
+                  *face.extra_surfaces(pose).items()):
         sel = role == r
         out[sel] = fn(pu[sel], pv[sel])
     return out
@@ -379,4 +393,4 @@ def mouth_grids(face: Face, pose: Pose) -> list[Grid]:
     for upper, role in ((True, R_TEETH_UP), (False, R_TEETH_LO)):
         out.append(Grid("teeth", role, *teeth_grid(face, upper, pose), flip=True))
     out.append(Grid("tongue", R_TONGUE, *tongue_grid(face, pose), wrap=True, caps=True))
-    return out
+    return out + face.extra_grids(pose)

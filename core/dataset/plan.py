@@ -8,7 +8,7 @@ characters and voices apart: a "test" clip has a character seed AND a voice neve
 Character families (`FAMILIES`): a plan of the default family, "cartoon", is the plan as it
 always was; a plan of several families draws each clip's family from a stream of its own, so
 every other field of a clip is the same whatever the families. The factory draws a
-family's held-out variants (a skin colour, a mouth style) only for held-out character seeds,
+family's held-out variants (a skin colour, a mouth style, a full beard) only for held-out character seeds,
 so they appear in val and test alone.
 """
 
@@ -36,7 +36,7 @@ HELD_OUT_VOICES: dict[str, tuple[str, ...]] = {
     "it": ("it+f3",),
 }
 LANGUAGE_WEIGHTS = {"en": 0.6, "de": 0.1, "fr": 0.1, "es": 0.1, "it": 0.1}
-FAMILIES = ("cartoon", "anime", "creature")
+FAMILIES = ("cartoon", "anime", "creature", "realistic")
 DEFAULT_FAMILIES = ("cartoon",)
 CHARACTER_POOL = 1_000_000        # character seeds are drawn from [0, CHARACTER_POOL)
 HELD_OUT_CHARACTER_EVERY = 10     # seeds divisible by this are never trained on
