@@ -1,13 +1,19 @@
-"""A speaker's own footage as the generator's training samples (self-supervised).
+"""A speaker's footage, or a character's renders, as the generator's training samples.
 
-Each visible frame of the shot is a target; its input is what the pipeline gives the
-generator when it re-voices the shot (`CharacterState`, revoice on): the passes and lip
-contours of the shot's most closed mouth carried into the frame, the rest crop as the
-reference, and the frame's own audio. Learning on these pairs teaches the generator this
-speaker's mouth for this audio, in exactly the setting in which it will dub the shot.
+Footage (`collect_footage`, self-supervised): each visible frame of the shot is a target;
+its input is what the pipeline gives the generator when it re-voices the shot
+(`CharacterState`, revoice on): the passes and lip contours of the shot's most closed
+mouth carried into the frame, the rest crop as the reference, and the frame's own audio.
+Learning on these pairs teaches the generator this speaker's mouth for this audio, in
+exactly the setting in which it will dub the shot.
+
+Renders (`collect_renders`): a character rendered twice from the same camera, mouth at
+rest and speaking; the rest render is the input (as an animator's shot), the speaking
+render the target: the factory's training setting, on the user's own character.
 
 Arrays (F' = visible frames, S = the generator's side; images in [0, 1]):
-    crops (F', 3, S, S) the frames' own crops (target; outside the mask also the input),
+    crops (F', 3, S, S) the target crops, inputs (F', 3, S, S) the input crops (kept
+    outside the mask; the same array as crops for footage),
     passes (F, 4, S, S) the source passes of every frame (zeros where not visible),
     heatmaps (F', 1, S, S) the source's lip contours, masks (F', 1, S, S) the mouth
     region (the frame's own mouth and the rest mouth carried into it),
@@ -41,6 +47,7 @@ class Footage:
 
     frames: np.ndarray      # (F',) int: frame index of each sample
     crops: np.ndarray
+    inputs: np.ndarray
     passes: np.ndarray
     heatmaps: np.ndarray
     masks: np.ndarray
@@ -63,24 +70,47 @@ def collect_footage(paths: Sequence[str | Path], track: CharacterTrack, fps: flo
                     should_cancel: CancelFn = never_cancel) -> Footage:
     """The samples of `track` in frames `paths` at `fps` (see the module docstring).
     InputError when fewer than MIN_FRAMES frames show the whole mouth."""
+    return _collect(paths, None, track, fps, models, progress, should_cancel)
+
+
+def collect_renders(rest_paths: Sequence[str | Path], speaking_paths: Sequence[str | Path],
+                    track: CharacterTrack, fps: float, models: LipSyncModels,
+                    progress: ProgressFn = no_progress,
+                    should_cancel: CancelFn = never_cancel) -> Footage:
+    """The samples of a character rendered at rest (`rest_paths`, whose keypoints `track`
+    holds, with the speaking render's audio) and speaking (`speaking_paths`, the same
+    frames); see the module docstring. InputError as `collect_footage`."""
+    if len(rest_paths) != len(speaking_paths):
+        raise InputError(f"character '{track.name}': {len(rest_paths)} frames at rest but "
+                         f"{len(speaking_paths)} speaking: render both over the same frames.")
+    return _collect(rest_paths, speaking_paths, track, fps, models, progress, should_cancel)
+
+
+def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncModels,
+             progress: ProgressFn, should_cancel: CancelFn) -> Footage:
+    """Footage (`targets` None: re-voiced from the shot's rest mouth, each frame its own
+    target) or renders (`targets`: the speaking frames; the inputs `paths` as they are)."""
     n = len(paths)
-    state = CharacterState(track, n, AudioTiming(fps=fps), models, revoice="on")
+    state = CharacterState(track, n, AudioTiming(fps=fps), models,
+                           revoice="on" if targets is None else "off")
     visible = np.flatnonzero(state.visible)
     if len(visible) < MIN_FRAMES:
         raise InputError(f"character '{track.name}': only {len(visible)} of {n} frames show "
                          f"the whole mouth; learning needs at least {MIN_FRAMES}: give a longer "
-                         "clip where the speaker faces the camera.")
+                         "clip where the face is towards the camera.")
     rest = state.reference_frame()
     state.set_reference(to_display(read_frame_raw(paths[rest])), rest)
     size, side = state.size, state.pass_side
     passes = np.zeros((n, 4, size, size), np.float32)
-    crops, heatmaps, masks, audio = [], [], [], []
+    crops, inputs, heatmaps, masks, audio = [], [], [], [], []
     for i in range(n):
         check_cancel(should_cancel)
         if state.visible[i]:
             state.add(i, to_display(read_frame_raw(paths[i])))
             passes[i] = state.passes[i]
-            crops.append(state.crops[i].transpose(2, 0, 1).astype(np.float32) / 255)
+            inputs.append(_unit(state.crops[i]))
+            crops.append(inputs[-1] if targets is None else _unit(
+                state.crop_frame(to_display(read_frame_raw(targets[i])), i)))
             source = state.points[i]
             own = box_to_crop(track.keypoints.points[i, 0], state.boxes[i], side) * (size / side)
             heatmaps.append(keypoint_heatmap(source, (size, size))[None])
@@ -89,6 +119,12 @@ def collect_footage(paths: Sequence[str | Path], track: CharacterTrack, fps: flo
             audio.append(group_window(state.mfcc, state.timing, i - HALF_GROUP)[None])
             state.forget_before(i + 1)
         progress(i + 1, n, f"reading frame {i + 1}/{n}")
-    return Footage(visible, np.stack(crops), passes, np.stack(heatmaps).astype(np.float32),
-                   np.stack(masks).astype(np.float32), np.stack(audio).astype(np.float32),
-                   state.reference.numpy())
+    crops = np.stack(crops)
+    return Footage(visible, crops, crops if targets is None else np.stack(inputs), passes,
+                   np.stack(heatmaps).astype(np.float32), np.stack(masks).astype(np.float32),
+                   np.stack(audio).astype(np.float32), state.reference.numpy())
+
+
+def _unit(image: np.ndarray) -> np.ndarray:
+    """(S, S, 3) uint8 -> (3, S, S) float32 in [0, 1]."""
+    return image.transpose(2, 0, 1).astype(np.float32) / 255

@@ -74,9 +74,10 @@ class Tuner:
         return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
 
     def output(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(composited output, target, mask) of samples `rows`: (N,3,S,S) x2, (N,1,S,S)."""
+        """(output composited over the input, target, mask) of samples `rows`:
+        (N,3,S,S) x2, (N,1,S,S)."""
         f = self.footage
-        crops, mask = self._tensor(f.crops[rows]), self._tensor(f.masks[rows])
+        crops, mask = self._tensor(f.inputs[rows]), self._tensor(f.masks[rows])
         with torch.no_grad():
             visual = self.models.sync.embed_visual(self._tensor(f.groups(rows)))
             audio = self.models.sync.embed_audio(self._tensor(f.audio[rows]))
@@ -85,7 +86,7 @@ class Tuner:
                                      self._tensor(f.heatmaps[rows]), crops)
         reference = self._tensor(f.reference)[None].expand(len(rows), -1, -1, -1)
         made = self.generator(source, heat, reference, visual, audio)
-        return composite(made, crops, mask), crops, mask
+        return composite(made, crops, mask), self._tensor(f.crops[rows]), mask
 
     def step(self) -> float:
         """One step on BATCH training frames; the loss."""

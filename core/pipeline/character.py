@@ -241,6 +241,11 @@ class CharacterState:
             return None
         return here[:2], there[:2], float(width_there / width_here)
 
+    def crop_frame(self, display: np.ndarray, index: int) -> np.ndarray:
+        """(S, S, 3) uint8: the model-size crop of `display` (another render of frame
+        `index`, (H, W, 3) uint8) at frame `index`'s crop box."""
+        return self._crop(display, index)[0]
+
     def _crop(self, display: np.ndarray, index: int, with_passes: bool = False,
               box: np.ndarray | None = None):
         """The model-size crop of frame `index` (its `box`, default its crop box), and with
