@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.dataset.plan import DEFAULT_FAMILIES, ClipPlan, check_families, plan_clips
-from ...core.dataset.reader import MANIFEST, RECIPE, read_manifest
+from ...core.dataset.reader import MANIFEST, RECIPE, UNLABELLED, read_manifest
 from ...core.cli.arguments import LOGGER, add_verbose_argument
 from ...core.cli.exit_codes import DONE, FAILED, exit_code_of
 from ...core.errors import InputError
@@ -190,6 +190,7 @@ def _contact_sheet(out: Path, clips: list[dict], sheet: Path, n_tiles: int, seed
     lut = np.zeros((256, 3), np.uint8)
     for cls, rgb in colours.items():
         lut[cls] = rgb
+    lut[UNLABELLED] = (128, 128, 128)           # imported characters' matte
     tiles = []
     for _ in range(n_tiles):
         clip = clips[int(rng.integers(len(clips)))]

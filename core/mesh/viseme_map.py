@@ -30,8 +30,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..speech.visemes import OPENNESS
-from .viseme_names import VISEMES, mouth_shape_keys
+from .viseme_names import OPENNESS, VISEMES, mouth_shape_keys
 
 Table = Mapping[str, Mapping[str, float]]   # viseme -> {shape key (or expression): weight}
 

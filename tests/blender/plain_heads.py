@@ -76,9 +76,9 @@ def face_object(name: str = "Head", keys: dict | None = None, scene=None) -> bpy
     scene = scene or bpy.context.scene
     co, faces, is_lower = _grid()
     inside = len(co) + np.arange(4)
-    y = _face_y(0, MOUTH_Z) + 0.012
-    co = np.vstack([co, [(-0.05, y, MOUTH_Z - 0.03), (0.05, y, MOUTH_Z - 0.03),
-                         (0.05, y, MOUTH_Z + 0.01), (-0.05, y, MOUTH_Z + 0.01)]])
+    corners = [(-0.05, MOUTH_Z - 0.03), (0.05, MOUTH_Z - 0.03), (0.05, MOUTH_Z + 0.01),
+               (-0.05, MOUTH_Z + 0.01)]                      # behind the convex face
+    co = np.vstack([co, [(x, _face_y(x, z) + 0.01, z) for x, z in corners]])
     is_lower = np.concatenate([is_lower, [False] * 4])
     mesh = bpy.data.meshes.new(name)
     mesh.from_pydata(co.tolist(), [], [*faces, tuple(int(i) for i in inside)])

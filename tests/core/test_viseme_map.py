@@ -11,8 +11,7 @@ import pytest
 from lipsync.core.errors import InputError
 from lipsync.core.mesh.viseme_map import (SCHEMES, VisemeMap, choose_map, detect_map,
                                           load_table, map_from_scheme, normalise_key)
-from lipsync.core.mesh.viseme_names import VISEMES
-from lipsync.core.speech.visemes import OPENNESS
+from lipsync.core.mesh.viseme_names import OPENNESS, VISEMES
 
 OCULUS = ["Basis", "viseme_sil", "viseme_PP", "viseme_FF", "viseme_TH", "viseme_DD",
           "viseme_kk", "viseme_CH", "viseme_SS", "viseme_nn", "viseme_RR", "viseme_aa",
