@@ -19,7 +19,8 @@ a shape key is given as its displacement from the basis (key - basis); a jaw bon
 as the displacement its opening rotation gives each vertex (weight x rotation, the
 Blender side computes it). Vertex indices are int64 into the basis.
 
-Shape keys are picked by name (`viseme_names.classify_shape_key`).
+Shape keys are picked by name (`viseme_names.classify_shape_key`), or given (the opening
+keys of a character's viseme map, `viseme_map`).
 """
 
 from __future__ import annotations
