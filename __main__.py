@@ -8,6 +8,7 @@
     python -m lipsync batch shots.toml [--shard I/N] [--dry-run] [--device D] [--python PYTHON]
     python -m lipsync demo --out demo/out
     python -m lipsync dataset make --out DIR --clips N --seed S [--workers K] [--engine ...]
+    python -m lipsync dataset import CHARACTER_FILE --out DIR --clips N --seed S [--visemes ...]
     python -m lipsync dataset show DIR
     python -m lipsync train {sync,generator,parser} --data DIR --out DIR [--steps N] [--resume]
     python -m lipsync eval --data DIR [--split test] [--out DIR]
@@ -26,7 +27,7 @@ import sys
 # The lab's commands: name -> (module whose add_parser sets func, help while not loaded).
 LAB = {
     "dataset": (".addon.factory.dataset", "render or inspect the synthetic data set: "
-                                          "dataset make|show ... (needs bpy)"),
+                                          "dataset make|import|show ... (needs bpy)"),
     "train": (".core.train.cli", "train a network on a factory data set"),
     "eval": (".core.evaluate.cli", "measure lip-sync quality on a held-out split"),
 }

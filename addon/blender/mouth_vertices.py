@@ -72,7 +72,7 @@ def _basis_and_edges(obj) -> tuple[np.ndarray, np.ndarray]:
     return co.reshape(n, 3), edges.reshape(-1, 2)
 
 
-def _from_shape_keys(obj, basis, edges):
+def _from_shape_keys(obj, basis, edges, opening=()):
     keys = obj.data.shape_keys
     if keys is None or len(keys.key_blocks) < 2:
         return None
@@ -86,11 +86,11 @@ def _from_shape_keys(obj, basis, edges):
         deltas[block.name] = co.reshape(n, 3) - basis
     from ...core.mesh.lips import lips_from_shape_keys   # scipy: only when needed
 
-    found = lips_from_shape_keys(basis, deltas, edges)
+    found = lips_from_shape_keys(basis, deltas, edges, opening)
     return None if found is None else (found.indices, f"shape keys ({', '.join(found.used)})")
 
 
-def _jaw_bones(obj):
+def jaw_bones(obj):
     """(armature object, bone) pairs of the armature modifiers' bones named like a jaw that
     have a vertex group on `obj`."""
     for mod in obj.modifiers:
@@ -107,7 +107,7 @@ def _from_jaw(obj, basis, edges):
 
     from ...core.mesh.lips import lips_from_jaw
 
-    for arm, bone in _jaw_bones(obj):
+    for arm, bone in jaw_bones(obj):
         weights = _group_weights(obj, bone.name)
         if weights is None or not weights.any():
             continue
@@ -132,9 +132,10 @@ def _from_materials(obj, mesh):
     return found, f"material {names}"
 
 
-def find_mouth_vertices(obj, mesh, group_name: str = "") -> MouthVertices:
+def find_mouth_vertices(obj, mesh, group_name: str = "", opening_keys=()) -> MouthVertices:
     """The lips of `obj` as vertices of `mesh` (its evaluated mesh); see the module docstring
-    for the order of the sources. Raises InputError when none gives 25 vertices."""
+    for the order of the sources; `opening_keys`: shape keys known to open the mouth (else
+    picked by name). Raises InputError when none gives 25 vertices."""
     if group_name:
         group = obj.vertex_groups.get(group_name)
         if group is None:
@@ -155,10 +156,10 @@ def find_mouth_vertices(obj, mesh, group_name: str = "") -> MouthVertices:
     same_topology = len(obj.data.vertices) == len(mesh.vertices)
     if same_topology:          # shape keys and weights index the original mesh's vertices
         basis, edges = _basis_and_edges(obj)
-        for finder in (_from_shape_keys, _from_jaw):
-            result = finder(obj, basis, edges)
-            if result is not None:
-                return MouthVertices(*result)
+        result = _from_shape_keys(obj, basis, edges, tuple(opening_keys)) \
+            or _from_jaw(obj, basis, edges)
+        if result is not None:
+            return MouthVertices(*result)
     result = _from_materials(obj, mesh)
     if result is not None and result[0].size >= N_MOUTH_KEYPOINTS:
         return MouthVertices(*result)

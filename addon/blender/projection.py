@@ -74,14 +74,18 @@ def project_points(scene, depsgraph, camera, world: np.ndarray) -> tuple[np.ndar
 
 
 class MouthProjector:
-    """Projects one character's mouth and face through the scene camera, frame by frame."""
+    """Projects one character's mouth and face through the scene camera, frame by frame.
 
-    def __init__(self, scene, obj, camera, mouth_group: str = ""):
+    face: (M,) vertex indices whose projection is the face box (default: a "face"/"head"
+    vertex group, else the whole mesh)."""
+
+    def __init__(self, scene, obj, camera, mouth_group: str = "", face: np.ndarray | None = None):
         self.scene, self.obj, self.camera, self.mouth_group = scene, obj, camera, mouth_group
         self.landmarks: np.ndarray | None = None  # (25,) vertex indices, chosen once
         self.mouth: np.ndarray | None = None
         self.mouth_source = ""          # where the lips came from, for the user
-        self.face: np.ndarray | None = None
+        self.face: np.ndarray | None = face
+        self._face_given = face is not None
         self.n_vertices = -1
 
     def _world_vertices(self, mesh) -> np.ndarray:
@@ -127,7 +131,8 @@ class MouthProjector:
                 self.mouth, self.mouth_source = found.indices, found.source
                 LOG.info("character '%s': %d mouth vertices from the %s", self.obj.name,
                          len(found.indices), found.source)
-                self.face = _face_vertex_indices(self.obj, mesh)
+                if not self._face_given:
+                    self.face = _face_vertex_indices(self.obj, mesh)
                 self.n_vertices = len(mesh.vertices)
             elif len(mesh.vertices) != self.n_vertices:
                 raise InputError(f"'{self.obj.name}' changes its vertex count at frame {frame} "

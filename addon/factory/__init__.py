@@ -7,6 +7,8 @@
 - `face_parts`: mesh building blocks shared by the characters and the demo's head.
 - `talking_head`: the demo's procedural talking head.
 - `clip`, `shot`, `dataset`: one rendered clip, its camera and lights, the data set.
+- `import_character`, `import_clip`, `import_dataset`: a character made elsewhere (.blend,
+  .glb/.gltf, .vrm) talking through its own mouth controls, its clips, `dataset import`.
 
 Everything else imports bpy; import the submodules, nothing runs at import time.
 """

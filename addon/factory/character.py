@@ -173,25 +173,10 @@ def set_viseme_weights(character: Character, weights: np.ndarray, frame_start: i
     if not np.all(np.isfinite(w)) or w.min() < -1e-6 or w.max() > 1.0 + 1e-6:
         raise InputError(f"set_viseme_weights: weights must be finite and in [0, 1], got min {np.nanmin(w):g} "
                          f"max {np.nanmax(w):g}")
-    from bpy_extras import anim_utils
+    from ..blender.animate import keyframe_shape_keys
 
-    key = character.object.data.shape_keys
-    keys = key.key_blocks
-    for name in VISEMES[1:]:  # one keyframe each: creates action, slot and F-curves
-        keys[name].keyframe_insert("value", frame=int(frame_start))
-    anim = key.animation_data
-    bag = anim_utils.action_get_channelbag_for_slot(anim.action, anim.action_slot)
-    frames = np.arange(w.shape[0], dtype=np.float64) + int(frame_start)
-    for col, name in enumerate(VISEMES):
-        if col == 0:
-            continue
-        path = f'key_blocks["{name}"].value'
-        fc = bag.fcurves.find(path)
-        fc.keyframe_points.clear()
-        fc.keyframe_points.add(len(frames))
-        fc.keyframe_points.foreach_set("co", np.stack([frames, np.clip(w[:, col], 0, 1)], 1).ravel())
-        fc.keyframe_points.foreach_set("interpolation", [1] * len(frames))  # LINEAR
-        fc.update()
+    keyframe_shape_keys(character.object, list(VISEMES[1:]), np.clip(w[:, 1:], 0, 1),
+                        frame_start)
 
 
 def face_anchor(character: Character) -> tuple[np.ndarray, np.ndarray, float]:

@@ -49,15 +49,21 @@ class ClipOptions:
     fps: int | None = None     # one frame rate for every clip (default: the shot's 24/25/30)
 
 
-class _Renderer:
-    """Renders the built scene's frames 1..F into arrays: colour, labels, keypoints."""
+class ClipRenderer:
+    """Renders the built scene's frames 1..F into arrays: colour, labels, keypoints.
 
-    def __init__(self, scene, character, work: Path, n_frames: int):
+    `obj` is the talking mesh; `mouth_group` its lips' vertex group ("" finds them);
+    `face` (M,) vertex indices of the face for the face box (None: a "face"/"head" group or
+    the whole mesh); `labels` renders (F, H, W) uint8 classes (default: the factory's exact
+    part labels of `obj`)."""
+
+    def __init__(self, scene, obj, work: Path, n_frames: int, mouth_group: str = "",
+                 face: np.ndarray | None = None, labels=None):
         from ..blender.projection import MouthProjector
 
-        self.scene, self.character, self.work, self.n_frames = scene, character, work, n_frames
-        self.projector = MouthProjector(scene, character.object, scene.camera,
-                                        character.mouth_group)
+        self.scene, self.obj, self.work, self.n_frames = scene, obj, work, n_frames
+        self.projector = MouthProjector(scene, obj, scene.camera, mouth_group, face=face)
+        self._labels = labels
 
     def colour(self) -> np.ndarray:
         """(F, H, W, 3) uint8 RGB, one animation render."""
@@ -72,9 +78,11 @@ class _Renderer:
 
     def labels(self) -> np.ndarray:
         """(F, H, W) uint8 part classes, one animation render."""
+        if self._labels is not None:
+            return self._labels(self.scene, 1, self.n_frames)
         from .labels import render_label_range
 
-        return render_label_range(self.scene, self.character, 1, self.n_frames)
+        return render_label_range(self.scene, self.obj, 1, self.n_frames)
 
     def keypoints(self):
         """KeypointTrack of the mouth over frames 1..F (full-frame px)."""
@@ -100,6 +108,114 @@ def _speak(plan_text: str, plan: ClipPlan):
                       sample_rate=FRONT_END.sample_rate)
 
 
+@dataclass
+class ClipSpeech:
+    """A clip's speech fitted to its F frames: the talking audio (`samples`, 16 kHz), the
+    viseme weights (F, 7) of each version ("neutral" all rest, "talking", maybe "dub"),
+    the phonemes [[start_s, end_s, symbol]] per spoken version, the dub's audio or None."""
+
+    timing: object              # core.audio.AudioTiming at the shot's fps
+    n_frames: int
+    samples: np.ndarray
+    versions: dict
+    phonemes: dict
+    dub_samples: np.ndarray | None = None
+
+
+def speak_clip(plan: ClipPlan, fps: float, max_frames: int | None = None) -> ClipSpeech:
+    """Speak the plan's sentence (and dub sentence) with espeak-ng; F = the talking audio's
+    length in frames at `fps`, at most `max_frames`."""
+    from ...core.audio import AudioTiming, fit_to_frames
+    from ...core.speech import viseme_weights
+
+    speech = _speak(plan.sentence, plan)
+    timing = AudioTiming(fps=fps)
+    n_frames = timing.n_video_frames_for(len(speech.samples))
+    if max_frames is not None:
+        n_frames = min(n_frames, max_frames)
+    samples, _ = fit_to_frames(speech.samples, timing, n_frames)
+    visemes = viseme_weights(speech.phonemes, timing, n_frames)
+    result = ClipSpeech(timing, n_frames, samples, {"neutral": np.zeros_like(visemes),
+                                                    "talking": visemes},
+                        {"talking": [[p.start_s, p.end_s, p.symbol] for p in speech.phonemes]})
+    if plan.dub_sentence:
+        dub = _speak(plan.dub_sentence, plan)
+        result.versions["dub"] = viseme_weights(dub.phonemes, timing, n_frames)
+        result.phonemes["dub"] = [[p.start_s, p.end_s, p.symbol] for p in dub.phonemes]
+        result.dub_samples, _ = fit_to_frames(dub.samples, timing, n_frames)
+    return result
+
+
+def render_versions(renderer: ClipRenderer, speech: ClipSpeech, drive, clip_id: str,
+                    progress: ProgressFn = no_progress, should_cancel: CancelFn = never_cancel):
+    """Render every version of `speech`: `drive(weights (F, 7))` keys the mouth, then the
+    colour frames and keypoints are rendered, and the labels of the talking version.
+    Returns (images {version: (F, H, W, 3)}, tracks {version: KeypointTrack}, labels
+    (F, H, W))."""
+    images, tracks, labels = {}, {}, None
+    steps = len(speech.versions) + 1
+    for step, (name, weights) in enumerate(speech.versions.items()):
+        check_cancel(should_cancel)
+        progress(step, steps, f"{clip_id} {name}")
+        drive(weights)
+        images[name] = renderer.colour()
+        tracks[name] = renderer.keypoints()
+        if name == "talking":
+            labels = renderer.labels()
+    check_cancel(should_cancel)
+    progress(steps, steps, f"{clip_id} stored")
+    return images, tracks, labels
+
+
+def work_folder(out_dir: str | os.PathLike, clip_id: str) -> tuple[Path, Path]:
+    """(the clip's final folder, a fresh ``.tmp`` work folder beside it). InputError when
+    the final folder exists but is no clip of ours (no clip.json): never overwritten."""
+    from ...core.errors import InputError
+
+    out_dir = Path(out_dir)
+    final = out_dir / clip_id
+    if final.exists() and not (final / CLIP_MARKER).exists():
+        raise InputError(f"'{final}' exists and is not a clip (no {CLIP_MARKER}): it is left "
+                         "as it is; move it away or choose another --out.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return final, Path(tempfile.mkdtemp(prefix=f"{clip_id}.", suffix=".tmp", dir=out_dir))
+
+
+def store_clip(work: Path, final: Path, plan: ClipPlan, options: ClipOptions,
+               speech: ClipSpeech, images: dict, tracks: dict, labels: np.ndarray,
+               meta: dict) -> Path:
+    """Write the clip's files (module docstring) into `work`, clip.json last (`meta`'s
+    entries after "plan"), and rename `work` to `final` (replacing an older clip there)."""
+    from ...core.audio import save_wav
+
+    boxes = crop_boxes(tracks["neutral"].points[:, 0], tracks["neutral"].visible[:, 0])
+    size = options.crop_size
+    arrays = {name: np.stack([crop(im, box, size) for im, box in zip(stack, boxes)])
+              for name, stack in images.items()}
+    arrays["labels"] = np.stack([crop(lab, box, size, nearest=True)
+                                 for lab, box in zip(labels, boxes)])
+    arrays["boxes"] = boxes
+    np.savez_compressed(work / "crops.npz", **arrays)
+    for name, track in tracks.items():
+        track.save(work / f"keypoints_{name}.npz")
+    save_wav(work / "audio.wav", speech.samples, FRONT_END.sample_rate)
+    np.save(work / "visemes.npy", speech.versions["talking"])
+    if speech.dub_samples is not None:
+        save_wav(work / "dub_audio.wav", speech.dub_samples, FRONT_END.sample_rate)
+        np.save(work / "dub_visemes.npy", speech.versions["dub"])
+    (work / "phonemes.json").write_text(json.dumps(speech.phonemes))
+    if keeps_full_frames(plan, options):
+        np.savez_compressed(work / "frames.npz", labels=labels, **images)
+    meta = {"plan": plan.to_dict(), **meta, "frames": int(speech.n_frames),
+            "fps": speech.timing.fps, "sample_rate": FRONT_END.sample_rate, "crop_size": size,
+            "versions": list(speech.versions), "audio_samples": len(speech.samples)}
+    (work / CLIP_MARKER).write_text(json.dumps(meta, indent=1))
+    if final.exists():
+        shutil.rmtree(final)
+    work.rename(final)
+    return final
+
+
 def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions = ClipOptions(),
               progress: ProgressFn = no_progress,
               should_cancel: CancelFn = never_cancel) -> Path:
@@ -111,87 +227,33 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
     """
     import bpy
 
-    from ...core.audio import AudioTiming, fit_to_frames, save_wav
-    from ...core.speech import viseme_weights
     from .character import build_character, face_anchor, set_viseme_weights
     from .character_spec import CharacterSpec
     from .shot import ShotSpec, setup_shot
     from .realistic_look import style_scene as style_realistic
     from .toon import style_scene
 
-    out_dir = Path(out_dir)
-    final = out_dir / plan.clip_id
-    out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{plan.clip_id}.", suffix=".tmp", dir=out_dir))
+    final, work = work_folder(out_dir, plan.clip_id)
     try:
-        speech = _speak(plan.sentence, plan)
         shot = ShotSpec.random(plan.shot_seed, engine=options.engine,
                                cycles_share=options.cycles_share, fps=options.fps,
                                resolution=options.resolution)
-        timing = AudioTiming(fps=shot.fps)
-        n_frames = timing.n_video_frames_for(len(speech.samples))
-        if options.max_frames is not None:
-            n_frames = min(n_frames, options.max_frames)
-        samples, _ = fit_to_frames(speech.samples, timing, n_frames)
-        visemes = viseme_weights(speech.phonemes, timing, n_frames)
-        dub = _speak(plan.dub_sentence, plan) if plan.dub_sentence else None
-
+        speech = speak_clip(plan, shot.fps, options.max_frames)
         bpy.ops.wm.read_factory_settings(use_empty=True)
         scene = bpy.context.scene
-        scene.frame_start, scene.frame_end = 1, n_frames
+        scene.frame_start, scene.frame_end = 1, speech.n_frames
         scene.render.fps, scene.render.fps_base = shot.fps, 1.0
         character = build_character(scene, CharacterSpec.random(plan.character_seed, plan.family))
         setup_shot(scene, character.object, face_anchor(character), shot)
         style_scene(scene, character)
         style_realistic(scene, character)
-        renderer = _Renderer(scene, character, work, n_frames)
-        versions = {"neutral": np.zeros_like(visemes), "talking": visemes}
-        if dub is not None:
-            versions["dub"] = viseme_weights(dub.phonemes, timing, n_frames)
-        images, tracks = {}, {}
-        steps = len(versions) + 1
-        for step, (name, weights) in enumerate(versions.items()):
-            check_cancel(should_cancel)
-            progress(step, steps, f"{plan.clip_id} {name}")
-            set_viseme_weights(character, weights, 1)
-            images[name] = renderer.colour()
-            tracks[name] = renderer.keypoints()
-            if name == "talking":
-                labels = renderer.labels()
-        check_cancel(should_cancel)
-        progress(steps, steps, f"{plan.clip_id} stored")
-
-        boxes = crop_boxes(tracks["neutral"].points[:, 0], tracks["neutral"].visible[:, 0])
-        size = options.crop_size
-        arrays = {name: np.stack([crop(im, box, size) for im, box in zip(stack, boxes)])
-                  for name, stack in images.items()}
-        arrays["labels"] = np.stack([crop(lab, box, size, nearest=True)
-                                     for lab, box in zip(labels, boxes)])
-        arrays["boxes"] = boxes
-        np.savez_compressed(work / "crops.npz", **arrays)
-        for name, track in tracks.items():
-            track.save(work / f"keypoints_{name}.npz")
-        save_wav(work / "audio.wav", samples, FRONT_END.sample_rate)
-        np.save(work / "visemes.npy", visemes)
-        phonemes = {"talking": [[p.start_s, p.end_s, p.symbol] for p in speech.phonemes]}
-        if dub is not None:
-            fitted, _ = fit_to_frames(dub.samples, timing, n_frames)
-            save_wav(work / "dub_audio.wav", fitted, FRONT_END.sample_rate)
-            np.save(work / "dub_visemes.npy", versions["dub"])
-            phonemes["dub"] = [[p.start_s, p.end_s, p.symbol] for p in dub.phonemes]
-        (work / "phonemes.json").write_text(json.dumps(phonemes))
-        if keeps_full_frames(plan, options):
-            np.savez_compressed(work / "frames.npz", labels=labels, **images)
-        meta = {"plan": plan.to_dict(), "character": character.spec.to_dict(),
-                "shot": shot.to_dict(), "frames": int(n_frames), "fps": shot.fps,
-                "sample_rate": FRONT_END.sample_rate, "crop_size": size,
-                "versions": list(versions),
-                "audio_samples": len(samples)}
-        (work / CLIP_MARKER).write_text(json.dumps(meta, indent=1))
-        if final.exists():
-            shutil.rmtree(final)
-        work.rename(final)
-        return final
+        renderer = ClipRenderer(scene, character.object, work, speech.n_frames,
+                                character.mouth_group)
+        images, tracks, labels = render_versions(
+            renderer, speech, lambda weights: set_viseme_weights(character, weights, 1),
+            plan.clip_id, progress, should_cancel)
+        return store_clip(work, final, plan, options, speech, images, tracks, labels,
+                          {"character": character.spec.to_dict(), "shot": shot.to_dict()})
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -1,10 +1,11 @@
-"""`python -m lipsync dataset make|show`: render a data set of clips in worker processes.
+"""`python -m lipsync dataset make|import|show`: render a data set of clips in worker processes.
 
 make: plans the clips (`core.dataset.plan`), renders the missing ones in K spawned worker
 processes (each its own bpy), keeps finished clips and redoes half-written ones after an
 interruption, and writes `manifest.jsonl` (one line per complete clip, with its split) and
 `recipe.json` (the command's arguments: the data set can be rebuilt from it; `--families`
 only when it is not the default "cartoon").
+import: the same for one character made elsewhere (`import_dataset.py`).
 show: prints counts per split, engine, language, voice and character family (and family by
 split), and writes a contact sheet PNG of random frames with their labels and keypoints
 overlaid, plus one per family when the set holds several.
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.dataset.plan import DEFAULT_FAMILIES, ClipPlan, check_families, plan_clips
-from ...core.dataset.reader import MANIFEST, RECIPE, read_manifest
+from ...core.dataset.reader import MANIFEST, RECIPE, UNLABELLED, read_manifest
 from ...core.cli.arguments import LOGGER, add_verbose_argument
 from ...core.cli.exit_codes import DONE, FAILED, exit_code_of
 from ...core.errors import InputError
@@ -61,8 +62,8 @@ def _check_recipe(out: Path, recipe: dict) -> None:
         old = json.loads(path.read_text())
         # options added since a data set was made had their defaults then
         old["options"] = {**asdict(ClipOptions()), **old.get("options", {})}
-        keys = ("seed", "options", "splits", "families")
-        same = {k: old.get(k) for k in keys} == {k: recipe.get(k) for k in keys}
+        same = ({k: v for k, v in old.items() if k != "clips"}
+                == {k: v for k, v in recipe.items() if k != "clips"})
         if not same:
             raise InputError(f"'{out}' holds a data set made with other settings ({old}); "
                              "resume with the same --seed and options, or choose another --out.")
@@ -78,14 +79,10 @@ def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: Clip
     splits: render only the plan's clips in these splits (e.g. ("test",) for an evaluation
     set under other conditions: `options.fps`, `options.resolution`); families: the
     character families the plan draws from (`core.dataset.plan.FAMILIES`)."""
-    if workers < 1:
-        raise InputError(f"--workers must be at least 1, got {workers}")
+    check_run(workers, options)
     if not splits or set(splits) - set(SPLITS):
         raise InputError(f"--splits must name some of {', '.join(SPLITS)}, got "
                          f"{', '.join(splits) or 'none'}")
-    if options.fps is not None and not 1 <= options.fps <= MAX_FPS:
-        raise InputError(f"--fps must be a whole number of frames per second from 1 to "
-                         f"{MAX_FPS}, got {options.fps}")
     families = check_families(families)
     plans = [p for p in plan_clips(n_clips, seed, families=families) if p.split in splits]
     recipe = {"seed": seed, "clips": n_clips, "options": asdict(options)}
@@ -93,6 +90,14 @@ def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: Clip
         recipe["splits"] = list(splits)
     if families != DEFAULT_FAMILIES:
         recipe["families"] = list(families)
+    return render_plans(out, plans, recipe, workers, progress, _render_one, (asdict(options),))
+
+
+def render_plans(out: Path, plans: list[ClipPlan], recipe: dict, workers: int, progress,
+                 job, job_args: tuple = ()) -> dict:
+    """Render the clips of `plans` that `out` lacks with `job(plan dict, out, *job_args)`
+    (a module-level function: it runs in K = `workers` spawned processes), after checking
+    `recipe` against the one `out` was made with; writes the manifest; returns counts."""
     _check_recipe(out, recipe)
     for leftover in out.glob("*.tmp"):
         shutil.rmtree(leftover, ignore_errors=True)  # half-written clips of an interrupted run
@@ -105,8 +110,7 @@ def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: Clip
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_worker_init,
                              initargs=(logging.getLogger(LOGGER).getEffectiveLevel(),)) as pool:
-        futures = {pool.submit(_render_one, p.to_dict(), str(out), asdict(options)): p
-                   for p in todo}
+        futures = {pool.submit(job, p.to_dict(), str(out), *job_args): p for p in todo}
         try:
             for future in as_completed(futures):
                 plan = futures[future]
@@ -186,6 +190,7 @@ def _contact_sheet(out: Path, clips: list[dict], sheet: Path, n_tiles: int, seed
     lut = np.zeros((256, 3), np.uint8)
     for cls, rgb in colours.items():
         lut[cls] = rgb
+    lut[UNLABELLED] = (128, 128, 128)           # imported characters' matte
     tiles = []
     for _ in range(n_tiles):
         clip = clips[int(rng.integers(len(clips)))]
@@ -207,6 +212,39 @@ def _contact_sheet(out: Path, clips: list[dict], sheet: Path, n_tiles: int, seed
     cv2.imwrite(str(sheet), np.vstack(rows)[:, :, ::-1])
 
 
+def add_clip_arguments(parser) -> None:
+    """The options of how clips are rendered (`ClipOptions`), and --workers."""
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--engine", choices=list(ENGINES), default=None,
+                        help="one engine for every clip (default: a seeded mix of Workbench "
+                             "and Cycles; BLENDER_EEVEE makes a held-out-engine set)")
+    parser.add_argument("--cycles-share", type=float, default=0.3)
+    parser.add_argument("--resolution", type=int, default=128)
+    parser.add_argument("--crop-size", type=int, default=96)
+    parser.add_argument("--full-frame-share", type=float, default=0.1,
+                        help="share of training clips that also keep full frames "
+                             "(held-out clips always do)")
+    parser.add_argument("--max-frames", type=int, default=None, help="cut clips (for tests)")
+    parser.add_argument("--fps", type=int, default=None,
+                        help="one frame rate for every clip (default: a seeded 24, 25 or 30)")
+
+
+def clip_options(args: argparse.Namespace) -> ClipOptions:
+    return ClipOptions(resolution=args.resolution, crop_size=args.crop_size,
+                       engine=args.engine, cycles_share=args.cycles_share,
+                       full_frame_share=args.full_frame_share, max_frames=args.max_frames,
+                       fps=args.fps)
+
+
+def check_run(workers: int, options: ClipOptions) -> None:
+    """InputError for a bad --workers or --fps."""
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    if options.fps is not None and not 1 <= options.fps <= MAX_FPS:
+        raise InputError(f"--fps must be a whole number of frames per second from 1 to "
+                         f"{MAX_FPS}, got {options.fps}")
+
+
 def add_parser(commands) -> None:
     data = commands.add_parser("dataset", help="render or inspect the synthetic data set")
     sub = data.add_subparsers(dest="dataset_command", required=True)
@@ -214,29 +252,20 @@ def add_parser(commands) -> None:
     make.add_argument("--out", required=True, type=Path)
     make.add_argument("--clips", required=True, type=int)
     make.add_argument("--seed", type=int, default=0)
-    make.add_argument("--workers", type=int, default=2)
-    make.add_argument("--engine", choices=list(ENGINES), default=None,
-                      help="one engine for every clip (default: a seeded mix of Workbench and "
-                           "Cycles; BLENDER_EEVEE makes a held-out-engine set)")
-    make.add_argument("--cycles-share", type=float, default=0.3)
-    make.add_argument("--resolution", type=int, default=128)
-    make.add_argument("--crop-size", type=int, default=96)
-    make.add_argument("--full-frame-share", type=float, default=0.1,
-                      help="share of training clips that also keep full frames "
-                           "(held-out clips always do)")
-    make.add_argument("--max-frames", type=int, default=None, help="cut clips (for tests)")
-    make.add_argument("--fps", type=int, default=None,
-                      help="one frame rate for every clip (default: a seeded 24, 25 or 30)")
+    add_clip_arguments(make)
     make.add_argument("--splits", default=",".join(SPLITS),
                       help="render only the plan's clips in these splits, comma-separated "
                            "(e.g. test: an evaluation set at another --fps or --resolution)")
     make.add_argument("--families", default=",".join(DEFAULT_FAMILIES),
                       help="character families the clips are drawn from, comma-separated "
                            "(cartoon, anime, creature, realistic; default cartoon)")
+    from .import_dataset import add_import_parser
+
+    imported = add_import_parser(sub)
     show = sub.add_parser("show", help="counts and a contact sheet")
     show.add_argument("dir", type=Path)
     show.add_argument("--sheet", type=Path, default=None, help="PNG (default DIR/contact_sheet.png)")
-    for command in (make, show):
+    for command in (make, imported, show):
         add_verbose_argument(command)
         command.set_defaults(func=run)
 
@@ -251,10 +280,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.dataset_command == "show":
         print(show_dataset(args.dir, args.sheet or args.dir / "contact_sheet.png"))
         return DONE
-    options = ClipOptions(resolution=args.resolution, crop_size=args.crop_size,
-                          engine=args.engine, cycles_share=args.cycles_share,
-                          full_frame_share=args.full_frame_share, max_frames=args.max_frames,
-                          fps=args.fps)
+    if args.dataset_command == "import":
+        from .import_dataset import run_import
+
+        return run_import(args, clip_options(args))
+    options = clip_options(args)
     splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
     families = tuple(f.strip() for f in args.families.split(",") if f.strip())
     bar = ConsoleProgress("dataset", unit="clips")

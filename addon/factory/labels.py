@@ -21,7 +21,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import bpy
 import numpy as np
@@ -122,10 +122,24 @@ def _scene_objects(scene: bpy.types.Scene) -> list[bpy.types.Object]:
     return list(seen.values())
 
 
+def part_class_of(target: bpy.types.Object) -> Callable[[bpy.types.Object, object], int]:
+    """class_of for `label_materials`: `target`'s materials by their `pass_index` (a
+    factory character's part classes), everything else background."""
+
+    def class_of(obj, mat) -> int:
+        if obj != target or mat is None:
+            return 0
+        return int(mat.pass_index) if int(mat.pass_index) in _PALETTE else 0
+
+    return class_of
+
+
 @contextmanager
-def label_materials(scene: bpy.types.Scene, target: bpy.types.Object) -> Iterator[None]:
-    """Temporarily show `target`'s slots in their class colour, all else as background;
-    hide overlays (objects with `face_parts.OVERLAY_PROPERTY`, such as outlines)."""
+def label_materials(scene: bpy.types.Scene,
+                    class_of: Callable[[bpy.types.Object, object], int]) -> Iterator[None]:
+    """Temporarily show every material slot in the colour of class `class_of(object,
+    material)`; hide overlays (objects with `face_parts.OVERLAY_PROPERTY`, such as
+    outlines)."""
     made: dict[int, bpy.types.Material] = {}
 
     def label_material(cid: int) -> bpy.types.Material:
@@ -145,10 +159,7 @@ def label_materials(scene: bpy.types.Scene, target: bpy.types.Object) -> Iterato
             if obj.library is not None:
                 continue
             for i, slot in enumerate(obj.material_slots):
-                mat = slot.material
-                cid = 0
-                if obj == target and mat is not None:
-                    cid = int(mat.pass_index) if int(mat.pass_index) in _PALETTE else 0
+                cid = class_of(obj, slot.material)
                 link = slot.link
                 slot.link = "OBJECT"
                 saved.append((obj, i, link, slot.material))
@@ -210,7 +221,7 @@ def render_labels(scene: bpy.types.Scene, character: Character | bpy.types.Objec
     with tempfile.TemporaryDirectory(prefix="lipsync-labels-") as tmp:
         raw = os.path.join(tmp, "labels_rgba.png")
         try:
-            with label_render_settings(scene, raw), label_materials(scene, target):
+            with label_render_settings(scene, raw), label_materials(scene, part_class_of(target)):
                 scene.frame_set(int(frame))
                 with quiet_blender():
                     bpy.ops.render.render(write_still=True, scene=scene.name)
@@ -225,13 +236,17 @@ def render_labels(scene: bpy.types.Scene, character: Character | bpy.types.Objec
 
 
 def render_label_range(scene: bpy.types.Scene, character: Character | bpy.types.Object,
-                       first: int, last: int) -> np.ndarray:
+                       first: int, last: int, class_of=None) -> np.ndarray:
     """Part labels of scene frames first..last, rendered in one animation render.
+
+    class_of: (object, material) -> class id of `_PALETTE` (default `part_class_of` the
+    character).
 
     Returns:
         (F, H, W) uint8 class ids, F = last - first + 1.
     """
     target = character.object if isinstance(character, Character) else character
+    class_of = class_of or part_class_of(target)
     require_camera(scene)
     frame_before = scene.frame_current
     with tempfile.TemporaryDirectory(prefix="lipsync-labels-") as tmp:
@@ -239,7 +254,7 @@ def render_label_range(scene: bpy.types.Scene, character: Character | bpy.types.
         try:
             with temporary_settings(changes), \
                     label_render_settings(scene, os.path.join(tmp, "#####")), \
-                    label_materials(scene, target):
+                    label_materials(scene, class_of):
                 scene.render.use_file_extension = True
                 with quiet_blender():
                     bpy.ops.render.render(animation=True, scene=scene.name)

@@ -38,6 +38,8 @@ DEFAULT_INPUT_MIX = {"neutral": 0.5, "dub": 0.25, "talking": 0.25}  # generator 
 CACHE_VERSION = 2       # 2: passes made at pass_side(size), not at the stored crops' side
 MIN_NEGATIVE_SHIFT = 3   # off-sync pairs are at least this many frames apart
 AUDIO_OF = {"talking": "audio.wav", "dub": "dub_audio.wav"}
+PART_LABELS, MATTE_LABELS = "parts", "matte"   # clip.json "labels" (absent: parts)
+UNLABELLED = 255    # a matte clip's label on the character's pixels (its parts unknown)
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Clip:
     visible: dict[str, np.ndarray]    # version -> (F,) bool, whole mouth visible
     labels: np.ndarray                # (F, S, S) uint8 part classes of the talking frames
     mfcc: dict[str, np.ndarray]       # 'talking' / 'dub' -> (M, T) float32 MFCC
+    labelled: bool = True             # False: `labels` is a matte (UNLABELLED / 0), no parts
 
     @property
     def n_frames(self) -> int:
@@ -118,7 +121,8 @@ def load_clip(data: Path, record: dict, size: int = 64,
         gradient={v: arrays[f"gradient_{v}"] for v in versions},
         keypoints={v: arrays[f"keypoints_{v}"] for v in versions},
         visible={v: arrays[f"visible_{v}"] for v in versions},
-        labels=arrays["labels"], mfcc=feats)
+        labels=arrays["labels"], mfcc=feats,
+        labelled=meta.get("labels", PART_LABELS) == PART_LABELS)
 
 
 def _prepare(folder: Path, meta: dict, size: int, config: PreprocessConfig) -> dict:
@@ -284,11 +288,22 @@ class ClipSet:
             "reference": clip.image("neutral", reference),
         }
 
+    @property
+    def labelled(self) -> list[Clip]:
+        """The clips with part labels (imported characters' clips hold a matte)."""
+        return [c for c in self.clips if c.labelled]
+
     def parser_batch(self, rng: np.random.Generator, batch: int) -> dict[str, np.ndarray]:
-        """Labelled talking crops: image (B, 3, S, S) float32, labels (B, S, S) int64."""
+        """Labelled talking crops: image (B, 3, S, S) float32, labels (B, S, S) int64, from
+        the clips with part labels (InputError when there is none)."""
+        clips = self.labelled
+        if not clips:
+            raise InputError("no clip of this split has part labels (imported characters' "
+                             "clips hold a matte only): add factory clips to train the parser.")
+        weights = np.array([max(c.n_frames - self.group, 1) for c in clips], float)
         images, labels = [], []
         for _ in range(batch):
-            clip = self.clips[int(rng.choice(len(self.clips), p=self._weights))]
+            clip = clips[int(rng.choice(len(clips), p=weights / weights.sum()))]
             i = int(rng.integers(0, clip.n_frames))
             images.append(clip.image("talking", i))
             labels.append(clip.labels[i].astype(np.int64))

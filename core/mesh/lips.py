@@ -19,13 +19,14 @@ a shape key is given as its displacement from the basis (key - basis); a jaw bon
 as the displacement its opening rotation gives each vertex (weight x rotation, the
 Blender side computes it). Vertex indices are int64 into the basis.
 
-Shape keys are picked by name (`viseme_names.classify_shape_key`).
+Shape keys are picked by name (`viseme_names.classify_shape_key`), or given (the opening
+keys of a character's viseme map, `viseme_map`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,7 +79,8 @@ class LipVertices:
 
 
 def lips_from_shape_keys(basis: np.ndarray, deltas: Mapping[str, np.ndarray],
-                         edges: np.ndarray | None = None) -> LipVertices | None:
+                         edges: np.ndarray | None = None,
+                         opening: Sequence[str] = ()) -> LipVertices | None:
     """The lips, from the shape keys among `deltas` that open the mouth.
 
     Args:
@@ -88,12 +90,16 @@ def lips_from_shape_keys(basis: np.ndarray, deltas: Mapping[str, np.ndarray],
             ones are used, or every mouth key when none opens the mouth.
         edges: (E, 2) int vertex index pairs of the mesh's edges, or None (then the
             lips are every vertex of the band, connected or not).
+        opening: the keys known to open the mouth (a character's viseme map), used
+            instead of picking keys by name when any of them is in `deltas`.
 
     Returns:
         The lips, or None when no mouth key parts a closed mouth.
     """
-    opening, other = mouth_shape_keys(list(deltas))
-    names = opening or other
+    names = [n for n in opening if n in deltas]
+    if not names:
+        by_name, other = mouth_shape_keys(list(deltas))
+        names = by_name or other
     if not names:
         return None
     found = _find(basis, [deltas[n] for n in names], edges)

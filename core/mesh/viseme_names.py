@@ -14,6 +14,10 @@ import re
 VISEMES = ("neutral", "closed", "open", "wide", "round", "lip_teeth", "tongue_teeth")
 """The factory characters' visemes, one shape key each (neutral is the basis)."""
 
+OPENNESS = {"neutral": 0.0, "closed": 0.0, "open": 1.0, "wide": 0.4, "round": 0.35,
+            "lip_teeth": 0.15, "tongue_teeth": 0.25}
+"""How far each factory viseme opens the mouth, 0 (lips shut) .. 1 (jaw fully open)."""
+
 OPEN = "open"
 """Role of a shape key that opens the mouth (the jaw or the lips part)."""
 MOUTH = "mouth"

@@ -57,7 +57,7 @@ import numpy as np
 
 from ..audio.timing import AudioTiming
 from .espeak import Phoneme, SpeechError
-from ..mesh.viseme_names import VISEMES
+from ..mesh.viseme_names import OPENNESS, VISEMES
 
 __all__ = [
     "Coarticulation",
@@ -74,17 +74,6 @@ log = logging.getLogger(__name__)
 
 _INDEX = {name: i for i, name in enumerate(VISEMES)}
 _NEUTRAL, _CLOSED = 0, 1
-
-# How far each viseme opens the mouth, 0 (lips shut) .. 1 (jaw fully open): jaw_open's weights.
-OPENNESS = {
-    "neutral": 0.0,
-    "closed": 0.0,
-    "open": 1.0,
-    "wide": 0.4,
-    "round": 0.35,
-    "lip_teeth": 0.15,
-    "tongue_teeth": 0.25,
-}
 
 Target = tuple[str, float]  # (viseme, strength in (0, 1])
 

@@ -230,7 +230,7 @@ def parser_metrics(model: FaceParser, clip_set: ClipSet) -> dict[str, float]:
     rng = np.random.default_rng(EVAL_SEED)
     confusion = np.zeros((N_CLASSES, N_CLASSES), np.int64)
     changed = changed_gt = pairs = still_changed = still_pairs = frames = 0
-    for clip in clip_set.clips:
+    for clip in clip_set.labelled:
         truth = clip.labels.astype(np.int64)
         pred = segment(model, clip.images["talking"]).astype(np.int64)
         confusion += np.bincount((truth * N_CLASSES + pred).ravel(),
