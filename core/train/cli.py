@@ -44,7 +44,8 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   cosine=args.cosine_lr,
                                                   input_mix=args.input_mix,
                                                   ssim_weight=args.ssim_weight,
-                                                  flow_weight=args.flow_weight)
+                                                  flow_weight=args.flow_weight,
+                                                  blend_weight=args.blend_weight)
     from ..models.parser import ParserConfig
     from .parser import ParserStage
 
@@ -90,6 +91,10 @@ def add_parser(commands) -> None:
                             "generator grows its head into a warping one")
     train.add_argument("--flow-weight", type=float, default=None,
                        help="generator (warp): weight of the flow's roughness (default 0.05)")
+    train.add_argument("--blend-weight", type=float, default=None,
+                       help="generator (warp): weight of the mouth region's mean drawn share "
+                            "(1 - blend; default 0): asks it to move the reference's pixels "
+                            "wherever they fit")
     train.add_argument("--sync-weight", type=float, default=None,
                        help="generator: weight of the sync expert's loss (default 0.05)")
     train.add_argument("--augment", action="store_true",

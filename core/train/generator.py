@@ -11,8 +11,11 @@ Per step: the discriminator learns real talking crops vs composited generated on
     + ssim_weight * (1 - SSIM(generated, truth) in the mouth region).
 
 A warping generator (`GeneratorConfig.output` "warp") adds
-    + flow_weight * the flow's roughness (`core.models.warp.flow_roughness`),
-so that its flow, upsampled to the frame's resolution, moves the reference smoothly.
+    + flow_weight * the flow's roughness (`core.models.warp.flow_roughness`)
+    + blend_weight * the mouth region's mean (1 - blend),
+so that its flow, upsampled to the frame's resolution, moves the reference smoothly, and
+it draws only where the reference cannot be moved into place (the drawn colour is made
+at model size, the moved reference at the frame's).
 
 The SSIM term (off by default in the base recipe) asks directly for the structure the
 evaluation's SSIM measures; the shipped generator's last two rounds use it.
@@ -64,6 +67,7 @@ MOUTH_WEIGHT = 4.0     # extra L1 inside the mouth region (the only place output
 SYNC_WEIGHT = 0.05
 ADV_WEIGHT = 0.02
 FLOW_WEIGHT = 0.05
+BLEND_WEIGHT = 0.0     # the first warping round's; the shipped second round's is 0.1
 TEMPORAL_WEIGHT = 1.0  # w of the fine-tune: L1(f_t - f_t+1) + w * (J_t + J_t+1)
 STEADY_SCALE = 0.01    # truth change (0-1 units, mouth region) at which a pair counts 1/e
 TEMPORAL_TERMS = ("features", "steady")
@@ -90,7 +94,7 @@ class GeneratorStage:
                  sync_weight: float | None = None, adv_weight: float | None = None,
                  init=None, temporal: str = "steady", cosine: bool = False,
                  input_mix: dict[str, float] | None = None, ssim_weight: float = 0.0,
-                 flow_weight: float | None = None):
+                 flow_weight: float | None = None, blend_weight: float | None = None):
         from ..models import shipped
 
         if temporal not in TEMPORAL_TERMS:
@@ -105,7 +109,10 @@ class GeneratorStage:
             raise InputError(f"SSIM weight {ssim_weight}: give a weight >= 0")
         self.ssim_weight = ssim_weight
         self.flow_weight = FLOW_WEIGHT if flow_weight is None else flow_weight
-        self.roughness = torch.zeros(())     # the last warp's flow roughness (generate)
+        self.blend_weight = BLEND_WEIGHT if blend_weight is None else blend_weight
+        if min(self.flow_weight, self.blend_weight) < 0:
+            raise InputError("the flow and blend weights must be >= 0")
+        self.warp_terms: dict[str, torch.Tensor] = {}   # the last warp's (generate)
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
         self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes,
                                  front_end=config.audio)
@@ -157,7 +164,9 @@ class GeneratorStage:
         if self.generator.warps:
             parts = split_head(raw)
             rgb = compose(parts, reference)
-            self.roughness = flow_roughness(parts.flow)
+            mask = batch["mask"].flatten(0, 1)
+            self.warp_terms = {"flow": flow_roughness(parts.flow),
+                               "drawn": ((1 - parts.blend) * mask).sum() / (mask.sum() + 1e-6)}
         else:
             rgb = torch.sigmoid(raw)
         out = composite(rgb, batch["input"].flatten(0, 1), batch["mask"].flatten(0, 1))
@@ -183,8 +192,9 @@ class GeneratorStage:
                   "total": recon + self.sync_weight * sync + self.adv_weight * adv
                   + self.ssim_weight * structure}
         if self.generator.warps:
-            losses["flow"] = self.roughness
-            losses["total"] = losses["total"] + self.flow_weight * self.roughness
+            losses.update(self.warp_terms)
+            losses["total"] = (losses["total"] + self.flow_weight * self.warp_terms["flow"]
+                               + self.blend_weight * self.warp_terms["drawn"])
         return losses
 
     # -- training -----------------------------------------------------------------------------
@@ -323,7 +333,8 @@ class GeneratorStage:
                 "cosine_lr": str(self.cosine),
                 "input_mix": json.dumps(self.input_mix or DEFAULT_INPUT_MIX),
                 "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight),
-                "ssim_weight": str(self.ssim_weight), "flow_weight": str(self.flow_weight)}
+                "ssim_weight": str(self.ssim_weight), "flow_weight": str(self.flow_weight),
+                "blend_weight": str(self.blend_weight)}
 
     def load(self, path) -> None:
         """Weights of a trained generator; an RGB generator's head is grown into a

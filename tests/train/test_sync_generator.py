@@ -225,6 +225,36 @@ def test_generator_can_start_from_trained_weights(tiny_data, tmp_path):
         GeneratorStage(run, torch.device("cpu"), init=shipped("parser"))
 
 
+def test_a_warping_generator_grows_from_an_rgb_one_and_trains_its_flow_and_blend(
+        tiny_data, tmp_path, recording):
+    """--output warp --init RGB: the colour channels keep the RGB head, the flow starts at
+    rest; training reports the flow's roughness and the drawn share, and the blend prior
+    lowers the drawn share against a run without it."""
+    from lipsync.core.models import shipped
+    from lipsync.core.models.warp import BLEND_BIAS
+
+    config = GeneratorConfig(output="warp")
+    run = RunConfig(data=str(tiny_data), out=str(tmp_path / "a"), steps=6, batch=4, lr=1e-3,
+                    eval_every=100)
+    stage = GeneratorStage(run, torch.device("cpu"), config, init=shipped("generator"))
+    head = load_weights(shipped("generator"))[0]
+    state = stage.generator.state_dict()
+    assert torch.equal(state["head.weight"][:3], head["head.weight"])
+    assert float(state["head.weight"][3:5].abs().max()) == 0
+    assert float(state["head.bias"][5]) == BLEND_BIAS
+    drawn = {}
+    for weight in (0.0, 50.0):
+        outputs: list = []
+        run_stage(recording(GeneratorStage, outputs, config=config, init=shipped("generator"),
+                            blend_weight=weight),
+                  RunConfig(data=str(tiny_data), out=str(tmp_path / f"w{weight}"), steps=6,
+                            batch=4, lr=1e-3, eval_every=100))
+        assert {"flow", "drawn"} <= set(outputs[0])
+        drawn[weight] = outputs[-1]["drawn"]
+    assert drawn[50.0] < drawn[0.0]
+    assert load_generator(tmp_path / "w50.0" / "generator.safetensors").warps
+
+
 def test_generator_input_mix_picks_the_input_render_and_refuses_bad_mixes(tiny_data, tmp_path):
     """With {"neutral": 1} every input is the neutral render, with {"talking": 1} the target
     itself; a training step draws its batch with the stage's mix."""
