@@ -26,7 +26,8 @@ SSIM_ROUNDS ?= 2400:1 2400:2
 # families' set of the same plan size and seed
 FAMILY_DATA ?= build/data/families
 FAMILIES ?= cartoon,anime,creature
-WARP_STEPS ?= 900
+# rounds of the warping head, STEPS:BLEND_WEIGHT each (the blend prior, docs/training.md)
+WARP_ROUNDS ?= 900:0 900:0.1 900:0.2
 
 .PHONY: setup demo test test-fast bench eval eval-heldout eval-native extension clean data \
 	data-families train judge
@@ -120,11 +121,15 @@ train: data data-families
 	    --sync-weight 0.05 --cosine-lr --temporal steady --ssim-weight $${r##*:} || exit 1; \
 	  weights=$(RUNS)/dub$$round/generator.safetensors; \
 	done; \
-	$(PY) -m lipsync train generator --data $(FAMILY_DATA) --out $(RUNS)/warp --steps $(WARP_STEPS) \
-	  --output warp --init $$weights --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 \
-	  --sync-weight 0.05 --cosine-lr --temporal steady --ssim-weight 2 --eval-every 300 || exit 1; \
-	cp $(RUNS)/warp/generator.safetensors $(RUNS)/generator.safetensors; \
-	cp $(RUNS)/warp/generator.md $(RUNS)/generator.md
+	for r in $(WARP_ROUNDS); do round=$$((round + 1)); \
+	  $(PY) -m lipsync train generator --data $(FAMILY_DATA) --out $(RUNS)/warp$$round \
+	    --steps $${r%%:*} --output warp --init $$weights --sync $(RUNS)/sync.safetensors \
+	    --input-mix dub=1 --lr 1e-4 --sync-weight 0.05 --cosine-lr --temporal steady \
+	    --ssim-weight 2 --blend-weight $${r##*:} --eval-every 300 || exit 1; \
+	  weights=$(RUNS)/warp$$round/generator.safetensors; \
+	done; \
+	cp $$weights $(RUNS)/generator.safetensors; \
+	cp $${weights%.safetensors}.md $(RUNS)/generator.md
 	cp $(RUNS)/{sync,parser,generator}.{safetensors,md} models/
 
 # The evaluation's independent sync expert (another seed, a cosine learning rate; the

@@ -15,7 +15,10 @@ DESCRIPTIONS = {
             "embeddings whose cosine says whether picture and sound are in sync.",
     "generator": "Generator (decoder subnetwork): S20 passes + lip-contour heatmap + a "
                  "reference crop, conditioned on the frozen sync expert's visual and audio "
-                 "embeddings -> the {size}x{size} face crop, composited back inside the "
+                 "embeddings -> the {size}x{size} face crop (RGB head) or, with the warping "
+                 "head, a flow, a blend and a colour per crop pixel that move the reference "
+                 "frame's own pixels at the frame's resolution and draw only what it lacks "
+                 "(docs/method.md); composited back inside the "
                  "feathered mouth-region mask. Trained against a PatchGAN discriminator (BCE) with "
                  "L1 and sync losses (and 1 - SSIM of the mouth region with --ssim-weight), "
                  "then the adjacent-frame fine-tune.",
@@ -34,8 +37,9 @@ INTENDED_USE = {
             "audio-visual sync detector for real footage.",
     "generator": "Inside this extension's pipeline: remaking the mouth of a rendered "
                  "(stylised, CG) character's face crop to follow a speech track, composited "
-                 "back only inside the mouth region. Not for photographs or video of real "
-                 "people.",
+                 "back only inside the mouth region. On real footage only the warping head's "
+                 "output keeps the person's own lips and teeth (moved), and it has not been "
+                 "measured there.",
     "parser": "Inside this extension's pipeline: the mouth matte of the composite, and the "
               "evaluation's mouth-opening measure, on rendered characters' face crops.",
 }
@@ -47,11 +51,11 @@ LIMITATIONS = {
             "confidence) on some of them. Untested on other styles, languages and real "
             "voices.",
     "generator": "Made at {size} px and trained on a 2-core CPU on synthetic characters: its "
-                 "mouths are softer and open less than the truth's (held-out mouth-region "
-                 "SSIM under the target; README: Evaluation), and with a talking (dubbed) "
-                 "input it still partly follows the source mouth (opening correlation under "
-                 "the target there). "
-                 "Untested on other character styles and on real voices.",
+                 "mouths open less than the truth's and what it draws (RGB head: the whole "
+                 "mouth; warping head: the mouth's inside) is {size} px detail, soft when the "
+                 "mouth is larger in the frame (README: Evaluation, Limits); with a talking "
+                 "(dubbed) input it still partly follows the source mouth. "
+                 "Untested on real voices.",
     "parser": "Trained on labelled synthetic renders at {size} px; the thin inner-lip gap is a "
               "few pixels, so its opening measure is coarse on small or soft mouths. "
               "Untested on other character styles.",
@@ -67,8 +71,9 @@ def data_summary(data: Path) -> str:
     recipe = data / RECIPE
     if recipe.exists():
         r = json.loads(recipe.read_text())
+        families = (f" --families {','.join(r['families'])}" if r.get("families") else "")
         lines.append(f"- recipe: `python -m lipsync dataset make --clips {r['clips']} "
-                     f"--seed {r['seed']}` with options `{json.dumps(r['options'])}`")
+                     f"--seed {r['seed']}{families}` with options `{json.dumps(r['options'])}`")
     if (data / MANIFEST).exists():
         clips = read_manifest(data)
         splits = Counter(c["split"] for c in clips)
