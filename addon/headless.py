@@ -24,6 +24,7 @@ import sys
 
 from ..core.cli.arguments import (add_options_arguments, add_verbose_argument, configure_logging,
                                   options_from_args)
+from ..core.learn.character import DEFAULT_FOLDER
 
 
 def build_parser(prog: str = "lipsync") -> argparse.ArgumentParser:
@@ -77,6 +78,10 @@ def _add_sync_parser(commands) -> None:
                       help="write preview.mp4 (result with sound) into the run folder")
     sync.add_argument("--save-as", default="",
                       help="save the .blend with the new strips to this new file")
+    sync.add_argument("--learnt", default=DEFAULT_FOLDER,
+                      help="folder of the characters' learnt generators (Learn Character; "
+                           "'//' = next to the .blend); a character with one there is "
+                           "lip-synced with it")
     add_options_arguments(sync)
 
 
@@ -171,7 +176,8 @@ def sync_request_from_args(args: argparse.Namespace, scene):
     return LipSyncRequest(scene=scene.name, characters=characters,
                           frames_strip=args.frames_strip, frame_start=args.start,
                           frame_end=args.end, output_dir=args.out,
-                          options=options_from_args(args), preview=args.preview)
+                          options=options_from_args(args), preview=args.preview,
+                          learnt_dir=args.learnt)
 
 
 def _run_job(args, bpy, bar):
