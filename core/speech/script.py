@@ -2,7 +2,7 @@
 
 `fit_speech` fits one utterance to a shot's frames (the factory's clips); `speak_script`
 speaks several lines one after another, each with its own voice, rate and pitch, with a
-pause between (Learn Character: the user's character spoken to); `script_for` draws such
+pause between two (Learn Character: the user's character spoken to); `script_for` draws such
 lines, varied, from `sentences`.
 
 Arrays: samples (N,) float32 mono in [-1, 1] at `FRONT_END.sample_rate`, t = 0 at the
@@ -80,19 +80,19 @@ def fit_speech(utterance: Utterance, timing: AudioTiming, n_frames: int | None =
 
 def speak_script(lines: Sequence[Line], timing: AudioTiming,
                  pause_s: float = PAUSE_S) -> SpokenTrack:
-    """Speak `lines` in order with `pause_s` of silence after each (in this process);
+    """Speak `lines` in order with `pause_s` of silence between two (in this process);
     SpeechError (an InputError) when espeak-ng is missing or a line cannot be spoken."""
     if not lines:
         raise InputError("a script needs at least one line to speak.")
     rate = FRONT_END.sample_rate
     parts, phonemes, start = [], [], 0
-    for line in lines:
+    for k, line in enumerate(lines):
         spoken = synthesize(line.text, voice=line.voice, rate_wpm=line.rate_wpm,
                             pitch=line.pitch, sample_rate=rate)
         offset = start / rate
         phonemes += [Phoneme(p.start_s + offset, p.end_s + offset, p.symbol)
                      for p in spoken.phonemes]
-        gap = np.zeros(int(round(pause_s * rate)), np.float32)
+        gap = np.zeros(int(round(pause_s * rate)) if k + 1 < len(lines) else 0, np.float32)
         parts += [np.asarray(spoken.samples, np.float32), gap]
         start += len(spoken.samples) + len(gap)
     samples = np.concatenate(parts)
