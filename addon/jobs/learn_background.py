@@ -7,8 +7,8 @@ file are never touched (the learning itself keys the mouth controls and renders)
   in a temporary folder (`wm.save_as_mainfile(copy=True)`: the open file keeps its path
   and its unsaved state; relative paths are remapped to the copy's place);
 - `main_thread_steps()`: none;
-- `compute()`: runs `learn --progress-lines` on the copy (`command`) and passes its
-  progress on; Esc (`should_cancel`) terminates it;
+- `compute()` (no bpy): runs `learn --progress-lines` on the copy (`command`, made in
+  `prepare`) and passes its progress on; Esc (`should_cancel`) terminates it;
 - `finish()`: its `LearnCharacterResult`; `abort()`: removes the copy and, unless the
   process failed on its own (its finished renders are then kept for a re-run), the work
   folder and whatever the run wrote (the learnt file and card did not exist before).
@@ -81,10 +81,14 @@ class BackgroundLearnJob:
         self.temp = tempfile.mkdtemp(prefix="lipsync-learn-")
         copy = os.path.join(self.temp, "shot.blend")
         bpy.ops.wm.save_as_mainfile(filepath=copy, copy=True)
-        self.copy = copy
+        self.command = command(copy, learn_arguments(self.request, self.folder))
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if not bpy.app.binary_path:         # the bpy module: this package on the path
+            root = str(Path(os.path.abspath(__file__)).parents[3])
+            self.env["PYTHONPATH"] = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
 
     def main_thread_steps(self):
-        return iter(())
+        yield from ()
 
     def compute(self, progress: ProgressFn = no_progress,
                 should_cancel: CancelFn = never_cancel) -> None:
@@ -99,13 +103,8 @@ class BackgroundLearnJob:
             else:
                 self.log = (self.log + [line.rstrip()])[-40:]
 
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        if not bpy.app.binary_path:
-            root = str(Path(os.path.abspath(__file__)).parents[3])
-            env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
-        args = learn_arguments(self.request, self.folder)
-        proc = subprocess.Popen(command(self.copy, args), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, env=env, cwd=self.temp)
+        proc = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=self.env, cwd=self.temp)
         code = follow_lines(proc, proc.stdout, on_line, grace_s=5.0, join_s=2.0,
                             check=lambda: check_cancel(should_cancel))
         if code == 0 and self.result is not None:
