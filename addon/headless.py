@@ -1,7 +1,7 @@
 """Headless entry points, the panel's jobs for both:
 
-    blender -b shot.blend -c lipsync {sync,render,check,preprocess} [options]
-    python -m lipsync blend shot.blend {sync,render,check,preprocess} [options]
+    blender -b shot.blend -c lipsync {sync,render,check,preprocess,learn} [options]
+    python -m lipsync blend shot.blend {sync,render,check,preprocess,learn} [options]
 
 - ``sync``: the panel's "Render and Lip-Sync" (render or take the frames, lip-sync each
   character to its sound strip or to an audio file, put the result on the sequencer);
@@ -10,7 +10,11 @@
   plain-Python ``python -m lipsync sync --frames DIR/frames --keypoints ...``);
 - ``check --out FILE.png``: one rendered frame with the mouth keypoints drawn over it, and
   where the lips came from (`jobs.mouth_check`);
-- ``preprocess``: the mouth passes as strips.
+- ``preprocess``: the mouth passes as strips;
+- ``learn --character NAME``: Learn Character (`jobs.learn_job`): the generator fine-tuned
+  on renders of the character's own mouth, written to ``--out`` (``//lipsync_learnt``) as
+  ``NAME.lipsync.safetensors``, which later ``sync`` runs of it use. The file is opened,
+  never saved.
 
 Every command takes --verbose. Exit codes (`core/cli/exit_codes.py`): 0 done, 2 bad
 input (the message says what to fix), 3 cancelled.
@@ -19,11 +23,17 @@ input (the message says what to fix), 3 cancelled.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 
 from ..core.cli.arguments import (add_options_arguments, add_verbose_argument, configure_logging,
                                   options_from_args)
+from ..core.learn.character import DEFAULT_FOLDER
+
+PROGRESS = "lipsync-progress "      # a progress line of `learn --progress-lines`
+RESULT = "lipsync-result "          # its last line: the result as JSON
 
 
 def build_parser(prog: str = "lipsync") -> argparse.ArgumentParser:
@@ -51,7 +61,61 @@ def build_parser(prog: str = "lipsync") -> argparse.ArgumentParser:
     _add_sync_parser(commands)
     _add_render_parser(commands)
     _add_check_parser(commands)
+    _add_learn_parser(commands)
     return parser
+
+
+def _add_learn_parser(commands) -> None:
+    from ..core.learn.character import LearnSettings
+    from ..core.mesh.viseme_map import CHOICES
+    from ..core.pipeline.options import DEVICES
+
+    d = LearnSettings()
+    learn = commands.add_parser("learn", help="learn the character's own mouth (renders of it "
+                                              "speaking) for its later lip-sync runs")
+    learn.add_argument("--character", default="", help="mesh object (default: as for render)")
+    learn.add_argument("--scene", default="", help="scene name (default: the active scene)")
+    learn.add_argument("--mouth-group", default="", help="vertex group of the lips")
+    learn.add_argument("--visemes", default="auto",
+                       help=f"its mouth controls: {', '.join(CHOICES)} or a JSON table "
+                            "{viseme: {shape key: weight}} (docs/characters.md)")
+    learn.add_argument("--out", default=DEFAULT_FOLDER,
+                       help="the learnt folder ('//' = next to the .blend)")
+    learn.add_argument("--sentences", type=int, default=d.sentences,
+                       help=f"sentences spoken to it (default {d.sentences})")
+    learn.add_argument("--language", default=d.language, help="their language (default en)")
+    learn.add_argument("--samples", type=int, default=d.samples,
+                       help=f"render samples at most (default {d.samples}; Cycles, EEVEE)")
+    learn.add_argument("--steps", type=int, default=d.steps,
+                       help=f"learning steps at most (default {d.steps})")
+    learn.add_argument("--minutes", type=float, default=d.minutes,
+                       help=f"learning minutes at most (default {d.minutes:g})")
+    learn.add_argument("--device", choices=DEVICES, default="auto")
+    learn.add_argument("--source-file", default="", help=argparse.SUPPRESS)
+    learn.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)
+    add_verbose_argument(learn)
+
+
+def learn_request_from_args(args: argparse.Namespace, scene):
+    """The `LearnRequest` of `learn`."""
+    from ..core.learn.character import LearnSettings
+    from .jobs.learn_job import LearnRequest
+
+    settings = LearnSettings(sentences=args.sentences, language=args.language,
+                             samples=args.samples, steps=args.steps, minutes=args.minutes)
+    return LearnRequest(scene=scene.name, character=args.character or default_character(scene),
+                        mouth_group=args.mouth_group, visemes=args.visemes, out_dir=args.out,
+                        settings=settings, device=args.device, source_file=args.source_file)
+
+
+def progress_lines(bar):
+    """`bar`, also printing each call as a PROGRESS line on stdout (for the panel, which
+    runs `learn` in a background process and reads them)."""
+    def progress(done: int, total: int, message: str = "") -> None:
+        bar(done, total, message)
+        print(PROGRESS + json.dumps([done, total, message]), flush=True)
+
+    return progress
 
 
 def _add_sync_parser(commands) -> None:
@@ -77,6 +141,10 @@ def _add_sync_parser(commands) -> None:
                       help="write preview.mp4 (result with sound) into the run folder")
     sync.add_argument("--save-as", default="",
                       help="save the .blend with the new strips to this new file")
+    sync.add_argument("--learnt", default=DEFAULT_FOLDER,
+                      help="folder of the characters' learnt generators (Learn Character; "
+                           "'//' = next to the .blend); a character with one there is "
+                           "lip-synced with it")
     add_options_arguments(sync)
 
 
@@ -171,7 +239,8 @@ def sync_request_from_args(args: argparse.Namespace, scene):
     return LipSyncRequest(scene=scene.name, characters=characters,
                           frames_strip=args.frames_strip, frame_start=args.start,
                           frame_end=args.end, output_dir=args.out,
-                          options=options_from_args(args), preview=args.preview)
+                          options=options_from_args(args), preview=args.preview,
+                          learnt_dir=args.learnt)
 
 
 def _run_job(args, bpy, bar):
@@ -188,6 +257,11 @@ def _run_job(args, bpy, bar):
             return LipSyncJob(sync_request_from_args(args, scene)).run(progress=bar)
         if args.command == "check":
             return _check(args, scene)
+        if args.command == "learn":
+            from .jobs.learn_job import LearnCharacterJob
+
+            progress = progress_lines(bar) if args.progress_lines else bar
+            return LearnCharacterJob(learn_request_from_args(args, scene)).run(progress)
         from .jobs.shot_frames import render_shot
 
         first = args.start if args.start is not None else scene.frame_start
@@ -238,8 +312,10 @@ def run_command(argv: list[str], prog: str = "lipsync") -> int:
             print(f"rendered frames {result['frame_start']}-{result['frame_end']} of "
                   f"'{result['character']}' at {result['fps']:.3f} fps into {args.out}")
             return
-        print("\n".join(result.summary_lines()) if args.command == "sync"
+        print("\n".join(result.summary_lines()) if args.command in ("sync", "learn")
               else result.summary())
+        if getattr(args, "progress_lines", False):
+            print(RESULT + json.dumps(dataclasses.asdict(result)), flush=True)
         if save_as:
             bpy.ops.wm.save_as_mainfile(filepath=os.path.abspath(save_as), copy=True)
             print(f"saved {save_as}")

@@ -13,8 +13,7 @@ import pytest
 from lipsync.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
-LAB = ("core/train", "core/dataset", "core/evaluate", "core/speech", "addon/factory",
-       "addon/demo.py")
+LAB = ("core/train", "core/dataset", "core/evaluate", "addon/factory", "addon/demo.py")
 
 
 @pytest.fixture(autouse=True)

@@ -125,24 +125,19 @@ class ClipSpeech:
 def speak_clip(plan: ClipPlan, fps: float, max_frames: int | None = None) -> ClipSpeech:
     """Speak the plan's sentence (and dub sentence) with espeak-ng; F = the talking audio's
     length in frames at `fps`, at most `max_frames`."""
-    from ...core.audio import AudioTiming, fit_to_frames
-    from ...core.speech import viseme_weights
+    from ...core.audio import AudioTiming
+    from ...core.speech.script import fit_speech
 
-    speech = _speak(plan.sentence, plan)
     timing = AudioTiming(fps=fps)
-    n_frames = timing.n_video_frames_for(len(speech.samples))
-    if max_frames is not None:
-        n_frames = min(n_frames, max_frames)
-    samples, _ = fit_to_frames(speech.samples, timing, n_frames)
-    visemes = viseme_weights(speech.phonemes, timing, n_frames)
-    result = ClipSpeech(timing, n_frames, samples, {"neutral": np.zeros_like(visemes),
-                                                    "talking": visemes},
-                        {"talking": [[p.start_s, p.end_s, p.symbol] for p in speech.phonemes]})
+    talking = fit_speech(_speak(plan.sentence, plan), timing, max_frames=max_frames)
+    n_frames = talking.n_frames
+    result = ClipSpeech(timing, n_frames, talking.samples,
+                        {"neutral": np.zeros_like(talking.visemes), "talking": talking.visemes},
+                        {"talking": talking.phonemes})
     if plan.dub_sentence:
-        dub = _speak(plan.dub_sentence, plan)
-        result.versions["dub"] = viseme_weights(dub.phonemes, timing, n_frames)
-        result.phonemes["dub"] = [[p.start_s, p.end_s, p.symbol] for p in dub.phonemes]
-        result.dub_samples, _ = fit_to_frames(dub.samples, timing, n_frames)
+        dub = fit_speech(_speak(plan.dub_sentence, plan), timing, n_frames)
+        result.versions["dub"], result.phonemes["dub"] = dub.visemes, dub.phonemes
+        result.dub_samples = dub.samples
     return result
 
 

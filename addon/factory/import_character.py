@@ -13,7 +13,6 @@ viseme track (F, 7). Lengths are world metres; the world's +Z is up.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +20,13 @@ import bpy
 import numpy as np
 
 from ...core.errors import InputError
-from ...core.mesh.viseme_map import VisemeMap, choose_map
+from ...core.mesh.viseme_map import VisemeMap
 from ...core.mesh.viseme_names import classify_shape_key
 from ...core.mesh.vrm import mouth_expressions, read_gltf_json
-from ..blender.animate import jaw_turn_sign, keyframe_jaw, keyframe_shape_keys
-from ..blender.mouth_vertices import JAW_OPENING_DEG, find_mouth_vertices, jaw_bones
+from ..blender.animate import jaw_turn_sign
+from ..blender.mouth_controls import (MouthControls, drive as drive_controls, jaw_of,
+                                      map_controls, shape_key_names)
+from ..blender.mouth_vertices import find_mouth_vertices
 
 LOG = logging.getLogger(__name__)
 CHARACTER_SUFFIXES = (".blend", ".glb", ".gltf", ".vrm")
@@ -95,24 +96,9 @@ def _import_file(path: Path) -> list:
     return [o for o in bpy.data.objects if o not in before]
 
 
-def _shape_key_names(obj) -> list[str]:
-    keys = obj.data.shape_keys
-    return [] if keys is None else [b.name for b in keys.key_blocks if b != keys.reference_key]
-
-
-def _jaw(obj):
-    for arm, bone in jaw_bones(obj):
-        group = obj.vertex_groups[bone.name]
-        if any(g.group == group.index and g.weight > 0 for v in obj.data.vertices
-               for g in v.groups):
-            return arm, bone.name
-    return None
-
-
 def _map(obj, source: CharacterSource, expressions) -> VisemeMap:
     vrm = None if expressions is None else expressions.get(obj.data.name)
-    return choose_map(source.visemes, _shape_key_names(obj), _jaw(obj) is not None, vrm,
-                      f"'{obj.name}'")
+    return map_controls(obj, source.visemes, vrm)
 
 
 def _pick(meshes: list, source: CharacterSource, expressions) -> tuple:
@@ -129,7 +115,7 @@ def _pick(meshes: list, source: CharacterSource, expressions) -> tuple:
         try:
             fits.append((obj, _map(obj, source, expressions)))
         except InputError as exc:
-            errors.append((len(_shape_key_names(obj)), obj.name, exc))
+            errors.append((len(shape_key_names(obj)), obj.name, exc))
     if fits:
         return max(fits, key=lambda f: len(f[1].keys) or 0.5)
     if not errors:
@@ -221,7 +207,7 @@ def load_character(scene, source: CharacterSource) -> ImportedCharacter:
             block.value = 0.0                     # the mouth at rest: closed, as the basis
     jaw = None
     if viseme_map.jaw is not None:
-        arm, bone = _jaw(obj)
+        arm, bone = jaw_of(obj)
         jaw = (arm, bone, jaw_turn_sign(obj, arm, bone))
     scene.frame_set(scene.frame_start)
     depsgraph = bpy.context.evaluated_depsgraph_get()
@@ -240,13 +226,6 @@ def load_character(scene, source: CharacterSource) -> ImportedCharacter:
 
 def drive(character: ImportedCharacter, visemes: np.ndarray, frame_start: int = 1) -> None:
     """Keyframe the character's mouth from viseme weights (F, 7), one row per scene frame
-    from `frame_start`: its mapped shape keys and/or its jaw (the full opening turns it
-    `JAW_OPENING_DEG`)."""
-    vmap = character.viseme_map
-    if vmap.keys:
-        keyframe_shape_keys(character.object, list(vmap.keys), vmap.key_values(visemes),
-                            frame_start)
-    if character.jaw is not None:
-        arm, bone, sign = character.jaw
-        turns = sign * math.radians(JAW_OPENING_DEG) * vmap.jaw_values(visemes)
-        keyframe_jaw(arm, bone, turns, frame_start)
+    from `frame_start` (`mouth_controls.drive`)."""
+    drive_controls(MouthControls(character.object, character.viseme_map, character.jaw),
+                   visemes, frame_start)

@@ -54,6 +54,7 @@ class _Character:
     audio_label: str
     samples: np.ndarray            # (N,) float32 mono (job.timing), t=0 on the first frame
     notes: list[str] = field(default_factory=list)
+    weights: Path | None = None    # its learnt generator (`learnt_weights`), or None
 
 
 def _load_models(options):
@@ -65,6 +66,21 @@ def _load_models(options):
                          "installed: install the modules in Edit > Preferences > Add-ons > "
                          "Lip Sync.") from exc
     return LipSyncModels.for_options(options)
+
+
+def learnt_weights(request: LipSyncRequest, character: str, notes: list[str]) -> Path | None:
+    """The learnt generator a run of `character` uses (`core.learn.character.find_learnt`
+    in the request's learnt folder), None when there is none or the request names its own
+    weights (a note then says the learnt one was left out)."""
+    from ...core.learn.character import find_learnt
+
+    folder = resolve_output_dir(request.learnt_dir) if request.learnt_dir else None
+    found = find_learnt(folder, character)
+    if found is not None and request.options.weights is not None:
+        notes.append(f"'{character}': the given weights {request.options.weights.name} were "
+                     f"used, not its learnt generator {found.name}")
+        return None
+    return found
 
 
 class LipSyncJob:
@@ -125,6 +141,8 @@ class LipSyncJob:
         finally:
             self._restore_frame()
         self.models = _load_models(req.options)
+        for c in self.characters:
+            c.weights = learnt_weights(req, c.name, c.notes)
         root = resolve_output_dir(req.output_dir)
         parents = [os.path.join(root, bpy.path.clean_name(scene.name)), root]
         self._made_dirs = [p for p in parents if not os.path.isdir(p)]  # deepest first
@@ -242,7 +260,7 @@ class LipSyncJob:
             one = KeypointTrack(points=self.track.points[:, k:k + 1],
                                 visible=self.track.visible[:, k:k + 1],
                                 boxes=self.track.boxes[:, k:k + 1], frames=self.track.frames)
-            tracks.append(CharacterTrack(c.name, one, c.samples))
+            tracks.append(CharacterTrack(c.name, one, c.samples, weights=c.weights))
         needed = self.timing.n_samples_for(len(self.frames))
         save_wav(run / "audio.wav", self._mix(needed), self.timing.sample_rate)
         result = lipsync_frames(self.frame_paths, tracks, self.timing, run / RESULT,

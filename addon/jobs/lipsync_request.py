@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ...core.learn.character import DEFAULT_FOLDER
 from ...core.pipeline.options import LipSyncOptions
 from .preprocess_job import _ranges
 
@@ -39,6 +40,8 @@ class LipSyncRequest:
     output_dir: str = "//lipsync_cache"   # "//" = next to the .blend
     options: LipSyncOptions = LipSyncOptions()   # matte: also a muted strip of the matte
     preview: bool = False          # also write preview.mp4 (result + sound) in the run folder
+    learnt_dir: str = DEFAULT_FOLDER   # where characters' learnt generators are looked for
+                                       # ("" = never; options.weights, when set, wins)
 
 
 @dataclass

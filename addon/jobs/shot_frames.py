@@ -59,7 +59,8 @@ def render_shot(scene, character: str, mouth_group: str, first: int, last: int,
                 "frame_end": last, "character": obj.name, "mouth_group": mouth_group,
                 "scene": scene.name, "frames": [os.path.relpath(p, out) for p in paths],
                 "size": list(projection.render_size(scene)),
-                "mouth_visible_frames": int(track.visible[:, 0].all(axis=1).sum())}
+                "mouth_visible_frames": int(track.visible[:, 0].all(axis=1).sum()),
+                "learnt": _learnt(obj.name)}
         partial = out / "render.json.part"
         partial.write_text(json.dumps(info, indent=2))
         os.replace(partial, out / "render.json")
@@ -73,6 +74,16 @@ def render_shot(scene, character: str, mouth_group: str, first: int, last: int,
         raise
     finally:
         scene.frame_set(frame_current)
+
+
+def _learnt(character: str) -> str | None:
+    """The character's learnt generator in the default learnt folder (for a batch's
+    lip-sync steps), or None."""
+    from ...core.learn.character import DEFAULT_FOLDER, find_learnt
+    from .preprocess_job import resolve_output_dir
+
+    found = find_learnt(resolve_output_dir(DEFAULT_FOLDER), character)
+    return None if found is None else str(found)
 
 
 def strip_frames(scene, strip_name: str, frames: list[int], frames_dir: str) -> list[str]:

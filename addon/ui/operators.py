@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import bpy
 
-from ...core.errors import LipSyncError
+from ...core.errors import InputError, LipSyncError
 from ...core.pipeline.options import LipSyncOptions
 from .. import dependencies
 from ..jobs.preprocess_job import JobRequest, PreprocessJob
 from ..jobs.lipsync_job import LipSyncJob
+from ..jobs.learn_background import BackgroundLearnJob
+from ..jobs.learn_job import LearnRequest
 from ..jobs.lipsync_request import CharacterRequest, LipSyncRequest
 from .modal import ModalJobOperator
 
@@ -66,7 +68,25 @@ def lipsync_request_from_settings(scene) -> LipSyncRequest:
         options=LipSyncOptions(quality=s.quality.lower(), revoice=s.revoice.lower(),
                                device=s.device.lower(), matte=s.use_matte_strip),
         preview=s.use_preview,
+        learnt_dir=s.learnt_dir,
     )
+
+
+def learn_request_from_settings(scene) -> LearnRequest:
+    """The Learn Character run the panel's settings describe (its first character)."""
+    from ...core.learn.character import LearnSettings
+
+    s = scene.lipsync
+    if s.character is None:
+        raise InputError("Learn Character: pick the character's mesh in the Lip Sync panel "
+                         "(Character).")
+    return LearnRequest(scene=scene.name, character=s.character.name, mouth_group=s.mouth_group,
+                        visemes=s.learn_visemes or "auto", out_dir=s.learnt_dir,
+                        settings=LearnSettings(sentences=s.learn_sentences,
+                                               language=s.learn_language,
+                                               samples=s.learn_samples, steps=s.learn_steps,
+                                               minutes=s.learn_minutes),
+                        device=s.device.lower())
 
 
 def _modules_ready(operator) -> bool:
@@ -129,6 +149,26 @@ class LIPSYNC_OT_preprocess(_JobOperator, bpy.types.Operator):
 
     def make_job(self, context):
         return PreprocessJob(request_from_settings(context.scene))
+
+
+class LIPSYNC_OT_learn_character(_JobOperator, bpy.types.Operator):
+    """Learn the character's own mouth: render it speaking (its own mouth controls driven
+    from speech) and fine-tune the generator on it, in the background; later lip-sync runs
+    of the character use what was learnt. The scene and file are not changed"""
+
+    bl_idname = "lipsync.learn_character"
+    bl_label = "Learn Character"
+    bl_options = {"REGISTER"}
+
+    task = "Learn Character"
+    cancelled_message = "Learn Character cancelled: nothing was written"
+
+    @classmethod
+    def poll(cls, context):
+        return super().poll(context) and context.scene.lipsync.character is not None
+
+    def make_job(self, context):
+        return BackgroundLearnJob(learn_request_from_settings(context.scene))
 
 
 class LIPSYNC_OT_character_add(bpy.types.Operator):
@@ -202,5 +242,6 @@ class LIPSYNC_OT_check_mouth(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (LIPSYNC_OT_render_and_sync, LIPSYNC_OT_preprocess, LIPSYNC_OT_character_add,
+CLASSES = (LIPSYNC_OT_render_and_sync, LIPSYNC_OT_preprocess, LIPSYNC_OT_learn_character,
+           LIPSYNC_OT_character_add,
            LIPSYNC_OT_character_remove, LIPSYNC_OT_check_mouth)

@@ -2,7 +2,8 @@
 
 The main panel does the whole job: characters (the first one, then a list of further
 characters, each with its own sound strip), frames, range, quality, device, output and
-the "Render and Lip-Sync" button. A collapsed sub-panel keeps the preprocessing passes.
+the "Render and Lip-Sync" button. Collapsed sub-panels keep the preprocessing passes and
+Learn Character (whether the character has a learnt generator, its settings, the button).
 """
 
 from __future__ import annotations
@@ -114,6 +115,40 @@ class PreprocessPanelMixin:
             layout.operator("lipsync.preprocess", icon="SEQUENCE")
 
 
+class LearnPanelMixin:
+    bl_region_type = "UI"
+    bl_category = "Lip Sync"
+    bl_label = "Learn Character"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        from ...core.learn.character import find_learnt
+        from ..jobs.preprocess_job import resolve_output_dir
+
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        settings = context.scene.lipsync
+        character = settings.character
+        if character is None:
+            layout.label(text="Pick the character above", icon="INFO")
+        else:
+            found = find_learnt(resolve_output_dir(settings.learnt_dir), character.name)
+            layout.label(text=f"Learnt: {found.name}" if found else "Not learnt: general model",
+                         icon="CHECKMARK" if found else "DOT")
+        layout.prop(settings, "learnt_dir")
+        col = layout.column()
+        col.prop(settings, "learn_visemes")
+        col.prop(settings, "learn_sentences")
+        col.prop(settings, "learn_language")
+        col.prop(settings, "learn_samples")
+        row = col.row(align=True)
+        row.prop(settings, "learn_steps")
+        row.prop(settings, "learn_minutes")
+        if not context.window_manager.lipsync.running:
+            layout.operator("lipsync.learn_character", icon="OUTLINER_OB_ARMATURE")
+
+
 class LIPSYNC_PT_view3d(LipSyncPanelMixin, bpy.types.Panel):
     bl_idname = "LIPSYNC_PT_view3d"
     bl_space_type = "VIEW_3D"
@@ -136,5 +171,18 @@ class LIPSYNC_PT_sequencer_preprocess(PreprocessPanelMixin, bpy.types.Panel):
     bl_parent_id = "LIPSYNC_PT_sequencer"
 
 
+class LIPSYNC_PT_view3d_learn(LearnPanelMixin, bpy.types.Panel):
+    bl_idname = "LIPSYNC_PT_view3d_learn"
+    bl_space_type = "VIEW_3D"
+    bl_parent_id = "LIPSYNC_PT_view3d"
+
+
+class LIPSYNC_PT_sequencer_learn(LearnPanelMixin, bpy.types.Panel):
+    bl_idname = "LIPSYNC_PT_sequencer_learn"
+    bl_space_type = "SEQUENCE_EDITOR"
+    bl_parent_id = "LIPSYNC_PT_sequencer"
+
+
 CLASSES = (LIPSYNC_UL_characters, LIPSYNC_PT_view3d, LIPSYNC_PT_sequencer,
-           LIPSYNC_PT_view3d_preprocess, LIPSYNC_PT_sequencer_preprocess)
+           LIPSYNC_PT_view3d_preprocess, LIPSYNC_PT_sequencer_preprocess,
+           LIPSYNC_PT_view3d_learn, LIPSYNC_PT_sequencer_learn)

@@ -6,9 +6,12 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty,
                        IntProperty, PointerProperty, StringProperty)
 
+from ...core.learn.character import DEFAULT_FOLDER, LearnSettings
 from ...core.pipeline.options import LipSyncOptions
+from ...core.speech.sentences import SENTENCES
 
 OPTIONS = LipSyncOptions()      # the panel's defaults are the options' defaults
+LEARN = LearnSettings()         # and Learn Character's
 
 
 def _is_mesh(_self, obj) -> bool:
@@ -79,6 +82,25 @@ class LIPSYNC_PG_settings(bpy.types.PropertyGroup):
     use_preview: BoolProperty(name="MP4 Preview", default=False,
                               description="Also write preview.mp4 (the result with its sound) "
                                           "into the run folder")
+    learnt_dir: StringProperty(name="Learnt", subtype="DIR_PATH", default=DEFAULT_FOLDER,
+                               description="Folder of the characters' learnt generators: Learn "
+                                           "Character writes there, and a character with one "
+                                           "there is lip-synced with it")
+    learn_visemes: StringProperty(name="Mouth Controls", default="auto",
+                                  description="How its shape keys make the visemes: auto, a "
+                                              "naming scheme (oculus, arkit, vrm, ...), jaw, or "
+                                              "a JSON table file (docs/characters.md)")
+    learn_sentences: IntProperty(name="Sentences", default=LEARN.sentences, min=1, max=100,
+                                 description="Sentences spoken to the character (espeak-ng)")
+    learn_language: EnumProperty(name="Language", default=LEARN.language,
+                                 items=[(k, k, f"Sentences in '{k}'") for k in SENTENCES])
+    learn_samples: IntProperty(name="Samples", default=LEARN.samples, min=1,
+                               description="Render samples at most (Cycles, EEVEE): fewer is "
+                                           "faster")
+    learn_steps: IntProperty(name="Steps", default=LEARN.steps, min=1,
+                             description="Learning steps at most")
+    learn_minutes: FloatProperty(name="Minutes", default=LEARN.minutes, min=0.1,
+                                 description="Learning time at most (after the renders)")
 
 
 class LIPSYNC_PG_runtime(bpy.types.PropertyGroup):

@@ -113,15 +113,23 @@ def format_fps(fps: float) -> str:
 
 
 def resolve_command(task: Task) -> tuple[str, ...]:
-    """The task's command with the fps of its render filled in; `BatchError` if unreadable."""
+    """The task's command with the fps of its render filled in and, when the render found
+    the character's learnt generator (render.json "learnt") and the shot names no weights
+    of its own, ``--weights`` of it; `BatchError` if render.json is unreadable."""
     if FPS_FROM_RENDER not in task.command:
         return task.command
-    info = task.render_dir / "render.json"
+    info_path = task.render_dir / "render.json"
     try:
-        fps = float(json.loads(info.read_text(encoding="utf-8"))["fps"])
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        fps = float(info["fps"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BatchError(f"cannot read the fps from {info}: {exc}") from None
-    return tuple(format_fps(fps) if part == FPS_FROM_RENDER else part for part in task.command)
+        raise BatchError(f"cannot read the fps from {info_path}: {exc}") from None
+    command = tuple(format_fps(fps) if part == FPS_FROM_RENDER else part
+                    for part in task.command)
+    learnt = info.get("learnt")
+    if learnt and "--weights" not in command:
+        command += ("--weights", str(learnt))
+    return command
 
 
 def format_plan(tasks: Sequence[Task]) -> str:

@@ -19,22 +19,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import InputError
-from .sentences import SENTENCES
+from ..speech.sentences import HELD_OUT_VOICES, SENTENCES, TRAIN_VOICES
 
-TRAIN_VOICES: dict[str, tuple[str, ...]] = {
-    "en": ("en-us", "en-us+f3", "en-us+m3", "en-gb", "en-gb+f2"),
-    "de": ("de", "de+f3"),
-    "fr": ("fr", "fr+m3"),
-    "es": ("es", "es+f3"),
-    "it": ("it",),
-}
-HELD_OUT_VOICES: dict[str, tuple[str, ...]] = {
-    "en": ("en-us+f4", "en-gb+m2"),
-    "de": ("de+m2",),
-    "fr": ("fr+f2",),
-    "es": ("es+m2",),
-    "it": ("it+f3",),
-}
 LANGUAGE_WEIGHTS = {"en": 0.6, "de": 0.1, "fr": 0.1, "es": 0.1, "it": 0.1}
 FAMILIES = ("cartoon", "anime", "creature", "realistic")
 DEFAULT_FAMILIES = ("cartoon",)

@@ -43,11 +43,16 @@ class LearnResult:
     heldout_frames: int
     before: dict[str, float] = field(default_factory=dict)   # ssim, l1 of the general model
     after: dict[str, float] = field(default_factory=dict)    # of the learnt one
+    baseline: dict[str, float] = field(default_factory=dict)  # of the input as it is (renders
+                                                              # only: the rest render)
 
     def to_dict(self) -> dict:
-        return {"steps": self.steps, "seconds": round(self.seconds, 1),
-                "train_frames": self.train_frames, "heldout_frames": self.heldout_frames,
-                "heldout_before": self.before, "heldout_after": self.after}
+        out = {"steps": self.steps, "seconds": round(self.seconds, 1),
+               "train_frames": self.train_frames, "heldout_frames": self.heldout_frames,
+               "heldout_before": self.before, "heldout_after": self.after}
+        if self.baseline:
+            out["heldout_input"] = self.baseline
+        return out
 
 
 def split_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -103,12 +108,18 @@ class Tuner:
         return loss.item()
 
     @torch.no_grad()
-    def measure(self) -> dict[str, float]:
-        """Mouth-region SSIM and L1 (0-1 units) of the output on the held-out frames."""
+    def measure(self, as_input: bool = False) -> dict[str, float]:
+        """Mouth-region SSIM and L1 (0-1 units) of the output (`as_input`: of the input
+        crops as they are, the do-nothing baseline) on the held-out frames."""
         ssims, l1s = [], []
         for start in range(0, len(self.heldout_rows), BATCH):
             rows = self.heldout_rows[start:start + BATCH]
-            out, target, mask = self.output(rows)
+            if as_input:
+                f = self.footage
+                out, target, mask = (self._tensor(f.inputs[rows]), self._tensor(f.crops[rows]),
+                                     self._tensor(f.masks[rows]))
+            else:
+                out, target, mask = self.output(rows)
             ssims.append(float(masked_ssim(out, target, mask)) * len(rows))
             l1s.append(float(((out - target).abs() * mask).sum() / (3 * mask.sum() + 1e-6))
                        * len(rows))
@@ -130,6 +141,7 @@ def learn(models: LipSyncModels, footage: Footage, steps: int, minutes: float | 
         progress(k + 1, steps, f"learning: step {k + 1}/{steps}, loss {loss:.3f}")
         if minutes is not None and time.perf_counter() - begun > 60 * minutes:
             break
+    baseline = {} if footage.inputs is footage.crops else tuner.measure(as_input=True)
     result = LearnResult(tuner.steps, time.perf_counter() - begun, len(tuner.train_rows),
-                         len(tuner.heldout_rows), before, tuner.measure())
+                         len(tuner.heldout_rows), before, tuner.measure(), baseline)
     return tuner.generator.eval(), result

@@ -20,9 +20,10 @@ def check_target(path: str | Path) -> Path:
     path = Path(path)
     if path.suffix != SUFFIX:
         raise InputError(f"--out '{path}': name the learnt weights file NAME{SUFFIX}.")
-    if path.exists():
-        raise InputError(f"'{path}' already exists and is kept: choose another --out (or "
-                         "delete it yourself to learn again).")
+    for taken in (path, path.with_suffix(".md")):
+        if taken.exists():
+            raise InputError(f"'{taken}' already exists and is kept: choose another --out "
+                             "(or delete it yourself to learn again).")
     if not path.parent.is_dir():
         raise InputError(f"the folder of '{path}' does not exist: create it first.")
     return path
@@ -53,16 +54,25 @@ def read_learnt(path: str | Path) -> dict | None:
 def card_text(name: str, learnt: dict) -> str:
     """The model card of learnt weights `name` (Markdown)."""
     before, after = learnt["heldout_before"], learnt["heldout_after"]
+    source = learnt["source"]
+    if "character" in source:
+        what = (f"renders of the character '{source['character']}' (Learn Character); later "
+                "lip-sync runs of that character find it and use it", "frames at the end")
+    else:
+        what = ("one speaker's own frames (`python -m lipsync learn`); use it with "
+                "`sync --weights`", "frames at the end of the shot")
+    rows = [f"| general model | {before['ssim']:.4f} | {before['l1']:.4f} |",
+            f"| learnt | {after['ssim']:.4f} | {after['l1']:.4f} |"]
+    if "heldout_input" in learnt:
+        base = learnt["heldout_input"]
+        rows.insert(0, f"| input as is (rest render) | {base['ssim']:.4f} | {base['l1']:.4f} |")
     lines = [f"# Learnt generator: `{name}`", "",
-             "The shipped generator fine-tuned on one speaker's own frames "
-             "(`python -m lipsync learn`); use it with `sync --weights`.", "",
-             "## Learnt from"] + [f"- {k}: {v}" for k, v in learnt["source"].items()] + [
+             f"The shipped generator fine-tuned on {what[0]}.", "",
+             "## Learnt from"] + [f"- {k}: {v}" for k, v in source.items()] + [
              "", "## Steps",
-             f"- {learnt['steps']} steps in {learnt['seconds']:.0f} s on "
-             f"{learnt['train_frames']} frames", "",
-             f"## Held out ({learnt['heldout_frames']} frames at the end of the shot: "
-             "mouth region against the frame itself)", "",
-             "| | SSIM | L1 |", "|---|---|---|",
-             f"| general model | {before['ssim']:.4f} | {before['l1']:.4f} |",
-             f"| learnt | {after['ssim']:.4f} | {after['l1']:.4f} |", ""]
+             f"- {learnt['steps']} steps in {learnt['seconds']:.0f} s "
+             f"({learnt['seconds'] / 60:.1f} min) on {learnt['train_frames']} frames", "",
+             f"## Held out ({learnt['heldout_frames']} {what[1]}: mouth region against the "
+             "frame itself)", "",
+             "| | SSIM | L1 |", "|---|---|---|", *rows, ""]
     return "\n".join(lines)

@@ -22,6 +22,7 @@ in training) and shrunk to the networks' side; the generated crop is finished in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -56,13 +57,15 @@ class CharacterTrack:
     (points (F, 1, 25, 2) frame px, visible (F, 1, 25), boxes (F, 1, 4) face boxes);
     samples: (N,) float32 mono audio at `FRONT_END.sample_rate` whose time 0 is the shot's
     first frame; reasons: frame index -> why that frame has no mouth (from the locator;
-    frames not named are reported as `NO_MOUTH`).
+    frames not named are reported as `NO_MOUTH`); weights: a generator learnt for this
+    character (Learn Character) to use in place of the run's, or None.
     """
 
     name: str
     keypoints: KeypointTrack
     samples: np.ndarray
     reasons: dict[int, str] = field(default_factory=dict)
+    weights: Path | None = None
 
     def visible(self) -> np.ndarray:
         """(F,) bool: frames whose whole mouth is visible."""

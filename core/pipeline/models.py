@@ -50,16 +50,7 @@ class LipSyncModels:
         generator = load_generator(Path(generator) if generator
                                    else folder / "generator.safetensors", torch_device)
         parser = load_parser(folder / "parser.safetensors", torch_device)
-        s, g = sync.config, generator.config
-        if (s.size, s.embedding, s.blur_fraction, s.audio) != (g.size, g.embedding,
-                                                               g.blur_fraction, g.audio):
-            raise InputError(
-                f"the weights in '{folder}' do not belong together: the sync expert reads "
-                f"{s.size} px crops (blur {s.blur_fraction}, {s.embedding}-d embeddings), the "
-                f"generator {g.size} px (blur {g.blur_fraction}, {g.embedding}-d), and both "
-                "must read the same audio; the generator is trained on this expert's "
-                "embeddings of its own crops: train them as one set (make train) or restore "
-                "the shipped models/.")
+        _check_pair(sync, generator, f"the weights in '{folder}'")
         warm_up_audio()
         return cls(sync, generator, parser, torch_device)
 
@@ -67,6 +58,13 @@ class LipSyncModels:
     def for_options(cls, options) -> "LipSyncModels":
         """The networks a job's `LipSyncOptions` name (device, models folder, weights)."""
         return cls.load(options.device, options.models, options.weights)
+
+    def with_generator(self, path: str | Path) -> "LipSyncModels":
+        """These networks with the generator of file `path` (a learnt one) in place of
+        theirs; the sync expert and parser are shared. InputError as `load`."""
+        generator = load_generator(Path(path), self.device)
+        _check_pair(self.sync, generator, f"'{path}' and the sync expert")
+        return LipSyncModels(self.sync, generator, self.parser, self.device)
 
     def parse(self, images: torch.Tensor) -> torch.Tensor:
         """Parser class probabilities of crops: (N, 3, S, S) in [0, 1] -> (N, 12, S, S).
@@ -80,6 +78,20 @@ class LipSyncModels:
         logits = nn.functional.interpolate(self.parser(small)[0], size=images.shape[-2:],
                                            mode="bilinear", align_corners=False)
         return torch.softmax(logits, dim=1)
+
+
+def _check_pair(sync: SyncExpert, generator: Generator, what: str) -> None:
+    """InputError unless the generator reads what the sync expert does."""
+    s, g = sync.config, generator.config
+    if (s.size, s.embedding, s.blur_fraction, s.audio) != (g.size, g.embedding,
+                                                           g.blur_fraction, g.audio):
+        raise InputError(
+            f"{what} do not belong together: the sync expert reads "
+            f"{s.size} px crops (blur {s.blur_fraction}, {s.embedding}-d embeddings), the "
+            f"generator {g.size} px (blur {g.blur_fraction}, {g.embedding}-d), and both "
+            "must read the same audio; the generator is trained on this expert's "
+            "embeddings of its own crops: train them as one set (make train) or restore "
+            "the shipped models/.")
 
 
 def warm_up_audio() -> None:

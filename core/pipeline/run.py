@@ -81,6 +81,7 @@ class PipelineReport:
     notes: list[str] = field(default_factory=list)
     revoiced: list[str] = field(default_factory=list)         # characters re-voiced
     never_visible: list[str] = field(default_factory=list)    # mouth hidden on every frame
+    learnt: dict[str, str] = field(default_factory=dict)      # name -> its learnt generator
     by_character: dict[str, dict] = field(default_factory=dict)
     # name -> {"changed": frames generated, "passed_through": {reason: [frame indices]}}
 
@@ -129,8 +130,11 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
                          "distinct names (e.g. 0001.png, 0002.png ...).")
     job = options.job
     models = models or LipSyncModels.for_options(job)
-    states = [CharacterState(c, len(paths), timing, models, job.refine, job.revoice, job.sharpen)
-              for c in characters]
+    learnt = {c.name: str(c.weights) for c in characters if c.weights is not None}
+    generators = {path: models.with_generator(path) for path in dict.fromkeys(learnt.values())}
+    states = [CharacterState(c, len(paths), timing,
+                             generators[learnt[c.name]] if c.name in learnt else models,
+                             job.refine, job.revoice, job.sharpen) for c in characters]
     if states and not any(s.active for s in states):
         raise InputError(f"The mouth of {_listed([s.track.name for s in states])} is not "
                          "visible on any frame: hidden or facing away from the camera on every "
@@ -138,8 +142,11 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
                          "range, and the mouth (the Mouth group: the vertex group of the lips).")
     report = PipelineReport(frames=len(paths), fps=float(timing.fps), device=str(models.device),
                             out_dir=str(out),
-                            revoiced=[s.track.name for s in states if s.revoice])
+                            revoiced=[s.track.name for s in states if s.revoice],
+                            learnt=learnt)
     report.notes.extend(notes)
+    report.notes.extend(f"character '{name}': its learnt generator {Path(path).name} was "
+                        f"used ({path})" for name, path in learnt.items())
     report.characters = {c.name: 0 for c in characters}
     report.by_character = {c.name: {"changed": 0, "passed_through": {}} for c in characters}
     for state in states:

@@ -14,8 +14,8 @@ pytest.importorskip("bpy")
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 # what users never run: training, the data factory, the evaluation and its judge, benchmarks
-LAB = ("core/train/", "core/dataset/", "core/evaluate/", "core/speech/", "addon/factory/",
-       "addon/demo.py", "benchmarks/", "models/judge.")
+LAB = ("core/train/", "core/dataset/", "core/evaluate/", "addon/factory/", "addon/demo.py",
+       "benchmarks/", "models/judge.")
 
 INSTALL = r"""
 import sys, bpy
@@ -39,7 +39,7 @@ for info in pkgutil.walk_packages(importlib.import_module(package).__path__, pac
 print("BROKEN", broken)
 models = importlib.import_module(package + ".core.pipeline.models").LipSyncModels.load("cpu")
 print("MODELS", models.size, sorted(m for m in sys.modules if m.startswith(package + ".core.")
-                                    and m.split(".")[4] in {"train", "dataset", "evaluate", "speech"}))
+                                    and m.split(".")[4] in {"train", "dataset", "evaluate"}))
 """
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from lipsync.core.dataset.plan import (HELD_OUT_VOICES, TRAIN_VOICES, held_out_character,
                                        plan_clips)
-from lipsync.core.dataset.sentences import SENTENCES
+from lipsync.core.speech.sentences import SENTENCES
 from lipsync.core.errors import InputError
 
 

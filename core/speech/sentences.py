@@ -1,7 +1,9 @@
-"""Sentences for the synthetic talking-character data set, per espeak-ng voice language.
+"""Sentences and espeak-ng voices per language, for the synthetic data set and for Learn
+Character (the user's own character spoken to).
 
 Chosen to cover every viseme often: bilabials (m, b, p), labiodentals (f, v), dentals (th in
-English), open, wide and rounded vowels, and pauses (commas, full stops).
+English), open, wide and rounded vowels, and pauses (commas, full stops). The data set
+holds voices apart by split: `HELD_OUT_VOICES` are never trained on.
 """
 
 SENTENCES: dict[str, tuple[str, ...]] = {
@@ -63,4 +65,19 @@ SENTENCES: dict[str, tuple[str, ...]] = {
         "Vorrei un bicchiere di vino bianco.",
         "Fa freddo ma il sole brilla.",
     ),
+}
+
+TRAIN_VOICES: dict[str, tuple[str, ...]] = {
+    "en": ("en-us", "en-us+f3", "en-us+m3", "en-gb", "en-gb+f2"),
+    "de": ("de", "de+f3"),
+    "fr": ("fr", "fr+m3"),
+    "es": ("es", "es+f3"),
+    "it": ("it",),
+}
+HELD_OUT_VOICES: dict[str, tuple[str, ...]] = {
+    "en": ("en-us+f4", "en-gb+m2"),
+    "de": ("de+m2",),
+    "fr": ("fr+f2",),
+    "es": ("es+m2",),
+    "it": ("it+f3",),
 }
