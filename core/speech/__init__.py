@@ -9,27 +9,27 @@
 - :mod:`.isolated`: :func:`synthesize_isolated`, the same in a fresh process (reproducible).
 
 espeak-ng is loaded on the first call, not at import.
+Names are loaded on first use (`__getattr__`), so importing a light submodule such as
+`sentences` (the add-on's settings do, at registration) does not pull in audio and numpy.
 """
 
-from .espeak import Phoneme, SpeechError, Utterance, is_available, list_voices, synthesize
-from .isolated import synthesize_isolated
-from .visemes import (OPENNESS, VISEMES, Coarticulation, is_known_phoneme, jaw_open,
-                      phoneme_targets, phoneme_to_viseme, viseme_weights)
+import importlib
 
-__all__ = [
-    "Coarticulation",
-    "OPENNESS",
-    "Phoneme",
-    "SpeechError",
-    "Utterance",
-    "VISEMES",
-    "is_available",
-    "is_known_phoneme",
-    "jaw_open",
-    "list_voices",
-    "phoneme_targets",
-    "phoneme_to_viseme",
-    "synthesize",
-    "synthesize_isolated",
-    "viseme_weights",
-]
+_SOURCES = {
+    ".espeak": ("Phoneme", "SpeechError", "Utterance", "is_available", "list_voices",
+                "synthesize"),
+    ".isolated": ("synthesize_isolated",),
+    ".visemes": ("OPENNESS", "VISEMES", "Coarticulation", "is_known_phoneme", "jaw_open",
+                 "phoneme_targets", "phoneme_to_viseme", "viseme_weights"),
+}
+_MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
