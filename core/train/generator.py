@@ -340,6 +340,9 @@ class GeneratorStage:
         """Weights of a trained generator; an RGB generator's head is grown into a
         warping one (`core.models.warp.grow_head`) when this generator warps."""
         tensors, config = load_model_weights(path, "generator")
+        if config.get("output", "rgb") == "warp" and not self.generator.warps:
+            raise InputError(f"'{path}' is a warping generator: go on from it with "
+                             "--output warp.")
         if self.generator.warps and config.get("output", "rgb") == "rgb":
             head = grow_head({"weight": tensors["head.weight"], "bias": tensors["head.bias"]})
             tensors["head.weight"], tensors["head.bias"] = head["weight"], head["bias"]

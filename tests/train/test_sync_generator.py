@@ -217,12 +217,23 @@ def test_generator_can_start_from_trained_weights(tiny_data, tmp_path):
     from lipsync.core.models import shipped
 
     run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=2, batch=4)
-    stage = GeneratorStage(run, torch.device("cpu"), init=shipped("generator"))
+    warping = GeneratorConfig(output="warp")              # the shipped generator's head
+    stage = GeneratorStage(run, torch.device("cpu"), warping, init=shipped("generator"))
     shipped_weights = load_weights(shipped("generator"))[0]
     for name, value in stage.generator.state_dict().items():
         assert torch.equal(value, shipped_weights[name]), name
     with pytest.raises(InputError, match="not 'generator'"):
-        GeneratorStage(run, torch.device("cpu"), init=shipped("parser"))
+        GeneratorStage(run, torch.device("cpu"), warping, init=shipped("parser"))
+    with pytest.raises(InputError, match="is a warping generator: go on from it with --output"):
+        GeneratorStage(run, torch.device("cpu"), init=shipped("generator"))
+
+
+def _rgb_generator(path) -> None:
+    """A freshly initialised RGB generator's weights file at `path`."""
+    torch.manual_seed(0)
+    network = Generator(GeneratorConfig())
+    save_weights(path, dict(network.state_dict()),
+                 {"model": "generator", "config": json.dumps(network.config.to_dict())})
 
 
 def test_a_warping_generator_grows_from_an_rgb_one_and_trains_its_flow_and_blend(
@@ -230,14 +241,15 @@ def test_a_warping_generator_grows_from_an_rgb_one_and_trains_its_flow_and_blend
     """--output warp --init RGB: the colour channels keep the RGB head, the flow starts at
     rest; training reports the flow's roughness and the drawn share, and the blend prior
     lowers the drawn share against a run without it."""
-    from lipsync.core.models import shipped
     from lipsync.core.models.warp import BLEND_BIAS
 
+    rgb = tmp_path / "rgb.safetensors"
+    _rgb_generator(rgb)
     config = GeneratorConfig(output="warp")
     run = RunConfig(data=str(tiny_data), out=str(tmp_path / "a"), steps=6, batch=4, lr=1e-3,
                     eval_every=100)
-    stage = GeneratorStage(run, torch.device("cpu"), config, init=shipped("generator"))
-    head = load_weights(shipped("generator"))[0]
+    stage = GeneratorStage(run, torch.device("cpu"), config, init=rgb)
+    head = load_weights(rgb)[0]
     state = stage.generator.state_dict()
     assert torch.equal(state["head.weight"][:3], head["head.weight"])
     assert float(state["head.weight"][3:5].abs().max()) == 0
@@ -245,7 +257,7 @@ def test_a_warping_generator_grows_from_an_rgb_one_and_trains_its_flow_and_blend
     drawn = {}
     for weight in (0.0, 50.0):
         outputs: list = []
-        run_stage(recording(GeneratorStage, outputs, config=config, init=shipped("generator"),
+        run_stage(recording(GeneratorStage, outputs, config=config, init=rgb,
                             blend_weight=weight),
                   RunConfig(data=str(tiny_data), out=str(tmp_path / f"w{weight}"), steps=6,
                             batch=4, lr=1e-3, eval_every=100))
