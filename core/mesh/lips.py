@@ -10,8 +10,15 @@ the lips' (teeth and tongue part the same way, behind them); the lips are the
 vertices around it, within a band as tall as lips are (a fraction of the mouth's
 width, tapering to the corners), reached along the mesh's edges from the line's
 middle; lips modelled as separate pieces (tubes, as the factory's) that the band
-mostly covers are taken whole. A crease along the mesh's edges is no cut: the two
-sides of a cut are never neighbours (more than two edges apart).
+mostly covers are taken whole. Only a cut parts: the two sides of a cut are far
+apart along the mesh's surface (or on pieces of their own) though close in space,
+so a crease or a band that grows from no height (teeth or a tongue that appear as the
+mouth opens) is no contact; nor is a piece of its own, no larger than the mouth, that
+stretches as the mouth opens (a drawn mouth's interior) where a lip moves nearly rigidly.
+The lips hold the mouth's main contact: a piece with a small share of it (a strand
+of a moustache, a fold of skin) is left out of the line, and they reach the mouth's
+corners: a piece of the line that spans less of its width (teeth, a tongue just
+behind a drawn mouth's lips) is left out too.
 
 Conventions: positions and displacements are float (N, 3) in one space (object
 space, any unit: every length here is relative to the mesh, never absolute);
@@ -31,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order, connected_components
+from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
@@ -40,6 +47,10 @@ from .viseme_names import OPEN, mouth_shape_keys
 # Shape of the search, relative to the mesh (no absolute lengths anywhere).
 _NEAR_EDGES = 1.5       # contact pairs: basis distance <= this x the median edge length
 _PART = 0.2             # ... that part by >= this x the key's largest displacement
+_CUT = 2.0              # ... and are further apart along the surface than this x that distance
+_MAIN = 0.2             # pieces with less than this share of the most contact of a piece: no lips
+_STRETCH = 0.2          # a mouth-sized piece whose edges stretch by this share: the inside
+_SPAN = 0.92            # the front line's pieces spanning less of its width: teeth, tongue
 _FRONT = 0.04           # the front layer: within this x mouth width of the frontmost contact
 _BINS = 12              # ... judged in this many slices across the mouth
 _LIP_HEIGHT = 0.25      # band around the contact line: this x mouth width in the middle
@@ -162,21 +173,85 @@ def _contact(basis: np.ndarray, d: np.ndarray, edges) -> tuple[np.ndarray, np.nd
     idx = np.flatnonzero(near)
     pairs = idx[cKDTree(basis[idx]).query_pairs(radius, output_type="ndarray")]   # (P, 2)
     apart = np.linalg.norm(d[pairs[:, 0]] - d[pairs[:, 1]], axis=1) >= _PART * amount
-    if edges is not None and edges.size:     # a crease along the mesh is no cut: the two
-        apart &= ~_linked(pairs, edges, n)     # sides of a cut are not neighbours
     contact = np.zeros(n, bool)
-    contact[pairs[apart].ravel()] = True
+    if edges is not None and edges.size:     # only a cut parts (see the module docstring)
+        apart[apart] = _far_along_surface(basis, pairs[apart], edges, _CUT * radius)
+        contact[pairs[apart].ravel()] = True
+        contact &= ~_stretching(basis, d, contact, edges, moving)
+    else:
+        contact[pairs[apart].ravel()] = True
     return contact, moving
 
 
-def _linked(pairs: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
-    """(P,) bool: the vertex pairs (P, 2) that are at most two edges apart."""
-    ones = np.ones(len(edges))
-    graph = coo_matrix((np.concatenate([ones, ones]),
-                        (np.concatenate([edges[:, 0], edges[:, 1]]),
-                         np.concatenate([edges[:, 1], edges[:, 0]]))), shape=(n, n)).tocsr()
-    near = (graph + graph @ graph).tocsr()
-    return np.asarray(near[pairs[:, 0], pairs[:, 1]]).ravel() != 0
+def _stretching(basis: np.ndarray, d: np.ndarray, contact: np.ndarray, edges: np.ndarray,
+                moving: np.ndarray) -> np.ndarray:
+    """(N,) bool: the vertices of pieces that stretch under the opening `d` (N, 3): pieces
+    holding `contact`, no larger than the contact's extent, whose edges between `moving`
+    vertices change length by more than `_STRETCH` of it (median over the piece). A lip
+    moves nearly rigidly (median 0-0.02 on the factory's and imported heads); a mouth's
+    inside stretched across the opening does not (0.3-1.4)."""
+    out = np.zeros(len(basis), bool)
+    if contact.sum() < 2:
+        return out
+    piece = _pieces(edges, len(basis))
+    reach = float(np.ptp(basis[contact], axis=0).max())
+    e = edges[moving[edges[:, 0]] & moving[edges[:, 1]]]
+    vec = basis[e[:, 1]] - basis[e[:, 0]]
+    before = np.linalg.norm(vec, axis=1)
+    after = np.linalg.norm(vec + d[e[:, 1]] - d[e[:, 0]], axis=1)
+    strain = np.abs(after - before) / np.maximum(before, 1e-9 * reach)   # 0-long edges too
+    for p in np.unique(piece[contact]):
+        members = piece == p
+        on = members[e[:, 0]]
+        if (on.any() and np.ptp(basis[members], axis=0).max() <= _PIECE_SIZE * reach
+                and np.median(strain[on]) > _STRETCH):
+            out |= members
+    return out
+
+
+def _far_along_surface(basis: np.ndarray, pairs: np.ndarray, edges: np.ndarray,
+                       limit: float, chunk: int = 512) -> np.ndarray:
+    """(P,) bool: the vertex pairs (P, 2) with no path along the mesh's edges (`edges`
+    (E, 2)) shorter than `limit` (the basis' units). A path that short stays within
+    `limit` of its start, so the search runs on the vertices that near the pairs."""
+    if not len(pairs):
+        return np.zeros(0, bool)
+    n = len(basis)
+    ball = cKDTree(basis).query_ball_point(basis[np.unique(pairs)], limit)
+    keep = np.zeros(n, bool)
+    keep[np.concatenate(ball).astype(np.int64)] = True
+    local = np.full(n, -1, np.int64)
+    local[keep] = np.arange(int(keep.sum()))
+    e = edges[keep[edges[:, 0]] & keep[edges[:, 1]]]
+    length = np.linalg.norm(basis[e[:, 0]] - basis[e[:, 1]], axis=1)
+    length = np.maximum(length, 1e-9 * limit)      # a zero-length edge is still an edge
+    m = int(keep.sum())
+    graph = coo_matrix((length, (local[e[:, 0]], local[e[:, 1]])), shape=(m, m)).tocsr()
+    sources = np.unique(pairs[:, 0])
+    row = np.searchsorted(sources, pairs[:, 0])
+    far = np.ones(len(pairs), bool)
+    for start in range(0, len(sources), chunk):
+        part = sources[start:start + chunk]
+        dist = dijkstra(graph, directed=False, indices=local[part], limit=limit)
+        sel = (row >= start) & (row < start + len(part))
+        far[sel] = ~np.isfinite(dist[row[sel] - start, local[pairs[sel, 1]]])
+    return far
+
+
+def _main_contact(contact: np.ndarray, edges: np.ndarray | None, n: int) -> np.ndarray:
+    """`contact` (N,) bool without the pieces that hold less than `_MAIN` of the most
+    contact any piece holds (with no edges, unchanged)."""
+    if edges is None or not edges.size or not contact.any():
+        return contact
+    piece = _pieces(edges, n)
+    counts = np.bincount(piece[contact], minlength=piece.max() + 1)
+    return contact & (counts[piece] >= _MAIN * counts.max())
+
+
+def _pieces(edges: np.ndarray, n: int) -> np.ndarray:
+    """(N,) int: the connected piece of the mesh each vertex is on."""
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
 
 
 def _frame(basis, contact, opening):
@@ -212,6 +287,7 @@ def _find(basis, displacements, edges):
         contact |= c
         if c.any():
             opening += d[moving].sum(axis=0)
+    contact = _main_contact(contact, edges, n)
     if contact.sum() < MIN_CONTACT:
         return None
     axes = _frame(basis, contact, opening)
@@ -219,7 +295,8 @@ def _find(basis, displacements, edges):
         return None
     across, up, forward = axes
     w, f = basis @ across, basis @ forward
-    line = _front_line(np.flatnonzero(contact), w, f)
+    contacts = np.flatnonzero(contact)
+    line = _spanning(_front_line(contacts, w, f), contacts, w, edges, n)
     lo, hi = w[line].min(), w[line].max()
     width = hi - lo
     if width <= 0:
@@ -249,14 +326,28 @@ def _front_line(candidates: np.ndarray, w: np.ndarray, f: np.ndarray) -> np.ndar
     return candidates[keep]
 
 
+def _spanning(line: np.ndarray, contact: np.ndarray, w: np.ndarray, edges,
+              n: int) -> np.ndarray:
+    """The `line` vertices (indices) on pieces whose `contact` vertices (indices) span at
+    least `_SPAN` of the contact's width across the mouth (`w` (N,)): the lips reach the
+    mouth's corners, teeth and a tongue lie between them. Unchanged without edges or
+    when no piece spans."""
+    if edges is None or not edges.size or len(line) < 2:
+        return line
+    piece = _pieces(edges, n)
+    width = float(np.ptp(w[contact]))
+    spanning = [p for p in np.unique(piece[line])
+                if np.ptp(w[contact[piece[contact] == p]]) >= _SPAN * width]
+    keep = np.isin(piece[line], spanning)
+    return line[keep] if keep.any() else line
+
+
 def _whole_pieces(basis, lips: np.ndarray, edges, width: float) -> np.ndarray:
     """`lips` plus every separate mesh piece they mostly cover that is no larger than a
     mouth (lips modelled as pieces of their own are taken whole, thickness and all)."""
     if edges is None or not edges.size:
         return lips
-    n = len(basis)
-    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, piece = connected_components(graph, directed=False)
+    piece = _pieces(edges, len(basis))
     counts = np.bincount(piece, minlength=piece.max() + 1)
     covered = np.bincount(piece[lips], minlength=len(counts))
     out = [lips]

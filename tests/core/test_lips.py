@@ -91,13 +91,18 @@ def test_lips_of_a_face_patch_from_jaw_open():
     found = lips_from_shape_keys(basis, {"jawOpen": _jaw_open(basis, lower)}, edges)
     assert found is not None and found.source == "shape keys" and found.used == ("jawOpen",)
     np.testing.assert_allclose(found.forward, [0, -1, 0], atol=0.1)
-    lips = basis[found.indices]
     assert set(slit) <= set(found.indices)                           # the contact line
+    _assert_the_patchs_lips(basis, found.indices)
+
+
+def _assert_the_patchs_lips(basis, indices):
+    lips = basis[indices]
     width = 2 * HALF_MOUTH
     assert np.abs(lips[:, 0]).max() <= HALF_MOUTH + 0.1 * width      # no cheeks
-    assert 0.1 * width <= lips[:, 2].max() <= 0.3 * width            # upper lip, not the nose
-    assert -0.3 * width <= lips[:, 2].min() <= -0.1 * width          # lower lip, not the chin
-    points = _keypoints(basis, found.indices)                      # y down
+    reach = 0.3 * width + 1e-9                                       # 6 rows of the patch
+    assert 0.1 * width <= lips[:, 2].max() <= reach                  # upper lip, not the nose
+    assert -reach <= lips[:, 2].min() <= -0.1 * width                # lower lip, not the chin
+    points = _keypoints(basis, indices)                            # y down
     assert -0.3 * width <= points[3, 1] <= -0.1 * width and abs(points[3, 0]) < 0.1 * width
     assert 0.1 * width <= points[9, 1] <= 0.3 * width and abs(points[9, 0]) < 0.1 * width
     assert points[0, 0] < -0.3 * width and points[6, 0] > 0.3 * width
@@ -108,6 +113,52 @@ def test_teeth_behind_the_lips_are_left_out():
     basis, edges, lower = _with_teeth(basis, edges, lower)
     found = lips_from_shape_keys(basis, {"jawOpen": _jaw_open(basis, lower)}, edges)
     assert found is not None and found.indices.max() < 41 * 41 + 41  # none of the teeth
+
+
+def _sheet(xs, zs, y_behind):
+    """A grid sheet over x in `xs`, z in `zs` just behind the patch's surface; (V, 3), (E, 2)."""
+    grid = np.arange(len(zs) * len(xs)).reshape(len(zs), len(xs))
+    co = np.array([(x, -(1 - 0.3 * x * x) + y_behind, z) for z in zs for x in xs])
+    edges = np.concatenate([np.stack([grid[:, :-1].ravel(), grid[:, 1:].ravel()], 1),
+                            np.stack([grid[:-1].ravel(), grid[1:].ravel()], 1)])
+    return co, edges
+
+
+def _add(basis, edges, d, part, part_edges, part_d):
+    off = len(basis)
+    return (np.concatenate([basis, part]), np.concatenate([edges, part_edges + off]),
+            np.concatenate([d, part_d]), np.arange(off, off + len(part)))
+
+
+def test_an_inside_that_stretches_as_the_mouth_opens_is_no_lip():
+    """A drawn mouth's inside: a sheet just behind the slit, between its corners, its
+    rows pulled apart as the jaw opens (it stretches; the lips move as pieces)."""
+    basis, edges, lower, _ = _patch()
+    jaw = _jaw_open(basis, lower)
+    sheet, sheet_edges = _sheet(np.linspace(-0.4, 0.4, 5), np.linspace(-0.1, 0.1, 11), 0.02)
+    pull = np.zeros_like(sheet)
+    pull[:, 2] = -0.3 * np.clip(1.2 - np.abs(sheet[:, 0]), 0, 1) * (0.5 - sheet[:, 2] / 0.2)
+    basis, edges, d, inside = _add(basis, edges, jaw, sheet, sheet_edges, pull)
+    found = lips_from_shape_keys(basis, {"jawOpen": d}, edges)
+    assert found is not None and not np.isin(inside, found.indices).any()
+    _assert_the_patchs_lips(basis, found.indices)
+
+
+def test_teeth_just_behind_the_lips_and_narrower_than_the_mouth_are_left_out():
+    """Upper and lower teeth rows 0.01 behind the slit (within the lips' front layer), 0.6
+    of the mouth wide, the lower row going down with the jaw: they part, but lie between
+    the mouth's corners."""
+    basis, edges, lower, _ = _patch()
+    jaw = _jaw_open(basis, lower)
+    parts = []
+    for zs, down in ((np.linspace(0.0, 0.1, 3), 0.0), (np.linspace(-0.1, 0.0, 3), -0.3)):
+        row, row_edges = _sheet(np.linspace(-0.3, 0.3, 13), zs, 0.01)
+        move = np.zeros_like(row)
+        move[:, 2] = down * np.clip(1.2 - np.abs(row[:, 0]), 0, 1)
+        basis, edges, jaw, idx = _add(basis, edges, jaw, row, row_edges, move)
+        parts.append(idx)
+    found = lips_from_shape_keys(basis, {"jawOpen": jaw}, edges)
+    assert found is not None and not np.isin(np.concatenate(parts), found.indices).any()
 
 
 def test_blink_is_ignored_and_no_mouth_key_finds_nothing():
