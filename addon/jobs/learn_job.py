@@ -13,7 +13,9 @@ background process on a temporary copy, `learn_background.py`):
    of every frame, mouth at rest (mapped controls at 0) and speaking (keyed from the
    speech's visemes), through the shot's camera with the scene's engine, materials and
    lights, only inside a render border around the mouth's crops, samples capped at
-   `settings.samples`. Renders already in the work folder are reused when the settings
+   `settings.samples`, at the resolution the networks learn from (`render_percentage`:
+   the mouth's crop about `CROP_SCALE` times the side the crops are cut at, never above
+   the shot's own). Renders already in the work folder are reused when the settings
    match and the first rest frame, rendered again, matches its file;
 3. `compute()`: `core.learn.footage.collect_renders`, `core.learn.tune.learn` (bounded by
    steps and minutes), `core.learn.weights.save_learnt` (file and card, never over a
@@ -38,10 +40,12 @@ from ...core.learn.character import (DEFAULT_FOLDER, LearnSettings, learnt_path,
 from ...core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from ..blender import projection, render, sound
 from ..blender.mouth_controls import MouthControls, drive, find_controls
+from ...core.models.config import pass_side
 from .preprocess_job import resolve_output_dir
 
 REST, SPEAKING = "rest", "speaking"
 SAME_PIXELS = 2.0        # mean |difference| (0-255) under which a render matches its file
+CROP_SCALE = 1.5         # renders: the mouth's crop this many times the crops' cut side
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,25 @@ def _mouth_border(track, size: tuple[int, int], margin: float) -> tuple[float, .
     return clip(x0 / w), clip(x1 / w), clip(1 - y1 / h), clip(1 - y0 / h)
 
 
-def _render_settings(scene, border: tuple[float, ...], samples: int):
-    """(owner, attribute, value) changes for the renders: the border, fewer samples."""
+def render_percentage(track, percentage: int, cut_side: int) -> int:
+    """The render percentage (1-`percentage`) at which the mouth's median crop box of
+    `track` (projected at `percentage`) is about `CROP_SCALE` x `cut_side` px: Workbench
+    and Cycles cost grows with the frame's pixels, not the border's, and the networks
+    learn from crops cut at `cut_side` px."""
+    from ...core.pipeline.crop import crop_boxes
+
+    boxes = crop_boxes(track.points[:, 0], track.visible[:, 0])          # (F, 4) px
+    side = float(np.median(boxes[:, 2] - boxes[:, 0]))
+    wanted = int(np.ceil(percentage * CROP_SCALE * cut_side / max(side, 1.0)))
+    return int(min(max(wanted, 1), percentage))
+
+
+def _render_settings(scene, border: tuple[float, ...], samples: int, percentage: int):
+    """(owner, attribute, value) changes for the renders: the border, the percentage,
+    fewer samples."""
     r = scene.render
     changes = [(r, "use_border", True), (r, "use_crop_to_border", False),
+               (r, "resolution_percentage", percentage),
                (r, "border_min_x", border[0]), (r, "border_max_x", border[1]),
                (r, "border_min_y", border[2]), (r, "border_max_y", border[3])]
     if r.engine == "CYCLES":
@@ -146,6 +165,7 @@ class LearnCharacterJob:
         self.work = work_path(self.folder, request.character)
         self.controls: MouthControls | None = None
         self.models = self.speech = self.track = None
+        self.percentage = self.scene.render.resolution_percentage   # of the renders, set later
         self.timing = sound.scene_timing(self.scene)
         self.frames: list[int] = []
         self.reused = 0
@@ -223,8 +243,10 @@ class LearnCharacterJob:
             self._require_visible()
             border = _mouth_border(self.track, projection.render_size(scene),
                                    self.request.settings.margin)
-            with render.temporary_settings(
-                    _render_settings(scene, border, self.request.settings.samples)):
+            self.percentage = render_percentage(self.track, scene.render.resolution_percentage,
+                                                pass_side(self.models.size))
+            with render.temporary_settings(_render_settings(
+                    scene, border, self.request.settings.samples, self.percentage)):
                 self._check_reuse(frames[0])
                 for k, (version, track) in enumerate(
                         ((REST, np.zeros_like(self.speech["visemes"])),
@@ -259,8 +281,10 @@ class LearnCharacterJob:
             return
         drive(self.controls, np.zeros_like(self.speech["visemes"]), first)
         new = render.render_frame(self.scene, first, str(self.work / "check.png"))
-        same = np.abs(read_frame_raw(new).astype(np.float32)
-                      - read_frame_raw(old).astype(np.float32)).mean() <= SAME_PIXELS
+        new_pixels, old_pixels = read_frame_raw(new), read_frame_raw(old)
+        same = (new_pixels.shape == old_pixels.shape
+                and np.abs(new_pixels.astype(np.float32)
+                           - old_pixels.astype(np.float32)).mean() <= SAME_PIXELS)
         os.remove(new)
         if not same:
             for version in (REST, SPEAKING):
@@ -279,7 +303,8 @@ class LearnCharacterJob:
         check_cancel(should_cancel)
         paths = {v: [self.work / v / f"{i + 1:04d}.png" for i in range(n)]
                  for v in (REST, SPEAKING)}
-        character = CharacterTrack(req.character, self.track, self.speech["samples"])
+        character = CharacterTrack(req.character, self._rendered_track(),
+                                   self.speech["samples"])
         footage = collect_renders(paths[REST], paths[SPEAKING], character, self.timing.fps,
                                   self.models, lambda d, t, m="": progress(d, n + s.steps, m),
                                   should_cancel)
@@ -294,10 +319,28 @@ class LearnCharacterJob:
                                            result.to_dict())
         shutil.rmtree(self.work, ignore_errors=True)
 
+    def _rendered_track(self):
+        """The keypoint track in the renders' pixels (they are `self.percentage` of the
+        shot's percentage)."""
+        from ...core.preprocess.keypoints import KeypointTrack
+
+        full, small = self._sizes()
+        scale = np.array(small, np.float32) / np.array(full, np.float32)            # (2,)
+        t = self.track
+        return KeypointTrack(points=t.points * scale, visible=t.visible,
+                             boxes=t.boxes * np.tile(scale, 2), frames=t.frames)
+
+    def _sizes(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(shot's rendered size, the learning renders' size), px (width, height)."""
+        r = self.scene.render
+        size = (r.resolution_x, r.resolution_y)
+        return (projection.render_size(self.scene),
+                tuple(int(v * self.percentage / 100) for v in size))
+
     def _source(self, used: int) -> dict:
         """What the card says was rendered."""
         r, s = self.scene.render, self.request.settings
-        w, h = projection.render_size(self.scene)
+        w, h = self._sizes()[1]
         samples = "" if r.engine == "BLENDER_WORKBENCH" else f", at most {s.samples} samples"
         return {"character": self.request.character, "scene": self.scene.name,
                 "file": self.request.source_file or bpy.data.filepath,

@@ -322,6 +322,7 @@ class GeneratorStage:
                 "mouth_psnr": float(np.mean(10 * np.log10(1.0 / np.maximum(mse, 1e-10)))),
                 "sync_p": float(np.mean(sync_p)), "sync_p_truth": float(np.mean(sync_truth)),
                 "sync_p_input": float(np.mean(sync_input)), "motion_corr": corr,
+                "motion": float(away_out.mean() / max(float(away_truth.mean()), 1e-6)),
                 "flicker": float(flicker), "flicker_truth": float(flicker_truth)}
 
     # -- export -------------------------------------------------------------------------------

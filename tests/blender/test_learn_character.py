@@ -205,3 +205,26 @@ def test_an_existing_learnt_file_is_never_overwritten(tmp_path, registered, caps
     assert code == 2 and "already exists and is kept" in capsys.readouterr().err
     assert (folder / "Hero.lipsync.md").read_text() == "my notes"
     assert sorted(p.name for p in folder.iterdir()) == ["Hero.lipsync.md"]
+
+
+@pytest.mark.parametrize("mouth_px, shot_pct", [(150.0, 100), (150.0, 50), (20.0, 100)])
+def test_renders_are_made_at_the_resolution_the_networks_learn_from(mouth_px, shot_pct):
+    """A 1080p mouth is rendered smaller (its crop about CROP_SCALE x the cut side), a
+    small one at the shot's own percentage, never above it."""
+    from lipsync.addon.jobs.learn_job import CROP_SCALE, render_percentage
+    from lipsync.core.pipeline.crop import crop_boxes
+    from lipsync.core.preprocess.keypoints import N_MOUTH_KEYPOINTS, KeypointTrack
+
+    angles = np.linspace(0, 2 * np.pi, N_MOUTH_KEYPOINTS, endpoint=False)
+    ring = np.stack([np.cos(angles) * mouth_px / 2, np.sin(angles) * mouth_px / 6], 1) + 500
+    points = np.tile(ring[None, None], (3, 1, 1, 1)).astype(np.float32)
+    track = KeypointTrack(points=points, visible=np.ones((3, 1, N_MOUTH_KEYPOINTS), bool),
+                          boxes=np.zeros((3, 1, 4), np.float32), frames=np.arange(1, 4))
+    side = float(np.median(np.diff(crop_boxes(points[:, 0], track.visible[:, 0])[:, ::2])))
+    pct = render_percentage(track, shot_pct, 96)
+    assert 1 <= pct <= shot_pct
+    if side > CROP_SCALE * 96:
+        assert pct < shot_pct
+        assert CROP_SCALE * 96 <= side * pct / shot_pct <= CROP_SCALE * 96 * 1.1
+    else:
+        assert pct == shot_pct
