@@ -14,8 +14,9 @@ background process on a temporary copy, `learn_background.py`):
    speech's visemes), through the shot's camera with the scene's engine, materials and
    lights, only inside a render border around the mouth's crops, samples capped at
    `settings.samples`, at the resolution the networks learn from (`render_percentage`:
-   the mouth's crop about `CROP_SCALE` times the side the crops are cut at, never above
-   the shot's own). Renders already in the work folder are reused when the settings
+   the mouth's crop about `learn_renders.CROP_SCALE` times the side crops are cut at, never above
+   the shot's own); in a still shot (`blender.still_scene`) one rest render serves every
+   frame. Renders already in the work folder are reused when the settings
    match and the first rest frame, rendered again, matches its file;
 3. `compute()`: `core.learn.footage.collect_renders`, `core.learn.tune.learn` (bounded by
    steps and minutes), `core.learn.weights.save_learnt` (file and card, never over a
@@ -37,15 +38,16 @@ import numpy as np
 
 from ...core.errors import Cancelled, InputError
 from ...core.learn.character import (DEFAULT_FOLDER, LearnSettings, learnt_path, work_path)
+from ...core.models.config import pass_side
 from ...core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from ..blender import projection, render, sound
 from ..blender.mouth_controls import MouthControls, drive, find_controls
-from ...core.models.config import pass_side
+from ..blender.still_scene import still_but_for
+from .learn_renders import link_or_copy, mouth_border, render_percentage, render_settings
 from .preprocess_job import resolve_output_dir
 
 REST, SPEAKING = "rest", "speaking"
 SAME_PIXELS = 2.0        # mean |difference| (0-255) under which a render matches its file
-CROP_SCALE = 1.5         # renders: the mouth's crop this many times the crops' cut side
 
 
 @dataclass(frozen=True)
@@ -85,49 +87,6 @@ class LearnCharacterResult:
 
     def summary(self) -> str:
         return "; ".join(self.summary_lines())
-
-
-def _mouth_border(track, size: tuple[int, int], margin: float) -> tuple[float, ...]:
-    """(min_x, max_x, min_y, max_y) in Blender's border units (0-1, y up): the union of
-    the mouth's crop boxes over the frames, grown by `margin` crop sides."""
-    from ...core.pipeline.crop import crop_boxes
-
-    boxes = crop_boxes(track.points[:, 0], track.visible[:, 0])          # (F, 4) px
-    pad = margin * float(np.median(boxes[:, 2] - boxes[:, 0]))
-    x0, y0 = boxes[:, :2].min(axis=0) - pad
-    x1, y1 = boxes[:, 2:].max(axis=0) + pad
-    w, h = size
-    clip = lambda v: float(min(max(v, 0.0), 1.0))                      # noqa: E731
-    return clip(x0 / w), clip(x1 / w), clip(1 - y1 / h), clip(1 - y0 / h)
-
-
-def render_percentage(track, percentage: int, cut_side: int) -> int:
-    """The render percentage (1-`percentage`) at which the mouth's median crop box of
-    `track` (projected at `percentage`) is about `CROP_SCALE` x `cut_side` px: Workbench
-    and Cycles cost grows with the frame's pixels, not the border's, and the networks
-    learn from crops cut at `cut_side` px."""
-    from ...core.pipeline.crop import crop_boxes
-
-    boxes = crop_boxes(track.points[:, 0], track.visible[:, 0])          # (F, 4) px
-    side = float(np.median(boxes[:, 2] - boxes[:, 0]))
-    wanted = int(np.ceil(percentage * CROP_SCALE * cut_side / max(side, 1.0)))
-    return int(min(max(wanted, 1), percentage))
-
-
-def _render_settings(scene, border: tuple[float, ...], samples: int, percentage: int):
-    """(owner, attribute, value) changes for the renders: the border, the percentage,
-    fewer samples."""
-    r = scene.render
-    changes = [(r, "use_border", True), (r, "use_crop_to_border", False),
-               (r, "resolution_percentage", percentage),
-               (r, "border_min_x", border[0]), (r, "border_max_x", border[1]),
-               (r, "border_min_y", border[2]), (r, "border_max_y", border[3])]
-    if r.engine == "CYCLES":
-        changes.append((scene.cycles, "samples", min(scene.cycles.samples, samples)))
-    elif r.engine == "BLENDER_EEVEE":
-        changes.append((scene.eevee, "taa_render_samples",
-                        min(scene.eevee.taa_render_samples, samples)))
-    return changes
 
 
 def check_request(request: LearnRequest, scene) -> tuple:
@@ -241,21 +200,24 @@ class LearnCharacterJob:
                 t.points[i, 0], t.visible[i, 0], t.boxes[i, 0] = points, visible, box
                 yield i + 1, total, f"mouth keypoints, frame {frame}"
             self._require_visible()
-            border = _mouth_border(self.track, projection.render_size(scene),
+            border = mouth_border(self.track, projection.render_size(scene),
                                    self.request.settings.margin)
             self.percentage = render_percentage(self.track, scene.render.resolution_percentage,
                                                 pass_side(self.models.size))
-            with render.temporary_settings(_render_settings(
+            with render.temporary_settings(render_settings(
                     scene, border, self.request.settings.samples, self.percentage)):
                 self._check_reuse(frames[0])
                 for k, (version, track) in enumerate(
                         ((REST, np.zeros_like(self.speech["visemes"])),
                          (SPEAKING, self.speech["visemes"]))):
                     drive(self.controls, track, frames[0])
+                    once = version == REST and still_but_for(self.controls)
                     for i, frame in enumerate(frames):
                         path = self.work / version / f"{i + 1:04d}.png"
                         if path.is_file():
                             self.reused += 1
+                        elif once and i > 0:          # a still shot: the first rest render
+                            link_or_copy(self.work / version / "0001.png", path)
                         else:
                             render.render_frame(scene, frame, str(path))
                         yield (k + 1) * n + i + 1, total, f"rendering {version}, frame {frame}"

@@ -211,7 +211,7 @@ def test_an_existing_learnt_file_is_never_overwritten(tmp_path, registered, caps
 def test_renders_are_made_at_the_resolution_the_networks_learn_from(mouth_px, shot_pct):
     """A 1080p mouth is rendered smaller (its crop about CROP_SCALE x the cut side), a
     small one at the shot's own percentage, never above it."""
-    from lipsync.addon.jobs.learn_job import CROP_SCALE, render_percentage
+    from lipsync.addon.jobs.learn_renders import CROP_SCALE, render_percentage
     from lipsync.core.pipeline.crop import crop_boxes
     from lipsync.core.preprocess.keypoints import N_MOUTH_KEYPOINTS, KeypointTrack
 
