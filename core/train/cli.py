@@ -45,8 +45,7 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   input_mix=args.input_mix,
                                                   ssim_weight=args.ssim_weight,
                                                   flow_weight=args.flow_weight,
-                                                  blend_weight=args.blend_weight,
-                                                  motion_weight=args.motion_weight)
+                                                  blend_weight=args.blend_weight)
     from ..models.parser import ParserConfig
     from .parser import ParserStage
 
@@ -113,9 +112,6 @@ def add_parser(commands) -> None:
                        help="generator: weight of the discriminator's loss (default 0.02)")
     train.add_argument("--ssim-weight", type=float, default=0.0,
                        help="generator: weight of 1 - SSIM in the mouth region (default 0)")
-    train.add_argument("--motion-weight", type=float, default=0.0,
-                       help="generator: weight of |motion amplitude - the truth's| in the mouth "
-                            "region (default 0): asks the mouth to move as much as the truth's")
     train.add_argument("--input-mix", type=_input_mix, default=None, metavar="V=SHARE,...",
                        help="generator: share of training samples per input version "
                             "(default neutral=0.5,dub=0.25,talking=0.25, DEFAULT_INPUT_MIX; "

@@ -8,9 +8,7 @@ Per step: the discriminator learns real talking crops vs composited generated on
     L1 (whole crop, plus the mouth region weighted MOUTH_WEIGHT)
     + SYNC_WEIGHT * BCE(sync expert(generated group, audio), in sync)
     + ADV_WEIGHT * BCE(discriminator(generated), real)
-    + ssim_weight * (1 - SSIM(generated, truth) in the mouth region)
-    + motion_weight * |A(generated) - A(truth)|, A a frame's motion amplitude: the mouth
-      region's mean |frame - input| (the evaluation's motion measure, per frame).
+    + ssim_weight * (1 - SSIM(generated, truth) in the mouth region).
 
 A warping generator (`GeneratorConfig.output` "warp") adds
     + flow_weight * the flow's roughness (`core.models.warp.flow_roughness`)
@@ -20,9 +18,7 @@ it draws only where the reference cannot be moved into place (the drawn colour i
 at model size, the moved reference at the frame's).
 
 The SSIM term (off by default in the base recipe) asks directly for the structure the
-evaluation's SSIM measures; the shipped generator's last two rounds use it. The motion term
-(off by default) asks the mouth to move as much as the truth's does, which L1 alone, an
-average over what the audio leaves open, does not.
+evaluation's SSIM measures; the shipped generator's last two rounds use it.
 
 The last `finetune_steps` steps are the adjacent-frame fine-tune of the second source
 document applied to the generator: L = L1(f_t - f_t+1) + w * (J_t + J_t+1), f the
@@ -98,8 +94,7 @@ class GeneratorStage:
                  sync_weight: float | None = None, adv_weight: float | None = None,
                  init=None, temporal: str = "steady", cosine: bool = False,
                  input_mix: dict[str, float] | None = None, ssim_weight: float = 0.0,
-                 flow_weight: float | None = None, blend_weight: float | None = None,
-                 motion_weight: float = 0.0):
+                 flow_weight: float | None = None, blend_weight: float | None = None):
         from ..models import shipped
 
         if temporal not in TEMPORAL_TERMS:
@@ -113,9 +108,6 @@ class GeneratorStage:
         if ssim_weight < 0:
             raise InputError(f"SSIM weight {ssim_weight}: give a weight >= 0")
         self.ssim_weight = ssim_weight
-        if motion_weight < 0:
-            raise InputError(f"motion weight {motion_weight}: give a weight >= 0")
-        self.motion_weight = motion_weight
         self.flow_weight = FLOW_WEIGHT if flow_weight is None else flow_weight
         self.blend_weight = BLEND_WEIGHT if blend_weight is None else blend_weight
         if min(self.flow_weight, self.blend_weight) < 0:
@@ -196,11 +188,9 @@ class GeneratorStage:
         adv_logits = self.discriminator(out.flatten(0, 1))
         adv = self.bce(adv_logits, torch.ones_like(adv_logits))
         structure = 1 - masked_ssim(out.flatten(0, 1), target.flatten(0, 1), mask.flatten(0, 1))
-        motion = (_amplitude(out, batch["input"], mask)
-                  - _amplitude(target, batch["input"], mask)).abs().mean()
-        losses = {"recon": recon, "sync": sync, "adv": adv, "ssim": structure, "motion": motion,
+        losses = {"recon": recon, "sync": sync, "adv": adv, "ssim": structure,
                   "total": recon + self.sync_weight * sync + self.adv_weight * adv
-                  + self.ssim_weight * structure + self.motion_weight * motion}
+                  + self.ssim_weight * structure}
         if self.generator.warps:
             losses.update(self.warp_terms)
             losses["total"] = (losses["total"] + self.flow_weight * self.warp_terms["flow"]
@@ -270,7 +260,8 @@ class GeneratorStage:
             unchanged input frames);
         motion_corr: correlation over time between how far the output's mouth region is
             from the neutral render and how far the truth's is (the mouth opens and closes
-            with the audio, not with the source);
+            with the audio, not with the source); motion: the mean of the first over the
+            mean of the second (1 moves as much as the truth, the mask weighting each pixel);
         flicker / flicker_truth: mean |frame-to-frame change| in the mouth region.
         """
         clip_set = clip_set or self.eval_set
@@ -345,7 +336,7 @@ class GeneratorStage:
                 "input_mix": json.dumps(self.input_mix or DEFAULT_INPUT_MIX),
                 "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight),
                 "ssim_weight": str(self.ssim_weight), "flow_weight": str(self.flow_weight),
-                "blend_weight": str(self.blend_weight), "motion_weight": str(self.motion_weight)}
+                "blend_weight": str(self.blend_weight)}
 
     def load(self, path) -> None:
         """Weights of a trained generator; an RGB generator's head is grown into a
@@ -358,11 +349,4 @@ class GeneratorStage:
             head = grow_head({"weight": tensors["head.weight"], "bias": tensors["head.bias"]})
             tensors["head.weight"], tensors["head.bias"] = head["weight"], head["bias"]
         self.generator.load_state_dict(tensors)
-
-
-def _amplitude(frames: torch.Tensor, source: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """(B, T) mean |frames - source| over the mouth region; frames, source (B, T, 3, S, S),
-    mask (B, T, 1, S, S), values 0-1."""
-    return (((frames - source).abs() * mask).sum(dim=(2, 3, 4))
-            / (3 * mask.sum(dim=(2, 3, 4)) + 1e-6))
 
