@@ -109,22 +109,26 @@ class Tuner:
 
     @torch.no_grad()
     def measure(self, as_input: bool = False) -> dict[str, float]:
-        """Mouth-region SSIM and L1 (0-1 units) of the output (`as_input`: of the input
-        crops as they are, the do-nothing baseline) on the held-out frames."""
-        ssims, l1s = [], []
+        """Mouth-region SSIM, L1 (0-1 units) and motion (mean |output - input| over mean
+        |target - input|: 1 moves as much as the target) of the output (`as_input`: of
+        the input crops as they are, the do-nothing baseline) on the held-out frames."""
+        ssims, l1s, moved, wanted = [], [], 0.0, 0.0
+        f = self.footage
         for start in range(0, len(self.heldout_rows), BATCH):
             rows = self.heldout_rows[start:start + BATCH]
+            source = self._tensor(f.inputs[rows])
             if as_input:
-                f = self.footage
-                out, target, mask = (self._tensor(f.inputs[rows]), self._tensor(f.crops[rows]),
-                                     self._tensor(f.masks[rows]))
+                out, target, mask = source, self._tensor(f.crops[rows]), self._tensor(f.masks[rows])
             else:
                 out, target, mask = self.output(rows)
             ssims.append(float(masked_ssim(out, target, mask)) * len(rows))
             l1s.append(float(((out - target).abs() * mask).sum() / (3 * mask.sum() + 1e-6))
                        * len(rows))
+            moved += float(((out - source).abs() * mask).sum())
+            wanted += float(((target - source).abs() * mask).sum())
         n = len(self.heldout_rows)
-        return {"ssim": round(sum(ssims) / n, 4), "l1": round(sum(l1s) / n, 5)}
+        return {"ssim": round(sum(ssims) / n, 4), "l1": round(sum(l1s) / n, 5),
+                "motion": round(moved / wanted, 3) if wanted > 0 else float("nan")}
 
 
 def learn(models: LipSyncModels, footage: Footage, steps: int, minutes: float | None = None,

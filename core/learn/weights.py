@@ -61,11 +61,13 @@ def card_text(name: str, learnt: dict) -> str:
     else:
         what = ("one speaker's own frames (`python -m lipsync learn`); use it with "
                 "`sync --weights`", "frames at the end of the shot")
-    rows = [f"| general model | {before['ssim']:.4f} | {before['l1']:.4f} |",
-            f"| learnt | {after['ssim']:.4f} | {after['l1']:.4f} |"]
+    def row(label: str, figures: dict) -> str:
+        motion = figures.get("motion", float("nan"))
+        return f"| {label} | {figures['ssim']:.4f} | {figures['l1']:.4f} | {motion:.2f} |"
+
+    rows = [row("general model", before), row("learnt", after)]
     if "heldout_input" in learnt:
-        base = learnt["heldout_input"]
-        rows.insert(0, f"| input as is (rest render) | {base['ssim']:.4f} | {base['l1']:.4f} |")
+        rows.insert(0, row("input as is (rest render)", learnt["heldout_input"]))
     lines = [f"# Learnt generator: `{name}`", "",
              f"The shipped generator fine-tuned on {what[0]}.", "",
              "## Learnt from"] + [f"- {k}: {v}" for k, v in source.items()] + [
@@ -74,5 +76,5 @@ def card_text(name: str, learnt: dict) -> str:
              f"({learnt['seconds'] / 60:.1f} min) on {learnt['train_frames']} frames", "",
              f"## Held out ({learnt['heldout_frames']} {what[1]}: mouth region against the "
              "frame itself)", "",
-             "| | SSIM | L1 |", "|---|---|---|", *rows, ""]
+             "| | SSIM | L1 | motion (1 = as the target) |", "|---|---|---|---|", *rows, ""]
     return "\n".join(lines)
