@@ -9,7 +9,7 @@ height), saves it as a user's .blend, then runs Learn Character headless in a su
 (`python -m lipsync blend shot.blend learn`, the command a pipeline runs). Prints the
 machine, the wall minutes of the whole command (speech, renders of the mouth's border,
 learning, writing), the learning minutes and steps, and the learnt card's held-out mouth
-SSIM and L1 (0-1 units): the input as it is (doing nothing), the general model, the learnt one.
+SSIM, L1 (0-1 units) and motion (1 = as much as the target): the input as it is (doing nothing), the general model, the learnt one.
 A learnt file already in `out` is never overwritten: the benchmark refuses to start.
 """
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, figures in rows:
         if figures:
             print(f"  {label:15s} held-out mouth SSIM {figures['ssim']:.3f}  "
-                  f"L1 {figures['l1']:.4f}")
+                  f"L1 {figures['l1']:.4f}  motion {figures.get('motion', float('nan')):.2f}")
     gain = result["heldout_after"]["ssim"] - result["heldout_before"]["ssim"]
     print(f"gain over the general model: SSIM {gain:+.3f}")
     return 0
