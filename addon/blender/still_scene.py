@@ -2,9 +2,10 @@
 
 Learn Character renders the mouth at rest on every frame of its speech; when nothing but
 the mouth controls it drives changes from frame to frame, one rest render serves them all.
-A scene counts as still when no data-block has drivers, NLA tracks or an action with a
-changing F-curve other than the controls' own (the mapped shape keys' values, the jaw
-bone's rotation),
+A scene counts as still when no data-block has NLA tracks, a driver that reads anything but
+the controls (an outline's shape keys may follow them), or an action with a changing
+F-curve other than the controls' own (the mapped shape keys' values, the jaw bone's
+rotation),
 no image is a movie or a sequence, and no object has particles or a modifier that may
 change with time (simulations, geometry nodes, waves). What this cannot see (a shader or
 geometry node reading the scene's time directly) makes a rest render stand for frames it
@@ -45,6 +46,22 @@ def _changes(curve) -> bool:
     return bool(values) and max(values) - min(values) > 1e-9
 
 
+def _follows(curve, owned: dict[int, set[str]]) -> bool:
+    """Whether a driver F-curve reads only the mouth controls (as an outline that follows
+    the mouth's shape keys does): no time in its expression, and every variable's targets
+    among the controls' own paths."""
+    driver = curve.driver
+    if "frame" in driver.expression or not len(driver.variables):
+        return False
+    for variable in driver.variables:
+        if variable.type != "SINGLE_PROP":
+            return False
+        target = variable.targets[0]
+        if target.id is None or target.data_path not in owned.get(target.id.as_pointer(), ()):
+            return False
+    return True
+
+
 def still_but_for(controls) -> bool:
     """True when nothing of the open file but `controls` (`MouthControls`) animates."""
     from bpy_extras import anim_utils
@@ -55,7 +72,7 @@ def still_but_for(controls) -> bool:
             anim = getattr(block, "animation_data", None)
             if anim is None:
                 continue
-            if len(anim.drivers) or len(anim.nla_tracks):
+            if len(anim.nla_tracks) or not all(_follows(d, owned) for d in anim.drivers):
                 return False
             if anim.action is None:
                 continue

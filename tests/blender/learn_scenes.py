@@ -28,9 +28,10 @@ def _save(scene, obj, folder: Path, name: str) -> Path:
 
 
 def factory_shot(folder: Path, seed: int = 3, resolution: int = 96,
-                 engine: str = "BLENDER_WORKBENCH", name: str = "shot") -> tuple[Path, str]:
-    """(saved .blend, character name): factory character `seed`, its seeded shot seen from
-    the front (no head sway), the scene's frames 1-24."""
+                 engine: str = "BLENDER_WORKBENCH", name: str = "shot",
+                 family: str = "cartoon") -> tuple[Path, str]:
+    """(saved .blend, character name): factory character `seed` of `family`, its seeded
+    shot seen from the front (no head sway), the scene's frames 1-24."""
     from lipsync.addon.factory.character import build_character, face_anchor
     from lipsync.addon.factory.character_spec import CharacterSpec
     from lipsync.addon.factory.shot import ShotSpec, setup_shot
@@ -40,7 +41,7 @@ def factory_shot(folder: Path, seed: int = 3, resolution: int = 96,
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = FPS, 1.0
     scene.frame_start, scene.frame_end = 1, 24
-    character = build_character(scene, CharacterSpec.random(seed))
+    character = build_character(scene, CharacterSpec.random(seed, family))
     shot = dataclasses.replace(ShotSpec.random(seed, engine=engine, resolution=resolution),
                                yaw_deg=0.0, pitch_deg=0.0, head_sway_deg=0.0)
     setup_shot(scene, character.object, face_anchor(character), shot)

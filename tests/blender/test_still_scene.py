@@ -53,3 +53,19 @@ def test_another_shape_key_or_a_driver_is_not(controls):
     light = next(o for o in bpy.data.objects if o.type == "LIGHT")
     light.data.driver_add("energy").driver.expression = "frame"
     assert not still_but_for(controls)
+
+
+def test_a_driver_that_follows_the_mouth_keeps_it_still(tmp_path):
+    """An anime character's outline: its shape keys follow the mouth's by drivers."""
+    blend, name = factory_shot(tmp_path, family="anime")
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    found = find_controls(bpy.context.scene.objects[name], "auto")
+    drive(found, np.zeros((10, 7)), 1)
+    outline = next(o for o in bpy.data.objects if o.name.startswith("Character_outline"))
+    assert len(outline.data.shape_keys.animation_data.drivers)
+    assert still_but_for(found)
+    key = outline.data.shape_keys.key_blocks["open"]
+    key.driver_remove("value")
+    key.driver_add("value").driver.expression = "frame / 100"
+    assert not still_but_for(found)
+
