@@ -38,7 +38,6 @@ import numpy as np
 
 from ...core.errors import Cancelled, InputError
 from ...core.learn.character import (DEFAULT_FOLDER, LearnSettings, learnt_path, work_path)
-from ...core.models.config import pass_side
 from ...core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from ..blender import projection, render, sound
 from ..blender.mouth_controls import MouthControls, drive, find_controls
@@ -202,6 +201,8 @@ class LearnCharacterJob:
             self._require_visible()
             border = mouth_border(self.track, projection.render_size(scene),
                                    self.request.settings.margin)
+            from ...core.models.config import pass_side   # not at register: heavy imports
+
             self.percentage = render_percentage(self.track, scene.render.resolution_percentage,
                                                 pass_side(self.models.size))
             with render.temporary_settings(render_settings(
