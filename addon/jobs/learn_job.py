@@ -199,10 +199,10 @@ class LearnCharacterJob:
                 t.points[i, 0], t.visible[i, 0], t.boxes[i, 0] = points, visible, box
                 yield i + 1, total, f"mouth keypoints, frame {frame}"
             self._require_visible()
-            border = mouth_border(self.track, projection.render_size(scene),
-                                   self.request.settings.margin)
             from ...core.models.config import pass_side   # not at register: heavy imports
 
+            border = mouth_border(self.track, projection.render_size(scene),
+                                  self.request.settings.margin)
             self.percentage = render_percentage(self.track, scene.render.resolution_percentage,
                                                 pass_side(self.models.size))
             with render.temporary_settings(render_settings(
