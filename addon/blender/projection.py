@@ -49,11 +49,12 @@ def _face_vertex_indices(obj, mesh) -> np.ndarray | None:
     return None
 
 
-def render_size(scene) -> tuple[int, int]:
-    """Rendered image size (width, height) in pixels."""
+def render_size(scene, percentage: int | None = None) -> tuple[int, int]:
+    """Rendered image size (width, height) in pixels, at the scene's resolution
+    percentage or at `percentage`."""
     r = scene.render
-    return (int(r.resolution_x * r.resolution_percentage / 100),
-            int(r.resolution_y * r.resolution_percentage / 100))
+    pct = r.resolution_percentage if percentage is None else percentage
+    return int(r.resolution_x * pct / 100), int(r.resolution_y * pct / 100)
 
 
 def project_points(scene, depsgraph, camera, world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

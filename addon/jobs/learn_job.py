@@ -295,10 +295,8 @@ class LearnCharacterJob:
 
     def _sizes(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """(shot's rendered size, the learning renders' size), px (width, height)."""
-        r = self.scene.render
-        size = (r.resolution_x, r.resolution_y)
         return (projection.render_size(self.scene),
-                tuple(int(v * self.percentage / 100) for v in size))
+                projection.render_size(self.scene, self.percentage))
 
     def _source(self, used: int) -> dict:
         """What the card says was rendered."""

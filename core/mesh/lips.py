@@ -158,8 +158,10 @@ def _spacing(basis: np.ndarray, near: np.ndarray, edges: np.ndarray | None) -> f
     return float(np.median(gap[:, 1]))
 
 
-def _contact(basis: np.ndarray, d: np.ndarray, edges) -> tuple[np.ndarray, np.ndarray]:
-    """(N,) bool contact vertices of one opening `d` (N, 3), and (N,) bool moving ones."""
+def _contact(basis: np.ndarray, d: np.ndarray, edges,
+             piece: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) bool contact vertices of one opening `d` (N, 3), and (N,) bool moving ones;
+    `piece`: (N,) int piece of each vertex (`_pieces`), None without edges."""
     size = np.linalg.norm(d, axis=1)
     amount = float(np.percentile(size, 99.5))
     n = len(basis)
@@ -173,18 +175,17 @@ def _contact(basis: np.ndarray, d: np.ndarray, edges) -> tuple[np.ndarray, np.nd
     idx = np.flatnonzero(near)
     pairs = idx[cKDTree(basis[idx]).query_pairs(radius, output_type="ndarray")]   # (P, 2)
     apart = np.linalg.norm(d[pairs[:, 0]] - d[pairs[:, 1]], axis=1) >= _PART * amount
-    contact = np.zeros(n, bool)
-    if edges is not None and edges.size:     # only a cut parts (see the module docstring)
+    if piece is not None:                    # only a cut parts (see the module docstring)
         apart[apart] = _far_along_surface(basis, pairs[apart], edges, _CUT * radius)
-        contact[pairs[apart].ravel()] = True
-        contact &= ~_stretching(basis, d, contact, edges, moving)
-    else:
-        contact[pairs[apart].ravel()] = True
+    contact = np.zeros(n, bool)
+    contact[pairs[apart].ravel()] = True
+    if piece is not None:
+        contact &= ~_stretching(basis, d, contact, edges, piece, moving)
     return contact, moving
 
 
 def _stretching(basis: np.ndarray, d: np.ndarray, contact: np.ndarray, edges: np.ndarray,
-                moving: np.ndarray) -> np.ndarray:
+                piece: np.ndarray, moving: np.ndarray) -> np.ndarray:
     """(N,) bool: the vertices of pieces that stretch under the opening `d` (N, 3): pieces
     holding `contact`, no larger than the contact's extent, whose edges between `moving`
     vertices change length by more than `_STRETCH` of it (median over the piece). A lip
@@ -193,7 +194,6 @@ def _stretching(basis: np.ndarray, d: np.ndarray, contact: np.ndarray, edges: np
     out = np.zeros(len(basis), bool)
     if contact.sum() < 2:
         return out
-    piece = _pieces(edges, len(basis))
     reach = float(np.ptp(basis[contact], axis=0).max())
     e = edges[moving[edges[:, 0]] & moving[edges[:, 1]]]
     vec = basis[e[:, 1]] - basis[e[:, 0]]
@@ -238,12 +238,11 @@ def _far_along_surface(basis: np.ndarray, pairs: np.ndarray, edges: np.ndarray,
     return far
 
 
-def _main_contact(contact: np.ndarray, edges: np.ndarray | None, n: int) -> np.ndarray:
-    """`contact` (N,) bool without the pieces that hold less than `_MAIN` of the most
-    contact any piece holds (with no edges, unchanged)."""
-    if edges is None or not edges.size or not contact.any():
+def _main_contact(contact: np.ndarray, piece: np.ndarray | None) -> np.ndarray:
+    """`contact` (N,) bool without the pieces (`piece` (N,) int) that hold less than
+    `_MAIN` of the most contact any piece holds (with no pieces, unchanged)."""
+    if piece is None or not contact.any():
         return contact
-    piece = _pieces(edges, n)
     counts = np.bincount(piece[contact], minlength=piece.max() + 1)
     return contact & (counts[piece] >= _MAIN * counts.max())
 
@@ -281,13 +280,14 @@ def _find(basis, displacements, edges):
     n = len(basis)
     if n < MIN_LIPS or not displacements:
         return None
+    piece = _pieces(edges, n) if edges is not None and edges.size else None
     contact, opening = np.zeros(n, bool), np.zeros(3)
     for d in displacements:
-        c, moving = _contact(basis, d, edges)
+        c, moving = _contact(basis, d, edges, piece)
         contact |= c
         if c.any():
             opening += d[moving].sum(axis=0)
-    contact = _main_contact(contact, edges, n)
+    contact = _main_contact(contact, piece)
     if contact.sum() < MIN_CONTACT:
         return None
     axes = _frame(basis, contact, opening)
@@ -296,7 +296,7 @@ def _find(basis, displacements, edges):
     across, up, forward = axes
     w, f = basis @ across, basis @ forward
     contacts = np.flatnonzero(contact)
-    line = _spanning(_front_line(contacts, w, f), contacts, w, edges, n)
+    line = _spanning(_front_line(contacts, w, f), contacts, w, piece)
     lo, hi = w[line].min(), w[line].max()
     width = hi - lo
     if width <= 0:
@@ -309,7 +309,7 @@ def _find(basis, displacements, edges):
             & (f >= f[line][nearest] - _DEPTH * width))
     band[line] = True
     seeds = line[np.abs(w[line] - mid) <= _SEED * 0.5 * width]
-    lips = _whole_pieces(basis, _reach(band, seeds, edges, n), edges, width)
+    lips = _whole_pieces(basis, _reach(band, seeds, edges, n), piece, width)
     if lips.size < MIN_LIPS:
         return None
     return lips, forward
@@ -326,15 +326,14 @@ def _front_line(candidates: np.ndarray, w: np.ndarray, f: np.ndarray) -> np.ndar
     return candidates[keep]
 
 
-def _spanning(line: np.ndarray, contact: np.ndarray, w: np.ndarray, edges,
-              n: int) -> np.ndarray:
+def _spanning(line: np.ndarray, contact: np.ndarray, w: np.ndarray,
+              piece: np.ndarray | None) -> np.ndarray:
     """The `line` vertices (indices) on pieces whose `contact` vertices (indices) span at
     least `_SPAN` of the contact's width across the mouth (`w` (N,)): the lips reach the
-    mouth's corners, teeth and a tongue lie between them. Unchanged without edges or
-    when no piece spans."""
-    if edges is None or not edges.size or len(line) < 2:
+    mouth's corners, teeth and a tongue lie between them. Unchanged without pieces
+    (`piece` (N,) int) or when no piece spans."""
+    if piece is None or len(line) < 2:
         return line
-    piece = _pieces(edges, n)
     width = float(np.ptp(w[contact]))
     spanning = [p for p in np.unique(piece[line])
                 if np.ptp(w[contact[piece[contact] == p]]) >= _SPAN * width]
@@ -342,12 +341,13 @@ def _spanning(line: np.ndarray, contact: np.ndarray, w: np.ndarray, edges,
     return line[keep] if keep.any() else line
 
 
-def _whole_pieces(basis, lips: np.ndarray, edges, width: float) -> np.ndarray:
-    """`lips` plus every separate mesh piece they mostly cover that is no larger than a
-    mouth (lips modelled as pieces of their own are taken whole, thickness and all)."""
-    if edges is None or not edges.size:
+def _whole_pieces(basis, lips: np.ndarray, piece: np.ndarray | None,
+                  width: float) -> np.ndarray:
+    """`lips` plus every separate mesh piece (`piece` (N,) int, None: none known) they
+    mostly cover that is no larger than a mouth (lips modelled as pieces of their own are
+    taken whole, thickness and all)."""
+    if piece is None:
         return lips
-    piece = _pieces(edges, len(basis))
     counts = np.bincount(piece, minlength=piece.max() + 1)
     covered = np.bincount(piece[lips], minlength=len(counts))
     out = [lips]
