@@ -79,29 +79,38 @@ def open_landmarks(renderer: ClipRenderer, character) -> None:
     renderer.projector.project(1)
 
 
+def build_shot(source: CharacterSource, shot, n_frames: int):
+    """(scene, `ImportedCharacter`): a fresh file holding the character `source` in `shot`
+    (a `shot.ShotSpec`), frames 1..n_frames, its mouth at rest."""
+    import bpy
+
+    from .import_character import load_character
+    from .shot import setup_shot
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, n_frames
+    scene.render.fps, scene.render.fps_base = shot.fps, 1.0
+    character = load_character(scene, source)
+    setup_shot(scene, character.object, character.anchor(), shot)
+    frame_camera(scene, character)
+    scene.display.shading.color_type = "TEXTURE"     # Workbench: the file's textures
+    return scene, character
+
+
 def make_imported_clip(plan: ClipPlan, source: CharacterSource, out_dir: str | os.PathLike,
                        options: ClipOptions = ClipOptions(), progress: ProgressFn = no_progress,
                        should_cancel: CancelFn = never_cancel) -> Path:
     """Render clip `plan` of character `source` into ``out_dir/<clip_id>``; returns it.
 
     Replaces the bpy module's current file; the character's file is only read."""
-    import bpy
-
-    from .import_character import drive, load_character
-    from .shot import setup_shot
+    from .import_character import drive
 
     final, work = work_folder(out_dir, plan.clip_id)
     try:
         shot = front_shot(plan.shot_seed, options)
         speech = speak_clip(plan, shot.fps, options.max_frames)
-        bpy.ops.wm.read_factory_settings(use_empty=True)
-        scene = bpy.context.scene
-        scene.frame_start, scene.frame_end = 1, speech.n_frames
-        scene.render.fps, scene.render.fps_base = shot.fps, 1.0
-        character = load_character(scene, source)
-        setup_shot(scene, character.object, character.anchor(), shot)
-        frame_camera(scene, character)
-        scene.display.shading.color_type = "TEXTURE"     # Workbench: the file's textures
+        scene, character = build_shot(source, shot, speech.n_frames)
         renderer = ClipRenderer(scene, character.object, work, speech.n_frames,
                                 source.mouth_group, face=character.face,
                                 labels=matte_labels(character.objects))

@@ -1,7 +1,8 @@
 """`python -m lipsync eval`: the pipeline's quality on a held-out split, in four scenarios.
 
     python -m lipsync eval --data DIR [--split test] [--out DIR] [--device auto|cpu|cuda]
-                           [--models DIR] [--judge WEIGHTS] [--max-clips N]
+                           [--models DIR] [--weights LEARNT.safetensors] [--judge WEIGHTS]
+                           [--max-clips N]
 
 Prints a table (one row per scenario: neutral, dubbed, dubbed_as_is, still) and writes eval.json,
 report.md and a strip of frames per scenario to --out. Exit codes: 0 done, 2 bad input,
@@ -28,6 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--models", type=Path, default=None,
                         help="folder with sync/generator/parser .safetensors (default: shipped)")
+    parser.add_argument("--weights", type=Path, default=None, metavar="LEARNT",
+                        help="a learnt generator (Learn Character, learn) in place of the "
+                             "folder's, as sync --weights")
     parser.add_argument("--judge", type=Path, default=None,
                         help="sync expert weights that score LSE-D/C (default: the shipped "
                              "models/judge.safetensors, one the generator was not trained "
@@ -50,7 +54,7 @@ def _evaluate(args: argparse.Namespace, bar) -> dict:
     from ..pipeline.run import PipelineOptions
     from .run import evaluate
 
-    models = LipSyncModels.load(args.device, args.models)
+    models = LipSyncModels.load(args.device, args.models, args.weights)
     return evaluate(args.data, args.split, args.out, models, args.max_clips,
                     PipelineOptions(LipSyncOptions(device=args.device, matte=True)),
                     progress=bar, judge=args.judge)

@@ -195,3 +195,24 @@ def test_breakdown_groups_clips_by_family_and_older_records_count_as_cartoon():
     assert by["family"]["cartoon"]["clips"] == 2
     assert by["family"]["cartoon"]["lse_c"] == pytest.approx(0.3)
     assert by["family"]["anime"]["lse_c"] == pytest.approx(0.3) and by["family"]["anime"]["clips"] == 1
+
+
+def test_eval_weights_runs_a_given_generator_in_place_of_the_shipped(tiny_data, tmp_path):
+    """`eval --weights FILE` measures that generator: one that draws flat grey (its head's
+    weights zeroed) scores a lower mouth SSIM than doing nothing; a missing file is bad
+    input that names it."""
+    from lipsync.__main__ import main
+    from lipsync.core.models import shipped
+    from lipsync.core.models.weights import load_weights, save_weights
+
+    tensors, meta = load_weights(shipped("generator"))
+    flat = {k: (v * 0 if k.startswith("head.") else v) for k, v in tensors.items()}
+    save_weights(tmp_path / "flat.safetensors", flat, meta)
+    torch.set_num_threads(1)
+    assert main(["eval", "--data", str(tiny_data), "--out", str(tmp_path / "eval"),
+                 "--device", "cpu", "--weights", str(tmp_path / "flat.safetensors")]) == 0
+    results = json.loads((tmp_path / "eval" / "eval.json").read_text())
+    made, nothing = results["scenarios"]["neutral"], results["do_nothing"]["neutral"]
+    assert made["ssim"] < nothing["ssim"] - 0.02, (made["ssim"], nothing["ssim"])
+    assert main(["eval", "--data", str(tiny_data), "--out", str(tmp_path / "none"),
+                 "--weights", str(tmp_path / "nowhere.safetensors")]) == 2
