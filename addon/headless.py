@@ -1,7 +1,7 @@
 """Headless entry points, the panel's jobs for both:
 
-    blender -b shot.blend -c lipsync {sync,render,check,preprocess,learn} [options]
-    python -m lipsync blend shot.blend {sync,render,check,preprocess,learn} [options]
+    blender -b shot.blend -c lipsync {sync,render,check,preprocess,learn,footage} [options]
+    python -m lipsync blend shot.blend {sync,render,check,preprocess,learn,footage} [options]
 
 - ``sync``: the panel's "Render and Lip-Sync" (render or take the frames, lip-sync each
   character to its sound strip or to an audio file, put the result on the sequencer);
@@ -14,7 +14,10 @@
 - ``learn --character NAME``: Learn Character (`jobs.learn_job`): the generator fine-tuned
   on renders of the character's own mouth, written to ``--out`` (``//lipsync_learnt``) as
   ``NAME.lipsync.safetensors``, which later ``sync`` runs of it use. The file is opened,
-  never saved.
+  never saved;
+- ``footage --strip NAME``: a movie or image strip's footage (no character: the mouth is
+  found in the frames) lip-synced to speech, or with ``--learn`` its speaker learnt
+  (`headless_footage.py`).
 
 Every command takes --verbose. Exit codes (`core/cli/exit_codes.py`): 0 done, 2 bad
 input (the message says what to fix), 3 cancelled.
@@ -31,6 +34,7 @@ import sys
 from ..core.cli.arguments import (add_options_arguments, add_verbose_argument, configure_logging,
                                   options_from_args)
 from ..core.learn.character import DEFAULT_FOLDER
+from .headless_footage import add_footage_parser, footage_job_from_args
 
 PROGRESS = "lipsync-progress "      # a progress line of `learn --progress-lines`
 RESULT = "lipsync-result "          # its last line: the result as JSON
@@ -62,6 +66,7 @@ def build_parser(prog: str = "lipsync") -> argparse.ArgumentParser:
     _add_render_parser(commands)
     _add_check_parser(commands)
     _add_learn_parser(commands)
+    add_footage_parser(commands)
     return parser
 
 
@@ -257,6 +262,8 @@ def _run_job(args, bpy, bar):
             return LipSyncJob(sync_request_from_args(args, scene)).run(progress=bar)
         if args.command == "check":
             return _check(args, scene)
+        if args.command == "footage":
+            return footage_job_from_args(args, scene).run(progress=bar)
         if args.command == "learn":
             from .jobs.learn_job import LearnCharacterJob
 
@@ -312,7 +319,7 @@ def run_command(argv: list[str], prog: str = "lipsync") -> int:
             print(f"rendered frames {result['frame_start']}-{result['frame_end']} of "
                   f"'{result['character']}' at {result['fps']:.3f} fps into {args.out}")
             return
-        print("\n".join(result.summary_lines()) if args.command in ("sync", "learn")
+        print("\n".join(result.summary_lines()) if args.command in ("sync", "learn", "footage")
               else result.summary())
         if getattr(args, "progress_lines", False):
             print(RESULT + json.dumps(dataclasses.asdict(result)), flush=True)

@@ -89,6 +89,26 @@ def learn_request_from_settings(scene) -> LearnRequest:
                         device=s.device.lower())
 
 
+def footage_request_from_settings(scene, learn: bool):
+    """The footage run the Footage panel describes: lip-sync to the new speech, or (learn)
+    learn the speaker from its own."""
+    from ...core.learn.character import LearnSettings
+    from ..jobs.footage_job import FootageRequest
+
+    s = scene.lipsync
+    if not s.footage_strip:
+        raise InputError("Pick the footage's movie or image strip in the Footage panel.")
+    return FootageRequest(
+        scene=scene.name, strip=s.footage_strip,
+        sound_strip=s.footage_own_speech if learn else s.footage_speech,
+        frame_start=None if s.use_scene_range else s.frame_start,
+        frame_end=None if s.use_scene_range else s.frame_end, output_dir=s.output_dir,
+        options=LipSyncOptions(quality=s.quality.lower(), revoice=s.revoice.lower(),
+                               device=s.device.lower(), matte=s.use_matte_strip),
+        learnt_dir=s.learnt_dir,
+        settings=LearnSettings(steps=s.learn_steps, minutes=s.learn_minutes))
+
+
 def _modules_ready(operator) -> bool:
     """Whether the Python modules the jobs need are installed; if not, the operator's
     button says which are missing."""
@@ -171,6 +191,43 @@ class LIPSYNC_OT_learn_character(_JobOperator, bpy.types.Operator):
         return BackgroundLearnJob(learn_request_from_settings(context.scene))
 
 
+class _FootageOperator(_JobOperator):
+    @classmethod
+    def poll(cls, context):
+        return super().poll(context) and bool(context.scene.lipsync.footage_strip)
+
+
+class LIPSYNC_OT_sync_footage(_FootageOperator, bpy.types.Operator):
+    """Lip-sync the footage strip (a speaker, no character mesh: the mouth is found in its
+    frames) to the new speech and put the result above it"""
+
+    bl_idname = "lipsync.sync_footage"
+    bl_label = "Lip-Sync Footage"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def make_job(self, context):
+        from ..jobs.footage_job import FootageJob
+
+        return FootageJob(footage_request_from_settings(context.scene, learn=False))
+
+
+class LIPSYNC_OT_learn_footage(_FootageOperator, bpy.types.Operator):
+    """Learn the footage's speaker from its frames and its own speech; later lip-sync runs
+    of the strip use what was learnt. The scene is not changed"""
+
+    bl_idname = "lipsync.learn_footage"
+    bl_label = "Learn Speaker"
+    bl_options = {"REGISTER"}
+
+    task = "Learn Speaker"
+    cancelled_message = "Learn Speaker cancelled: nothing was written"
+
+    def make_job(self, context):
+        from ..jobs.footage_job import LearnFootageJob
+
+        return LearnFootageJob(footage_request_from_settings(context.scene, learn=True))
+
+
 class LIPSYNC_OT_character_add(bpy.types.Operator):
     """Add a character to lip-sync (with its own sound strip)"""
 
@@ -243,5 +300,5 @@ class LIPSYNC_OT_check_mouth(bpy.types.Operator):
 
 
 CLASSES = (LIPSYNC_OT_render_and_sync, LIPSYNC_OT_preprocess, LIPSYNC_OT_learn_character,
-           LIPSYNC_OT_character_add,
+           LIPSYNC_OT_sync_footage, LIPSYNC_OT_learn_footage, LIPSYNC_OT_character_add,
            LIPSYNC_OT_character_remove, LIPSYNC_OT_check_mouth)

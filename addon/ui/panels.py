@@ -149,6 +149,42 @@ class LearnPanelMixin:
             layout.operator("lipsync.learn_character", icon="OUTLINER_OB_ARMATURE")
 
 
+class LIPSYNC_PT_sequencer_footage(bpy.types.Panel):
+    """Footage without a character: a movie or image strip of a speaker."""
+
+    bl_idname = "LIPSYNC_PT_sequencer_footage"
+    bl_space_type = "SEQUENCE_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "Lip Sync"
+    bl_label = "Footage"
+    bl_parent_id = "LIPSYNC_PT_sequencer"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        from ...core.learn.character import find_learnt
+        from ..jobs.preprocess_job import resolve_output_dir
+
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        settings, editor = context.scene.lipsync, context.scene.sequence_editor
+        if editor is None:
+            layout.label(text="Add the footage as a movie strip", icon="INFO")
+            return
+        layout.prop_search(settings, "footage_strip", editor, "strips_all")
+        layout.prop_search(settings, "footage_speech", editor, "strips_all")
+        if settings.footage_strip:
+            found = find_learnt(resolve_output_dir(settings.learnt_dir), settings.footage_strip)
+            layout.label(text=f"Learnt: {found.name}" if found else "Speaker not learnt",
+                         icon="CHECKMARK" if found else "DOT")
+        running = context.window_manager.lipsync.running
+        if not running:
+            layout.operator("lipsync.sync_footage", icon="SEQUENCE")
+        layout.prop_search(settings, "footage_own_speech", editor, "strips_all")
+        if not running:
+            layout.operator("lipsync.learn_footage", icon="USER")
+
+
 class LIPSYNC_PT_view3d(LipSyncPanelMixin, bpy.types.Panel):
     bl_idname = "LIPSYNC_PT_view3d"
     bl_space_type = "VIEW_3D"
@@ -185,4 +221,4 @@ class LIPSYNC_PT_sequencer_learn(LearnPanelMixin, bpy.types.Panel):
 
 CLASSES = (LIPSYNC_UL_characters, LIPSYNC_PT_view3d, LIPSYNC_PT_sequencer,
            LIPSYNC_PT_view3d_preprocess, LIPSYNC_PT_sequencer_preprocess,
-           LIPSYNC_PT_view3d_learn, LIPSYNC_PT_sequencer_learn)
+           LIPSYNC_PT_view3d_learn, LIPSYNC_PT_sequencer_learn, LIPSYNC_PT_sequencer_footage)

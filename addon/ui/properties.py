@@ -101,6 +101,15 @@ class LIPSYNC_PG_settings(bpy.types.PropertyGroup):
                              description="Learning steps at most")
     learn_minutes: FloatProperty(name="Minutes", default=LEARN.minutes, min=0.1,
                                  description="Learning time at most (after the renders)")
+    footage_strip: StringProperty(name="Footage",
+                                  description="Movie or image strip of a speaker (no character "
+                                              "mesh: the mouth is found in its frames)")
+    footage_speech: StringProperty(name="New Speech",
+                                   description="Sound strip the footage is lip-synced to "
+                                               "(empty: the scene's only one)")
+    footage_own_speech: StringProperty(name="Its Own Speech",
+                                       description="Sound strip of the footage's own sound, "
+                                                   "to learn the speaker from")
 
 
 class LIPSYNC_PG_runtime(bpy.types.PropertyGroup):

@@ -90,3 +90,15 @@ def test_panel_warns_without_camera_and_shows_progress_while_running(shot):
     assert ("progress", "frame 3 (Esc to cancel)") in log
     jobs = {"lipsync.render_and_sync", "lipsync.preprocess"}
     assert not any(kind == "operator" and name in jobs for kind, name in log)
+
+
+def test_footage_panel_draws_its_strips_and_both_operators(shot):
+    panel = bpy.types.LIPSYNC_PT_sequencer_footage
+    assert panel.bl_parent_id == "LIPSYNC_PT_sequencer" and panel.bl_space_type == "SEQUENCE_EDITOR"
+    shot.scene.lipsync.footage_strip = "speech"
+    log = _draw(panel, bpy.context)
+    drawn = {n for kind, n in log if kind == "search"}
+    assert drawn == {"footage_strip", "footage_speech", "footage_own_speech"}
+    assert ("operator", "lipsync.sync_footage") in log
+    assert ("operator", "lipsync.learn_footage") in log
+    assert ("label", "Speaker not learnt") in log
