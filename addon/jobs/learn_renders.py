@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-CROP_SCALE = 1.5         # renders: the mouth's crop this many times the crops' cut side
+CROP_SCALE = 1.2         # renders: the mouth's crop this many times the crops' cut side
 
 
 def mouth_border(track, size: tuple[int, int], margin: float) -> tuple[float, ...]:
