@@ -43,6 +43,12 @@ def request_from_settings(scene) -> JobRequest:
     )
 
 
+def options_from_settings(s) -> LipSyncOptions:
+    """The pipeline options of the panel's settings `s` (Scene.lipsync)."""
+    return LipSyncOptions(quality=s.quality.lower(), revoice=s.revoice.lower(),
+                          device=s.device.lower(), matte=s.use_matte_strip)
+
+
 def lipsync_request_from_settings(scene) -> LipSyncRequest:
     """The lip-sync job the panel's settings describe: the first character, then each
     further character with its own sound strip."""
@@ -65,8 +71,7 @@ def lipsync_request_from_settings(scene) -> LipSyncRequest:
         frame_start=None if s.use_scene_range else s.frame_start,
         frame_end=None if s.use_scene_range else s.frame_end,
         output_dir=s.output_dir,
-        options=LipSyncOptions(quality=s.quality.lower(), revoice=s.revoice.lower(),
-                               device=s.device.lower(), matte=s.use_matte_strip),
+        options=options_from_settings(s),
         preview=s.use_preview,
         learnt_dir=s.learnt_dir,
     )
@@ -103,8 +108,7 @@ def footage_request_from_settings(scene, learn: bool):
         sound_strip=s.footage_own_speech if learn else s.footage_speech,
         frame_start=None if s.use_scene_range else s.frame_start,
         frame_end=None if s.use_scene_range else s.frame_end, output_dir=s.output_dir,
-        options=LipSyncOptions(quality=s.quality.lower(), revoice=s.revoice.lower(),
-                               device=s.device.lower(), matte=s.use_matte_strip),
+        options=options_from_settings(s),
         learnt_dir=s.learnt_dir,
         settings=LearnSettings(steps=s.learn_steps, minutes=s.learn_minutes))
 

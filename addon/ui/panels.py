@@ -115,6 +115,17 @@ class PreprocessPanelMixin:
             layout.operator("lipsync.preprocess", icon="SEQUENCE")
 
 
+def _learnt_label(layout, settings, name: str, absent: str) -> None:
+    """A line saying whether `name` (a character or a footage strip) has a learnt generator
+    in the learnt folder."""
+    from ...core.learn.character import find_learnt
+    from ..jobs.preprocess_job import resolve_output_dir
+
+    found = find_learnt(resolve_output_dir(settings.learnt_dir), name)
+    layout.label(text=f"Learnt: {found.name}" if found else absent,
+                 icon="CHECKMARK" if found else "DOT")
+
+
 class LearnPanelMixin:
     bl_region_type = "UI"
     bl_category = "Lip Sync"
@@ -122,9 +133,6 @@ class LearnPanelMixin:
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
-        from ...core.learn.character import find_learnt
-        from ..jobs.preprocess_job import resolve_output_dir
-
         layout = self.layout
         layout.use_property_split = True
         layout.use_property_decorate = False
@@ -133,9 +141,7 @@ class LearnPanelMixin:
         if character is None:
             layout.label(text="Pick the character above", icon="INFO")
         else:
-            found = find_learnt(resolve_output_dir(settings.learnt_dir), character.name)
-            layout.label(text=f"Learnt: {found.name}" if found else "Not learnt: general model",
-                         icon="CHECKMARK" if found else "DOT")
+            _learnt_label(layout, settings, character.name, "Not learnt: general model")
         layout.prop(settings, "learnt_dir")
         col = layout.column()
         col.prop(settings, "learn_visemes")
@@ -161,9 +167,6 @@ class LIPSYNC_PT_sequencer_footage(bpy.types.Panel):
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
-        from ...core.learn.character import find_learnt
-        from ..jobs.preprocess_job import resolve_output_dir
-
         layout = self.layout
         layout.use_property_split = True
         layout.use_property_decorate = False
@@ -174,9 +177,7 @@ class LIPSYNC_PT_sequencer_footage(bpy.types.Panel):
         layout.prop_search(settings, "footage_strip", editor, "strips_all")
         layout.prop_search(settings, "footage_speech", editor, "strips_all")
         if settings.footage_strip:
-            found = find_learnt(resolve_output_dir(settings.learnt_dir), settings.footage_strip)
-            layout.label(text=f"Learnt: {found.name}" if found else "Speaker not learnt",
-                         icon="CHECKMARK" if found else "DOT")
+            _learnt_label(layout, settings, settings.footage_strip, "Speaker not learnt")
         running = context.window_manager.lipsync.running
         if not running:
             layout.operator("lipsync.sync_footage", icon="SEQUENCE")
