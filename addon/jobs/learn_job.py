@@ -276,7 +276,7 @@ class LearnCharacterJob:
                                   should_cancel)
         check_cancel(should_cancel)
         self._writing = True
-        save_learnt(self.target, generator, result, self._source(len(footage)))
+        save_learnt(self.target, generator, result, self._source(len(footage)), footage.bank())
         self.result = LearnCharacterResult(str(self.target), req.character,
                                            self.controls.describe(), n, self.reused,
                                            result.to_dict())

@@ -80,7 +80,8 @@ def _learn(args: argparse.Namespace, progress):
     generator, result = learn(models, footage, args.steps, args.minutes, progress)
     save_learnt(args.out, generator, result,
                 {"frames": str(args.frames), "audio": str(args.audio[0]), "fps": args.fps,
-                 "frames_used": len(footage), "base": str(args.models or "shipped models/")})
+                 "frames_used": len(footage), "base": str(args.models or "shipped models/")},
+                footage.bank())
     return result
 
 

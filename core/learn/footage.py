@@ -17,7 +17,8 @@ Arrays (F' = visible frames, S = the generator's side; images in [0, 1]):
     passes (F, 4, S, S) the source passes of every frame (zeros where not visible),
     heatmaps (F', 1, S, S) the source's lip contours, masks (F', 1, S, S) the mouth
     region (the frame's own mouth and the rest mouth carried into it),
-    audio (F', 1, M, W) each frame's audio window, reference (3, S, S).
+    audio (F', 1, M, W) each frame's audio window, reference (3, S, S),
+    large (F', B, B, 3) uint8 the target crops at the mouth bank's side (`bank()`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ import numpy as np
 from ..audio import AudioTiming, group_window
 from ..errors import InputError
 from ..pipeline.character import HALF_GROUP, CharacterState, CharacterTrack
-from ..pipeline.crop import box_to_crop
+from ..pipeline.bank import BANK_SIDE, MouthBank
+from ..pipeline.crop import box_to_crop, crop
 from ..pipeline.models import LipSyncModels
 from ..pipeline.pixels import to_display
 from ..pipeline.region import keypoint_heatmap, mouth_region_mask
@@ -53,6 +55,11 @@ class Footage:
     masks: np.ndarray
     audio: np.ndarray
     reference: np.ndarray
+    large: np.ndarray       # (F', B, B, 3) uint8: the target crops at `bank.BANK_SIDE`
+
+    def bank(self) -> MouthBank:
+        """The mouth bank of these samples' targets (`core.pipeline.bank`)."""
+        return MouthBank.from_crops(self.crops, self.large)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -102,15 +109,18 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
     state.set_reference(to_display(read_frame_raw(paths[rest])), rest)
     size, side = state.size, state.pass_side
     passes = np.zeros((n, 4, size, size), np.float32)
-    crops, inputs, heatmaps, masks, audio = [], [], [], [], []
+    crops, inputs, heatmaps, masks, audio, large = [], [], [], [], [], []
     for i in range(n):
         check_cancel(should_cancel)
         if state.visible[i]:
-            state.add(i, to_display(read_frame_raw(paths[i])))
+            frame = to_display(read_frame_raw(paths[i]))
+            state.add(i, frame)
             passes[i] = state.passes[i]
             inputs.append(_unit(state.crops[i]))
-            crops.append(inputs[-1] if targets is None else _unit(
-                state.crop_frame(to_display(read_frame_raw(targets[i])), i)))
+            if targets is not None:
+                frame = to_display(read_frame_raw(targets[i]))
+            crops.append(inputs[-1] if targets is None else _unit(state.crop_frame(frame, i)))
+            large.append(crop(frame, state.boxes[i], BANK_SIDE))
             source = state.points[i]
             own = box_to_crop(track.keypoints.points[i, 0], state.boxes[i], side) * (size / side)
             heatmaps.append(keypoint_heatmap(source, (size, size))[None])
@@ -122,7 +132,8 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
     crops = np.stack(crops)
     return Footage(visible, crops, crops if targets is None else np.stack(inputs), passes,
                    np.stack(heatmaps).astype(np.float32), np.stack(masks).astype(np.float32),
-                   np.stack(audio).astype(np.float32), state.reference.numpy())
+                   np.stack(audio).astype(np.float32), state.reference.numpy(),
+                   np.stack(large))
 
 
 def _unit(image: np.ndarray) -> np.ndarray:

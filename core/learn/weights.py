@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..models.generator import Generator
 from ..models.weights import load_weights, save_weights
+from ..pipeline.bank import MouthBank
 from .tune import LearnResult
 
 SUFFIX = ".safetensors"
@@ -30,14 +31,20 @@ def check_target(path: str | Path) -> Path:
 
 
 def save_learnt(path: str | Path, generator: Generator, result: LearnResult,
-                source: dict) -> None:
-    """Write the learnt `generator` to `path` (checked by `check_target`; atomic) with
-    `source` (what it learnt from) and `result` in its metadata, and `path`.md, its card."""
+                source: dict, bank: MouthBank | None = None) -> None:
+    """Write the learnt `generator` and its mouth `bank` to `path` (checked by
+    `check_target`; atomic) with `source` (what it learnt from) and `result` in its
+    metadata, and `path`.md, its card."""
     path = check_target(path)
     learnt = {"source": source, **result.to_dict()}
+    if bank is not None:
+        learnt["bank"] = {"mouths": len(bank), "side_px": int(bank.large.shape[1])}
     card = path.with_suffix(".md")
     card.write_text(card_text(path.name, learnt))
-    save_weights(path, dict(generator.state_dict()),
+    tensors = dict(generator.state_dict())
+    if bank is not None:
+        tensors.update(bank.to_tensors())
+    save_weights(path, tensors,
                  {"model": "generator", "config": json.dumps(generator.config.to_dict()),
                   "learnt": json.dumps(learnt)})
 
@@ -74,7 +81,18 @@ def card_text(name: str, learnt: dict) -> str:
              "", "## Steps",
              f"- {learnt['steps']} steps in {learnt['seconds']:.0f} s "
              f"({learnt['seconds'] / 60:.1f} min) on {learnt['train_frames']} frames", "",
+             *_bank_lines(learnt.get("bank")),
              f"## Held out ({learnt['heldout_frames']} {what[1]}: mouth region against the "
              "frame itself)", "",
              "| | SSIM | L1 | motion (1 = as the target) |", "|---|---|---|---|", *rows, ""]
     return "\n".join(lines)
+
+
+def _bank_lines(bank: dict | None) -> list[str]:
+    """The card's lines on the mouth bank (none without one)."""
+    if not bank:
+        return []
+    return ["## Mouth bank",
+            f"- {bank['mouths']} of its own mouths at {bank['side_px']} px: each lip-synced "
+            "frame draws the closest one's pixels, its colour following the generated "
+            "mouth's (`core/pipeline/bank.py`)", ""]

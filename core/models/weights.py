@@ -26,6 +26,9 @@ FETCH_HINT = ("the shipped weights are in the repository's models/ folder (resto
               "fresh clone or the extension zip), or train them again with `make train`")
 
 
+BESIDE = "bank."   # tensors stored beside a network's weights (a learnt mouth bank)
+
+
 def save_weights(path: str | os.PathLike, tensors: dict[str, torch.Tensor],
                  metadata: dict[str, str]) -> None:
     """Write `tensors` (CPU copies) and string `metadata` atomically to `path`."""
@@ -91,9 +94,9 @@ def load_model_weights(path: str | os.PathLike, model: str) -> tuple[dict[str, t
 
 def load_network(path: str | os.PathLike, model: str, build: Callable[[dict], torch.nn.Module],
                  device: torch.device | str = "cpu") -> torch.nn.Module:
-    """Network `model` from its weights file: ``build(config)`` holding the stored weights,
-    on `device`, in eval mode."""
+    """Network `model` from its weights file: ``build(config)`` holding the stored weights
+    (not the tensors named `BESIDE`...), on `device`, in eval mode."""
     tensors, config = load_model_weights(path, model)
     network = build(config)
-    network.load_state_dict(tensors)
+    network.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(BESIDE)})
     return network.to(device).eval()

@@ -37,7 +37,7 @@ from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
 from ..preprocess.keypoints import Face, KeypointTrack, contour_heights
 from ..preprocess.mouth_blur import mouth_blur_picture
-from .region import keypoint_heatmap
+from .region import keypoint_heatmap, mouth_region_mask
 from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
 from .finish import KEEP_CLASSES, colour_reference, match_colour, near_mouth, sharpen
 from .models import LipSyncModels
@@ -87,6 +87,8 @@ class Generated:
     warp: NativeWarp | None = None   # a warping generator's parts: `rgb` is then its
                                      # synthesised colour, applied with the warped
                                      # reference frame at frame resolution (`native`)
+    exemplar: np.ndarray | None = None   # (B, B, 3) float32: a learnt character's own
+                                         # mouth for this frame (`bank`), or None
 
 
 class CharacterState:
@@ -287,13 +289,26 @@ class CharacterState:
         for start in range(0, len(todo), batch):
             part = todo[start:start + batch]
             rgb, keep, parts = self._run_networks(part)
+            exemplars = self._exemplars(part, rgb)
             for k, i in enumerate(part):
                 warp = None if parts is None else NativeWarp(
                     parts.flow[k].permute(1, 2, 0).float().cpu().numpy(),
                     parts.blend[k, 0].float().cpu().numpy(), *self.reference_pixels)
                 out[i] = Generated(self.boxes[i], rgb[k], keep[k], self.region_points(i),
-                                   self.track.keypoints.boxes[i, 0], warp)
+                                   self.track.keypoints.boxes[i, 0], warp, exemplars[k])
         return out
+
+    def _exemplars(self, indices: list[int], rgb: np.ndarray) -> list[np.ndarray | None]:
+        """Per frame of `indices` with generated crops `rgb` (N, S, S, 3): the closest
+        mouth of the models' bank (`bank.MouthBank.nearest`), all None without a bank."""
+        bank = self.models.bank
+        if bank is None:
+            return [None] * len(indices)
+        size = self.size
+        masks = np.stack([mouth_region_mask(self.points[i], (size, size))[None]
+                          for i in indices]).astype(np.float32)
+        return bank.nearest(torch.from_numpy(rgb.transpose(0, 3, 1, 2).copy()),
+                            torch.from_numpy(masks))
 
     def _run_networks(self, indices: list[int]
                       ) -> tuple[np.ndarray, np.ndarray, WarpParts | None]:

@@ -14,11 +14,13 @@ from ..models.device import pick_device
 from ..models.generator import Generator, load_generator
 from ..models.parser import FaceParser, load_parser
 from ..models.sync import SyncExpert, load_sync_expert
+from .bank import MouthBank
 
 
 @dataclass
 class LipSyncModels:
-    """sync expert, generator and face parser on one device, in eval mode.
+    """sync expert, generator and face parser on one device, in eval mode, and the mouth
+    bank a learnt generator's file holds (`bank.MouthBank`, None for the shipped one).
 
     The sync expert and the generator share one crop side (`size`, from their weights);
     the parser may have its own (`parse` resizes to it and back)."""
@@ -27,6 +29,7 @@ class LipSyncModels:
     generator: Generator
     parser: FaceParser
     device: torch.device
+    bank: MouthBank | None = None
 
     @property
     def size(self) -> int:
@@ -46,13 +49,13 @@ class LipSyncModels:
         corrupt or mismatched file and what to do."""
         folder = Path(folder) if folder else MODELS_DIR
         torch_device = pick_device(device)
+        learnt = Path(generator) if generator else None
         sync = load_sync_expert(folder / "sync.safetensors", torch_device)
-        generator = load_generator(Path(generator) if generator
-                                   else folder / "generator.safetensors", torch_device)
+        network = load_generator(learnt or folder / "generator.safetensors", torch_device)
         parser = load_parser(folder / "parser.safetensors", torch_device)
-        _check_pair(sync, generator, f"the weights in '{folder}'")
+        _check_pair(sync, network, f"the weights in '{folder}'")
         warm_up_audio()
-        return cls(sync, generator, parser, torch_device)
+        return cls(sync, network, parser, torch_device, learnt and MouthBank.of_file(learnt))
 
     @classmethod
     def for_options(cls, options) -> "LipSyncModels":
@@ -64,7 +67,8 @@ class LipSyncModels:
         theirs; the sync expert and parser are shared. InputError as `load`."""
         generator = load_generator(Path(path), self.device)
         _check_pair(self.sync, generator, f"'{path}' and the sync expert")
-        return LipSyncModels(self.sync, generator, self.parser, self.device)
+        return LipSyncModels(self.sync, generator, self.parser, self.device,
+                             MouthBank.of_file(path))
 
     def parse(self, images: torch.Tensor) -> torch.Tensor:
         """Parser class probabilities of crops: (N, 3, S, S) in [0, 1] -> (N, 12, S, S).

@@ -335,7 +335,8 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bo
     mask = _region_mask(made, rect)
     if not (mask > 0).any():
         return False
-    blend_into(raw, rect, native_pixels(made.rgb, made.box, rect, made.warp), mask)
+    blend_into(raw, rect, native_pixels(made.rgb, made.box, rect, made.warp,
+                                             made.exemplar), mask)
     if matte is not None:
         x0, y0, x1, y1 = rect
         np.maximum(matte[y0:y1, x0:x1], mask, out=matte[y0:y1, x0:x1])

@@ -71,6 +71,7 @@ def test_learning_a_speaker_beats_the_general_model_on_held_out_frames_and_sync_
     assert learnt["steps"] == 40 and learnt["heldout_frames"] == 6
     assert learnt["heldout_after"]["ssim"] > learnt["heldout_before"]["ssim"] + 0.01
     assert learnt["heldout_after"]["l1"] < learnt["heldout_before"]["l1"]
+    assert learnt["bank"]["mouths"] == 40                      # its own mouths, every frame
     card = weights.with_suffix(".md").read_text()
     assert "| learnt |" in card and str(clip[0]) in card
     assert "held-out mouth SSIM" in capsys.readouterr().out

@@ -1,0 +1,91 @@
+"""A learnt character's own mouths, kept at more than the networks' size (a mouth bank).
+
+Learning (`core.learn`) sees the character's own mouth speaking: Learn Character's
+renders, or a speaker's footage. The generator learns from them at its size (64 px), and
+its mouths come out soft when the mouth is larger in the frame. The bank keeps those
+target crops at `BANK_SIDE` px as well, each in the crop box of its frame. Per generated
+frame the pipeline picks the exemplar closest to the generated crop (mean squared
+difference in the mouth region, at the networks' size) and draws its pixels at the
+frame's resolution, its colour following the generated mouth's at the scale of
+`COLOUR_SIGMA` (`native.native_pixels`): the timing and the shape come from the generator,
+the lips, teeth and tongue from the character's own mouth (Video Rewrite-style
+retrieval; figures: docs/experiments.md). A generated crop further than `MAX_MISMATCH`
+from every exemplar keeps the generator's own pixels.
+
+Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..models.weights import BESIDE, load_weights
+
+BANK_SIDE = 128       # px: the exemplars' side (Learn Character renders the crop at ~115 px)
+BANK_MAX = 600        # exemplars kept at most (evenly over the learnt frames)
+COLOUR_SIGMA = 0.3    # crop sides: the exemplar's colour follows the generated mouth's
+MAX_MISMATCH = 0.12   # RMS difference (0-1 units) in the mouth region above which a
+                      # generated crop keeps its own pixels
+BANK_TENSORS = (BESIDE + "small", BESIDE + "large")
+
+
+@dataclass(frozen=True, eq=False)
+class MouthBank:
+    """small: (K, 3, S, S) float32 in [0, 1], the exemplars at the networks' side S (for
+    matching); large: (K, B, B, 3) uint8 sRGB, the same crops at `BANK_SIDE` B."""
+
+    small: np.ndarray
+    large: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.small)
+
+    @classmethod
+    def from_crops(cls, small: np.ndarray, large: np.ndarray) -> "MouthBank":
+        """At most `BANK_MAX` of the crops small (F, 3, S, S) float in [0, 1] and large
+        (F, B, B, 3) uint8, evenly spread over the F frames."""
+        if len(small) != len(large) or len(small) == 0:
+            raise ValueError(f"a mouth bank needs as many large crops as small ones (>= 1), "
+                             f"got {len(small)} and {len(large)}")
+        keep = np.unique(np.linspace(0, len(small) - 1, min(len(small), BANK_MAX)).round()
+                         .astype(np.int64))
+        return cls(np.asarray(small[keep], np.float32), np.asarray(large[keep], np.uint8))
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        """The bank as uint8 tensors named `BANK_TENSORS`."""
+        small = np.rint(np.clip(self.small, 0, 1) * 255).astype(np.uint8)
+        return dict(zip(BANK_TENSORS, (torch.from_numpy(small),
+                                       torch.from_numpy(np.ascontiguousarray(self.large)))))
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> "MouthBank | None":
+        """The bank stored among `tensors`, or None when they hold none."""
+        if not all(name in tensors for name in BANK_TENSORS):
+            return None
+        small, large = (tensors[name].numpy() for name in BANK_TENSORS)
+        return cls(small.astype(np.float32) / 255, large.astype(np.uint8))
+
+    @classmethod
+    def of_file(cls, path) -> "MouthBank | None":
+        """The bank stored in a learnt generator's file `path`, or None."""
+        return cls.from_tensors(load_weights(path)[0])
+
+    def nearest(self, crops: torch.Tensor, masks: torch.Tensor) -> list[np.ndarray | None]:
+        """Per crop of `crops` (N, 3, S, S) in [0, 1] with its mouth region `masks`
+        (N, 1, S, S) in [0, 1]: the closest exemplar's large crop (B, B, 3) float32 in
+        [0, 1], or None when even that one is further than `MAX_MISMATCH`."""
+        small = torch.from_numpy(self.small).to(crops.device, crops.dtype)     # (K, 3, S, S)
+        out: list[np.ndarray | None] = []
+        for crop, mask in zip(crops, masks):
+            weight = mask.sum() * 3
+            if weight <= 0:
+                out.append(None)
+                continue
+            error = (((small - crop) ** 2) * mask).sum(dim=(1, 2, 3)) / weight   # (K,)
+            best = int(torch.argmin(error))
+            close = float(error[best]) <= MAX_MISMATCH ** 2
+            out.append(self.large[best].astype(np.float32) / 255 if close else None)
+        return out

@@ -1,0 +1,100 @@
+"""The mouth bank (core/pipeline/bank.py): a learnt character's own mouths, picked per
+frame by the generated crop and drawn at the frame's resolution with the generated
+mouth's colour; stored in the learnt file beside the generator's weights."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from lipsync.core.learn.tune import LearnResult
+from lipsync.core.learn.weights import read_learnt, save_learnt
+from lipsync.core.models import shipped
+from lipsync.core.models.generator import load_generator
+from lipsync.core.pipeline.bank import BANK_MAX, BANK_SIDE, MouthBank
+from lipsync.core.pipeline.models import LipSyncModels
+from lipsync.core.pipeline.native import native_pixels
+
+S = 64
+
+
+def _mouth(opening: float, side: int) -> np.ndarray:
+    """(side, side, 3) float32: skin with a dark mouth `opening` (0-1) tall, fine stripes."""
+    image = np.full((side, side, 3), (0.8, 0.6, 0.5), np.float32)
+    h = max(1, int(opening * side * 0.3))
+    c = side // 2
+    image[c - h:c + h, side // 4:3 * side // 4] = (0.15, 0.05, 0.05)
+    image[::2, :, 1] += 0.1                                  # detail only the large crop keeps
+    return np.clip(image, 0, 1)
+
+
+def _bank(openings=(0.1, 0.5, 0.9)) -> MouthBank:
+    large = np.stack([np.rint(_mouth(o, BANK_SIDE) * 255).astype(np.uint8) for o in openings])
+    small = np.stack([cv2.resize(_mouth(o, BANK_SIDE), (S, S), interpolation=cv2.INTER_AREA)
+                      .transpose(2, 0, 1) for o in openings])
+    return MouthBank.from_crops(small, large)
+
+
+def test_the_closest_mouth_is_picked_and_a_crop_unlike_any_keeps_its_own_pixels():
+    bank = _bank()
+    mask = torch.ones(2, 1, S, S)
+    query = torch.from_numpy(np.stack([bank.small[1] + 0.02, np.zeros((3, S, S), np.float32)]))
+    picked, none = bank.nearest(query, mask)
+    assert np.allclose(picked, bank.large[1] / 255)
+    assert none is None                                      # black: no mouth of the bank
+
+
+def test_a_bank_keeps_at_most_bank_max_mouths_spread_over_the_frames_and_survives_storage():
+    n = BANK_MAX + 150
+    small = np.random.default_rng(0).random((n, 3, 4, 4), dtype=np.float32)
+    large = np.arange(n, dtype=np.uint8)[:, None, None, None].repeat(2, 1).repeat(2, 2) \
+        .repeat(3, 3)
+    bank = MouthBank.from_crops(small, large)
+    assert len(bank) == BANK_MAX and bank.large[0, 0, 0, 0] == 0
+    assert bank.large[-1, 0, 0, 0] == (n - 1) % 256           # the last frame is kept
+    again = MouthBank.from_tensors(bank.to_tensors())
+    assert np.abs(again.small - bank.small).max() <= 0.5 / 255 + 1e-6
+    assert np.array_equal(again.large, bank.large)
+    assert MouthBank.from_tensors({}) is None
+
+
+def test_the_frame_gets_the_exemplars_detail_with_the_generated_mouths_colour():
+    side = 200
+    box = np.array([100.0, 50.0, 100.0 + side, 50.0 + side])
+    rect = (120, 70, 280, 230)
+    exemplar = _mouth(0.5, BANK_SIDE)
+    generated = cv2.resize(exemplar, (S, S), interpolation=cv2.INTER_AREA) + 0.1   # warmer
+    plain = native_pixels(generated, box, rect)
+    drawn = native_pixels(generated, box, rect, exemplar=exemplar)
+    assert drawn.shape == plain.shape == (160, 160, 3)
+
+    def detail(image):
+        return cv2.Laplacian(image[..., 1], cv2.CV_32F).var()
+
+    assert detail(drawn) > 5 * detail(plain)                 # the stripes at frame size
+    assert abs(drawn.mean() - plain.mean()) < 0.02          # the generated colour
+
+
+def test_a_learnt_file_holds_its_bank_and_loading_it_gives_the_models_their_bank(tmp_path):
+    path = tmp_path / "hero.lipsync.safetensors"
+    generator = load_generator(shipped("generator"))
+    figures = {"ssim": 0.9, "l1": 0.02, "motion": 1.0}
+    result = LearnResult(3, 1.0, 10, 2, figures, figures)
+    save_learnt(path, generator, result, {"character": "hero"}, _bank())
+    assert read_learnt(path)["bank"] == {"mouths": 3, "side_px": BANK_SIDE}
+    assert "## Mouth bank" in path.with_suffix(".md").read_text()
+    models = LipSyncModels.load("cpu", generator=path)
+    assert len(models.bank) == 3 and models.bank.large.shape[1:] == (BANK_SIDE, BANK_SIDE, 3)
+    for name, value in generator.state_dict().items():
+        assert torch.equal(models.generator.state_dict()[name], value)
+    assert LipSyncModels.load("cpu").bank is None             # the shipped generator: none
+    assert len(LipSyncModels.load("cpu").with_generator(path).bank) == 3
+
+
+@pytest.mark.parametrize("bad", [(np.zeros((2, 3, 4, 4)), np.zeros((3, 8, 8, 3), np.uint8)),
+                                 (np.zeros((0, 3, 4, 4)), np.zeros((0, 8, 8, 3), np.uint8))])
+def test_a_bank_needs_one_large_crop_per_small_one(bad):
+    with pytest.raises(ValueError, match="as many large crops"):
+        MouthBank.from_crops(*bad)
