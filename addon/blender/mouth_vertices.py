@@ -4,8 +4,11 @@ In order, the first that gives at least 25 vertices:
 1. the vertex group the user named (Mouth group in the panel, ``--mouth-group``): it
    overrides everything, and a missing or too small one is an error;
 2. a vertex group whose name contains 'lip' or 'mouth';
-3. the shape keys that open the mouth (`core.mesh.lips.lips_from_shape_keys`: Oculus,
-   ARKit, VRM/VRoid, MMD, this project's visemes, generic mouth/jaw names);
+3. the shape keys that open the mouth (`core.mesh.lips.lips_from_shape_keys`): those
+   given (the character's viseme map), else the "open" row of the viseme map that fits the
+   key names (`core.mesh.viseme_map.opening_keys`: Oculus viseme_aa, ARKit jawOpen...),
+   else those named like mouth keys (Oculus, ARKit, VRM/VRoid, MMD, this project's
+   visemes, generic mouth/jaw names);
 4. a jaw bone: an armature (modifier) bone whose name contains 'jaw', turned open about
    its own X axis, its vertex group's weights giving each vertex its share
    (`core.mesh.lips.lips_from_jaw`);
@@ -135,7 +138,8 @@ def _from_materials(obj, mesh):
 def find_mouth_vertices(obj, mesh, group_name: str = "", opening_keys=()) -> MouthVertices:
     """The lips of `obj` as vertices of `mesh` (its evaluated mesh); see the module docstring
     for the order of the sources; `opening_keys`: shape keys known to open the mouth (else
-    picked by name). Raises InputError when none gives 25 vertices."""
+    those of the viseme map that fits the key names). Raises InputError when none gives 25
+    vertices."""
     if group_name:
         group = obj.vertex_groups.get(group_name)
         if group is None:

@@ -214,7 +214,7 @@ def load_character(scene, source: CharacterSource) -> ImportedCharacter:
     evaluated = obj.evaluated_get(depsgraph)
     try:
         lips = find_mouth_vertices(obj, evaluated.to_mesh(), source.mouth_group,
-                                   viseme_map.table().get("open", {}))
+                                   viseme_map.opening())
     finally:
         evaluated.to_mesh_clear()
     centre, forward, width, face = _face_geometry(_world_vertices(obj), lips.indices)

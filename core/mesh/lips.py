@@ -26,13 +26,16 @@ a shape key is given as its displacement from the basis (key - basis); a jaw bon
 as the displacement its opening rotation gives each vertex (weight x rotation, the
 Blender side computes it). Vertex indices are int64 into the basis.
 
-Shape keys are picked by name (`viseme_names.classify_shape_key`), or given (the opening
-keys of a character's viseme map, `viseme_map`).
+Shape keys: those given (a character's viseme map), else the "open" row of the map that
+fits the key names (`viseme_map.opening_keys`), else (or when those part no mouth) those
+picked by name (`viseme_names.classify_shape_key`). With several keys, contact vertices
+within `_AGREE` median edge lengths of each other make one place; only the places where the
+most keys find contact are kept, so a stray cut one key parts elsewhere (a seam at the back
+of the head) neither pulls the lips away nor steers the mouth's directions.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -42,7 +45,8 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components, dijk
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from .viseme_names import OPEN, mouth_shape_keys
+from .viseme_map import opening_keys
+from .viseme_names import mouth_shape_keys
 
 # Shape of the search, relative to the mesh (no absolute lengths anywhere).
 _NEAR_EDGES = 1.5       # contact pairs: basis distance <= this x the median edge length
@@ -60,6 +64,7 @@ _DEPTH = 0.4            # ... and at most this x mouth width behind the contact 
 _PIECE = 0.5            # a separate piece this much inside the band is taken whole ...
 _PIECE_SIZE = 1.5       # ... when it is no longer than this x mouth width
 _SEED = 0.6             # the lips grow from the line's middle part, this share of its length
+_AGREE = 4.0            # several keys' contact within this x the median edge length: one place
 MIN_CONTACT = 6
 """Fewer contact vertices than this: no lips found."""
 MIN_LIPS = 25
@@ -96,25 +101,24 @@ def lips_from_shape_keys(basis: np.ndarray, deltas: Mapping[str, np.ndarray],
 
     Args:
         basis: (N, 3) float basis positions, the mouth closed.
-        deltas: shape key name -> (N, 3) float displacement from the basis. Keys whose
-            names are not mouth keys (`classify_shape_key`) are ignored; the opening
-            ones are used, or every mouth key when none opens the mouth.
+        deltas: shape key name -> (N, 3) float displacement from the basis.
         edges: (E, 2) int vertex index pairs of the mesh's edges, or None (then the
             lips are every vertex of the band, connected or not).
-        opening: the keys known to open the mouth (a character's viseme map), used
-            instead of picking keys by name when any of them is in `deltas`.
+        opening: the keys known to open the mouth (`VisemeMap.opening`); none of them in
+            `deltas`: those of the map that fits their names (`viseme_map.opening_keys`).
+            When these find no lips, the keys picked by name (`mouth_shape_keys`): the
+            opening ones, else every mouth key.
 
     Returns:
         The lips, or None when no mouth key parts a closed mouth.
     """
-    names = [n for n in opening if n in deltas]
-    if not names:
-        by_name, other = mouth_shape_keys(list(deltas))
-        names = by_name or other
-    if not names:
-        return None
-    found = _find(basis, [deltas[n] for n in names], edges)
-    return None if found is None else LipVertices(found[0], "shape keys", tuple(names), found[1])
+    chosen = [n for n in opening if n in deltas] or list(opening_keys(list(deltas)))
+    by_name, other = mouth_shape_keys(list(deltas))
+    for names in dict.fromkeys((tuple(chosen), tuple(by_name or other))):
+        found = _find(basis, [deltas[n] for n in names], edges) if names else None
+        if found is not None:
+            return LipVertices(found[0], "shape keys", names, found[1])
+    return None
 
 
 def lips_from_jaw(basis: np.ndarray, displacement: np.ndarray, edges: np.ndarray | None = None,
@@ -238,6 +242,29 @@ def _far_along_surface(basis: np.ndarray, pairs: np.ndarray, edges: np.ndarray,
     return far
 
 
+def _agreed(basis: np.ndarray, contacts: list[np.ndarray],
+            edges) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) bool: the contact vertices of `contacts` ((N,) bool, one per key) in the places
+    the most keys find contact in (with one key, or all places equally supported: all);
+    and (N,) bool: the vertices nearer to those than to other contact (their movement
+    steers the mouth's frame). A place: contact vertices linked by gaps of at most `_AGREE`
+    median edge lengths; its support: the keys with contact in it."""
+    union = np.logical_or.reduce(contacts)
+    if len(contacts) < 2 or not union.any():
+        return union, np.ones(len(basis), bool)
+    idx = np.flatnonzero(union)
+    pairs = cKDTree(basis[idx]).query_pairs(_AGREE * _spacing(basis, union, edges),
+                                            output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                       shape=(len(idx), len(idx)))
+    place = connected_components(graph, directed=False)[1]
+    support = sum(np.bincount(place, weights=c[idx], minlength=place.max() + 1) > 0
+                  for c in contacts)
+    agreed = np.zeros(len(basis), bool)
+    agreed[idx[support[place] == support.max()]] = True
+    return agreed, agreed[idx[cKDTree(basis[idx]).query(basis)[1]]]
+
+
 def _main_contact(contact: np.ndarray, piece: np.ndarray | None) -> np.ndarray:
     """`contact` (N,) bool without the pieces (`piece` (N,) int) that hold less than
     `_MAIN` of the most contact any piece holds (with no pieces, unchanged)."""
@@ -281,12 +308,11 @@ def _find(basis, displacements, edges):
     if n < MIN_LIPS or not displacements:
         return None
     piece = _pieces(edges, n) if edges is not None and edges.size else None
-    contact, opening = np.zeros(n, bool), np.zeros(3)
-    for d in displacements:
-        c, moving = _contact(basis, d, edges, piece)
-        contact |= c
-        if c.any():
-            opening += d[moving].sum(axis=0)
+    found = [_contact(basis, d, edges, piece) for d in displacements]
+    (contact, steer), opening = _agreed(basis, [c for c, _ in found], edges), np.zeros(3)
+    for d, (c, moving) in zip(displacements, found):
+        if (c & contact).any():
+            opening += d[moving & steer].sum(axis=0)
     contact = _main_contact(contact, piece)
     if contact.sum() < MIN_CONTACT:
         return None

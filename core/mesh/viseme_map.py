@@ -107,6 +107,11 @@ class VisemeMap:
         return {v: {k: float(w) for k, w in zip(self.keys, row) if w > 0}
                 for v, row in zip(VISEMES, self.matrix) if row.any()}
 
+    def opening(self) -> tuple[str, ...]:
+        """The shape keys of the "open" viseme's row (the keys that open the mouth); none
+        for a jaw."""
+        return () if self.jaw is not None else tuple(self.table().get("open", {}))
+
     def to_dict(self) -> dict:
         return {"scheme": self.scheme, "table": self.table(), "missing": list(self.missing)}
 
@@ -204,6 +209,16 @@ def detect_map(key_names: Sequence[str], has_jaw: bool = False,
                      f"{listed}" + (f" (mouth keys among them: {', '.join(other)}, none "
                                     "opening the mouth)" if other and not opening else "")
                      + f"; no jaw bone. To make it talk, {_TABLE_HELP}.")
+
+
+def opening_keys(key_names: Sequence[str]) -> tuple[str, ...]:
+    """The shape keys that open the mouth of a character with shape keys `key_names`: the
+    "open" row of the map `detect_map` fits to them (`VisemeMap.opening`); () when no map
+    of shape keys fits."""
+    try:
+        return detect_map(key_names).opening()
+    except InputError:
+        return ()
 
 
 def load_table(path: str | Path) -> dict[str, dict[str, float]]:

@@ -32,33 +32,31 @@ def _find(obj, group: str = ""):
         ev.to_mesh_clear()
 
 
-def _face_patch(scene, n: int = 31, half: float = 0.5, size: float = 0.05):
-    """A face patch facing -Y (size m across) cut along z = 0 for |x| < half: a mouth.
+def _face_patch(scene, n: int = 31, half: float = 0.5, size: float = 0.05, chin: float = 0.0):
+    """A face patch facing -Y (size m across) cut along z = 0 for |x| < half: a mouth; and,
+    `chin` > 0, along z = -0.6 for |x| < chin (a stray cut under it).
 
-    Returns the object and (N,) bool, the vertices below the cut (the lower lip's side)."""
+    Returns the object, (N,) bool the vertices below the mouth's cut (the lower lip's side)
+    and (N,) bool those below the chin's cut."""
     xs = np.linspace(-1, 1, n)
     grid = np.arange(n * n).reshape(n, n)
     co = [(x, -(1 - 0.3 * x * x), z) for z in xs for x in xs]
-    mid = n // 2
-    below = grid.copy()
-    for c in (c for c in range(n) if abs(xs[c]) < half - 1e-9):
-        below[mid, c] = len(co)
-        co.append(co[grid[mid, c]])
-    faces = []
-    for r in range(n - 1):
-        lo = below if r == mid - 1 else grid
-        for c in range(n - 1):
-            faces.append((lo[r, c], lo[r, c + 1], grid[r + 1, c + 1], grid[r + 1, c])
-                         if r != mid - 1 else
-                         (grid[r, c], grid[r, c + 1], below[r + 1, c + 1], below[r + 1, c]))
+    below = grid.copy()                       # the faces under a cut use its copies
+    for row, width in ((n // 2, half), (n // 5, chin)):
+        for c in (c for c in range(n) if abs(xs[c]) < width - 1e-9):
+            below[row, c] = len(co)
+            co.append(co[grid[row, c]])
+    faces = [(grid[r, c], grid[r, c + 1], below[r + 1, c + 1], below[r + 1, c])
+             for r in range(n - 1) for c in range(n - 1)]
     mesh = bpy.data.meshes.new("Face")
     mesh.from_pydata((np.array(co) * size).tolist(), [], faces)
     mesh.update()
     obj = bpy.data.objects.new("Face", mesh)
     scene.collection.objects.link(obj)
-    lower = np.array([c[2] < 0 for c in co])
-    lower[below[mid][below[mid] != grid[mid]]] = True
-    return obj, lower
+    lower, under_chin = (np.array([c[2] < z for c in co]) for z in (0, xs[n // 5]))
+    for row, side in ((n // 2, lower), (n // 5, under_chin)):
+        side[below[row][below[row] != grid[row]]] = True
+    return obj, lower, under_chin
 
 
 def test_a_named_group_comes_first_and_the_users_group_overrides(make_shot):
@@ -104,7 +102,7 @@ def test_factory_character_without_its_group_is_found_from_shape_keys(family, se
 
 def test_a_mesh_with_only_a_jaw_bone():
     scene = _empty_scene()
-    face, lower = _face_patch(scene)
+    face, lower, _ = _face_patch(scene)
     arm = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
     scene.collection.objects.link(arm)
     bpy.context.view_layer.objects.active = arm
@@ -124,10 +122,43 @@ def test_a_mesh_with_only_a_jaw_bone():
 
 def test_a_mesh_with_no_mouth_controls_is_an_error_that_says_what_to_do():
     scene = _empty_scene()
-    face, _ = _face_patch(scene)
+    face, _, _ = _face_patch(scene)
     face.shape_key_add(name="Basis")
     face.shape_key_add(name="blink").data[0].co.z += 0.01    # an eye key is no mouth key
     face.vertex_groups.new(name="head")
     with pytest.raises(InputError, match="Could not find the mouth of 'Face'.*Mouth group.*"
                                          "--mouth-group"):
         _find(face)
+
+
+def test_oculus_keys_open_the_mouth_with_the_maps_key_not_a_stray_one():
+    """viseme_aa opens the mouth; viseme_O (another opener by name, no "open" key of the
+    Oculus map) opens it less and also parts a short cut under the chin, moving the chin
+    down and back: the lips come from viseme_aa, and the keypoints stay on the mouth (by
+    name, both keys: the lips reached down to the chin)."""
+    scene = _empty_scene()
+    size = 0.05
+    face, lower, under_chin = _face_patch(scene, size=size, chin=0.1)
+    co = np.array([v.co for v in face.data.vertices])
+    fade = np.clip(1.2 - np.abs(co[:, 0]) / size, 0, 1)
+    face.shape_key_add(name="Basis")
+    for name, drop, stray in (("viseme_PP", 0.0, 0.0), ("viseme_aa", 0.3, 0.0),
+                              ("viseme_O", 0.2, 0.25)):
+        d = np.zeros_like(co)
+        d[lower, 2] = -drop * size * fade[lower]
+        d[under_chin, 2] -= stray * size
+        d[under_chin, 1] += 0.8 * stray * size
+        block = face.shape_key_add(name=name, from_mix=False)
+        block.data.foreach_set("co", (co + d).astype(np.float32).ravel())
+        block.value = 0.0                                        # the mouth at rest
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    camera.location, camera.rotation_euler = (0, -0.3, 0), (np.pi / 2, 0, 0)  # looks +Y
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    projector = MouthProjector(scene, face, camera)
+    points, visible, _ = projector.project(1)
+    lips = co[projector.mouth] / size
+    assert np.abs(lips[:, 0]).max() <= 0.6 and np.abs(lips[:, 2]).max() <= 0.35
+    assert visible.all()
+    assert np.ptp(points[:, 1]) <= 0.6 * np.ptp(points[:, 0])       # not over the chin
+    assert projector.mouth_source == "shape keys (viseme_aa)"

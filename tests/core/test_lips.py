@@ -19,30 +19,32 @@ def _patch(n: int = 41, front_y: float = -1.0, half: float = HALF_MOUTH, scale: 
     Returns basis (N, 3), edges (E, 2), lower (N,) bool (the vertices below the cut,
     the slit's lower side included) and the slit's lower-side vertex indices.
     """
+    basis, edges, copies = _cut_patch(n, front_y, [(n // 2, half)], scale)
+    lower = basis[:, 2] < -1e-9
+    lower[copies[0]] = True
+    return basis, edges, lower, copies[0]
+
+
+def _cut_patch(n: int, front_y: float, cuts, scale: float = 1.0):
+    """The patch of `_patch`, x, z in [-1, 1] on an n x n grid, cut along the grid rows of
+    `cuts` ((row, half width) each). Returns basis (N, 3), edges (E, 2) and, per cut, the
+    (C,) indices of its lower side (copies of the row's vertices)."""
     xs = np.linspace(-1, 1, n)
     grid = np.arange(n * n).reshape(n, n)            # [row z, column x]
     co = [(x, front_y * (1 - 0.3 * x * x), z) for z in xs for x in xs]
-    mid = n // 2
-    cut = [c for c in range(n) if abs(xs[c]) < half - 1e-9]
-    below = grid.copy()
-    for c in cut:                                   # the lower lip's own copy of the slit row
-        below[mid, c] = len(co)
-        co.append(co[grid[mid, c]])
-    quads = []
-    for r in range(n - 1):
-        for c in range(n - 1):
-            ids = grid if r >= mid else below
-            quads.append((ids[r, c], ids[r, c + 1], grid[r + 1, c + 1], grid[r + 1, c])
-                         if r >= mid else
-                         (grid[r, c], grid[r, c + 1], below[r + 1, c + 1], below[r + 1, c]))
-    quads = np.array(quads)
+    below = grid.copy()                             # the faces under a cut use its copies
+    copies = []
+    for row, half in cuts:
+        cut = [c for c in range(n) if abs(xs[c]) < half - 1e-9]
+        for c in cut:
+            below[row, c] = len(co)
+            co.append(co[grid[row, c]])
+        copies.append(below[row, cut])
+    quads = np.array([(grid[r, c], grid[r, c + 1], below[r + 1, c + 1], below[r + 1, c])
+                      for r in range(n - 1) for c in range(n - 1)])
     edges = np.unique(np.sort(np.concatenate([quads[:, [i, (i + 1) % 4]] for i in range(4)]),
                               axis=1), axis=0)
-    basis = np.array(co) * scale
-    lower = basis[:, 2] < -1e-9
-    slit_lower = below[mid, cut]
-    lower[slit_lower] = True
-    return basis, edges, lower, slit_lower
+    return np.array(co) * scale, edges, copies
 
 
 def _jaw_open(basis, lower, amount=0.3):
@@ -207,3 +209,47 @@ def test_bad_input_is_an_input_error():
         lips_from_shape_keys(basis, {"jawOpen": np.zeros((3, 3))})
     with pytest.raises(InputError, match="edges"):
         lips_from_shape_keys(basis, {"jawOpen": _jaw_open(basis, lower)}, edges + len(basis))
+
+
+@pytest.mark.parametrize("stray_half", [0.1, 0.3])   # before: lips over the chin; none
+def test_a_stray_cut_parted_by_one_key_only_does_not_pull_the_lips_away(stray_half):
+    """Two keys open the mouth (ARKit's "open" row); one of them also parts a cut under the
+    chin (z = -0.6, 2 x `stray_half` wide) and moves the chin below it down and back: the
+    lips stay at the mouth, the same as from the clean key alone."""
+    n, chin = 41, 8                                  # grid row 8: z = -0.6
+    basis, edges, (slit, stray) = _cut_patch(n, -1.0, [(n // 2, HALF_MOUTH), (chin, stray_half)])
+    lower = basis[:, 2] < -1e-9
+    lower[slit] = True
+    jaw = _jaw_open(basis, lower)
+    drop = _jaw_open(basis, lower, amount=0.2)
+    below_chin = basis[:, 2] < -0.6 - 1e-9
+    below_chin[stray] = True
+    drop[below_chin, 2] -= 0.25 * np.clip(1 - np.abs(basis[below_chin, 0]) / 0.4, 0, 1)
+    drop[below_chin, 1] += 0.2
+    keys = {"jawOpen": jaw, "mouthLowerDownLeft": drop}
+    found = lips_from_shape_keys(basis, keys, edges, opening=tuple(keys))
+    assert found is not None and found.used == ("jawOpen", "mouthLowerDownLeft")
+    assert set(slit) <= set(found.indices) and not np.isin(stray, found.indices).any()
+    _assert_the_patchs_lips(basis, found.indices)
+    alone = lips_from_shape_keys(basis, {"jawOpen": jaw}, edges)
+    np.testing.assert_array_equal(found.indices, alone.indices)
+
+
+def test_without_given_keys_the_viseme_maps_opening_keys_are_used():
+    """Oculus keys: the map opens the mouth with viseme_aa alone, so another opener by name
+    (viseme_O, here also parting a cut under the chin) is left out; keys that part no mouth
+    fall back to those picked by name."""
+    n = 41
+    basis, edges, (slit, stray) = _cut_patch(n, -1.0, [(n // 2, HALF_MOUTH), (8, 0.3)])
+    lower = basis[:, 2] < -1e-9
+    lower[slit] = True
+    stray_key = np.zeros_like(basis)
+    stray_key[basis[:, 2] < -0.6 - 1e-9, 2] = -0.2
+    stray_key[stray, 2] = -0.2
+    keys = {"viseme_PP": np.zeros_like(basis), "viseme_aa": _jaw_open(basis, lower),
+            "viseme_O": _jaw_open(basis, lower, 0.2) + stray_key}
+    found = lips_from_shape_keys(basis, keys, edges)
+    assert found is not None and found.used == ("viseme_aa",)
+    _assert_the_patchs_lips(basis, found.indices)
+    keys["viseme_aa"], keys["viseme_O"] = np.zeros_like(basis), _jaw_open(basis, lower, 0.2)
+    assert lips_from_shape_keys(basis, keys, edges).used == ("viseme_aa", "viseme_O")

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from lipsync.core.errors import InputError
-from lipsync.core.mesh.viseme_map import (SCHEMES, VisemeMap, choose_map, detect_map,
-                                          load_table, map_from_scheme, normalise_key)
+from lipsync.core.mesh.viseme_map import (SCHEMES, VisemeMap, choose_map, detect_map, jaw_map,
+                                          load_table, map_from_scheme, normalise_key,
+                                          opening_keys)
 from lipsync.core.mesh.viseme_names import OPENNESS, VISEMES
 
 OCULUS = ["Basis", "viseme_sil", "viseme_PP", "viseme_FF", "viseme_TH", "viseme_DD",
@@ -148,3 +149,12 @@ def test_every_scheme_names_only_factory_visemes_and_weights_in_range():
             assert all(0 < w <= 1 for w in row.values()), scheme
     assert map_from_scheme("oculus", ARKIT) is None
     assert isinstance(detect_map(ARKIT), VisemeMap)
+
+
+def test_the_keys_that_open_the_mouth_are_the_maps_open_row():
+    assert opening_keys(OCULUS) == ("viseme_aa",) == detect_map(OCULUS).opening()
+    assert opening_keys([*ARKIT, "mouthLowerDown_L", "mouthLowerDown_R"]) == \
+        ("jawOpen", "mouthLowerDown_L", "mouthLowerDown_R")
+    assert opening_keys(["Basis", "MouthOpen", "open_mouth"]) == ("MouthOpen",)   # generic
+    assert opening_keys(["Basis", "blink", "mouthSmile"]) == ()                   # no map
+    assert jaw_map().opening() == ()
