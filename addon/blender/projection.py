@@ -18,6 +18,7 @@ import bpy
 import numpy as np
 
 from ...core.errors import InputError
+from ...core.mesh.viseme_map import opening_keys
 from ...core.preprocess.keypoints import KeypointTrack, N_MOUTH_KEYPOINTS, select_mouth_landmarks
 from .mouth_vertices import MOUTH_NAME, find_mouth_vertices, group_vertices  # noqa: F401
 
@@ -78,10 +79,17 @@ class MouthProjector:
     """Projects one character's mouth and face through the scene camera, frame by frame.
 
     face: (M,) vertex indices whose projection is the face box (default: a "face"/"head"
-    vertex group, else the whole mesh)."""
+    vertex group, else the whole mesh). The 25 keypoint vertices are chosen on the mouth
+    opened by its opening shape keys (`open_mouth`, the viseme map's "open" row), as the
+    factory chose them for the characters the networks learnt from (`import_clip.
+    open_landmarks`): on lips that touch at rest, only an open mouth shows which vertices
+    line its inside."""
 
-    def __init__(self, scene, obj, camera, mouth_group: str = "", face: np.ndarray | None = None):
+    def __init__(self, scene, obj, camera, mouth_group: str = "", face: np.ndarray | None = None,
+                 open_mouth: bool = True):
         self.scene, self.obj, self.camera, self.mouth_group = scene, obj, camera, mouth_group
+        self.open_mouth = open_mouth    # choose the 25 vertices on the mouth opened by its
+                                        # opening shape keys (False: as posed at that frame)
         self.landmarks: np.ndarray | None = None  # (25,) vertex indices, chosen once
         self.mouth: np.ndarray | None = None
         self.mouth_source = ""          # where the lips came from, for the user
@@ -145,6 +153,26 @@ class MouthProjector:
             obj_eval.to_mesh_clear()
         return self._keypoints(depsgraph, world)
 
+    def _opened(self, mouth: np.ndarray) -> np.ndarray | None:
+        """The mouth's world vertices `mouth` (M, 3) moved by the character's opening shape
+        keys (each at 1), or None without such keys or with modifiers that change the
+        vertex count."""
+        keys = self.obj.data.shape_keys
+        if keys is None or len(self.obj.data.vertices) != self.n_vertices:
+            return None
+        names = opening_keys([block.name for block in keys.key_blocks])
+        if not names:
+            return None
+        n = len(self.obj.data.vertices)
+        basis, co = np.empty(n * 3), np.empty(n * 3)
+        keys.reference_key.data.foreach_get("co", basis)
+        delta = np.zeros(n * 3)
+        for name in names:
+            keys.key_blocks[name].data.foreach_get("co", co)
+            delta += co - basis
+        matrix = np.array(self.obj.matrix_world)[:3, :3]
+        return mouth + delta.reshape(n, 3)[self.mouth] @ matrix.T
+
     def _keypoints(self, depsgraph, world):
         width, height = render_size(self.scene)
         box_vertices = world if self.face is None or self.face.size == 0 else world[self.face]
@@ -161,7 +189,10 @@ class MouthProjector:
             if not mouth_front.all():
                 return np.zeros((N_MOUTH_KEYPOINTS, 2), np.float32), \
                     np.zeros(N_MOUTH_KEYPOINTS, bool), box
-            self.landmarks = select_mouth_landmarks(mouth_px)
+            opened = self._opened(mouth) if self.open_mouth else None
+            self.landmarks = select_mouth_landmarks(
+                mouth_px if opened is None
+                else project_points(self.scene, depsgraph, self.camera, opened)[0])
         points = mouth_px[self.landmarks]
         inside = ((points[:, 0] >= 0) & (points[:, 0] < width)
                   & (points[:, 1] >= 0) & (points[:, 1] < height))

@@ -62,7 +62,8 @@ class ClipRenderer:
         from ..blender.projection import MouthProjector
 
         self.scene, self.obj, self.work, self.n_frames = scene, obj, work, n_frames
-        self.projector = MouthProjector(scene, obj, scene.camera, mouth_group, face=face)
+        self.projector = MouthProjector(scene, obj, scene.camera, mouth_group, face=face,
+                                        open_mouth=False)    # the factory poses the mouth
         self._labels = labels
 
     def colour(self) -> np.ndarray:

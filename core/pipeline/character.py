@@ -288,8 +288,7 @@ class CharacterState:
         out: dict[int, Generated] = {}
         for start in range(0, len(todo), batch):
             part = todo[start:start + batch]
-            rgb, keep, parts = self._run_networks(part)
-            exemplars = self._exemplars(part, rgb)
+            rgb, keep, parts, exemplars = self._run_networks(part)
             for k, i in enumerate(part):
                 warp = None if parts is None else NativeWarp(
                     parts.flow[k].permute(1, 2, 0).float().cpu().numpy(),
@@ -298,8 +297,8 @@ class CharacterState:
                                    self.track.keypoints.boxes[i, 0], warp, exemplars[k])
         return out
 
-    def _exemplars(self, indices: list[int], rgb: np.ndarray) -> list[np.ndarray | None]:
-        """Per frame of `indices` with generated crops `rgb` (N, S, S, 3): the closest
+    def _exemplars(self, indices: list[int], rgb: torch.Tensor) -> list[np.ndarray | None]:
+        """Per frame of `indices` with generated crops `rgb` (N, 3, S, S): the closest
         mouth of the models' bank (`bank.MouthBank.nearest`), all None without a bank."""
         bank = self.models.bank
         if bank is None:
@@ -307,14 +306,14 @@ class CharacterState:
         size = self.size
         masks = np.stack([mouth_region_mask(self.points[i], (size, size))[None]
                           for i in indices]).astype(np.float32)
-        return bank.nearest(torch.from_numpy(rgb.transpose(0, 3, 1, 2).copy()),
-                            torch.from_numpy(masks))
+        return bank.nearest(rgb, torch.from_numpy(masks).to(rgb.device))
 
     def _run_networks(self, indices: list[int]
-                      ) -> tuple[np.ndarray, np.ndarray, WarpParts | None]:
-        """(colour (N, S, S, 3), keep (N, S, S), a warping generator's parts or None) of
-        the frames `indices`: the crop (or a warping generator's synthesised colour),
-        sharpened and colour-matched, and where its pixels are kept (`Generated`)."""
+                      ) -> tuple[np.ndarray, np.ndarray, WarpParts | None, list]:
+        """(colour (N, S, S, 3), keep (N, S, S), a warping generator's parts or None, the
+        bank's mouths (`_exemplars`)) of the frames `indices`: the crop (or a warping
+        generator's synthesised colour), sharpened and colour-matched, and where its pixels
+        are kept (`Generated`)."""
         models, device, size = self.models, self.models.device, self.size
         last = self.n_frames - 1
         groups = np.stack([np.concatenate([self.passes[min(max(i + k, 0), last)]
@@ -353,6 +352,7 @@ class CharacterState:
             rest = images(self.rest_crops)
             rest_probs = models.parse(rest)
         matched = match_colour(rgb, *colour_reference(crops, probs, made, rest, rest_probs))
+        exemplars = self._exemplars(indices, matched)
         if parts is not None:            # the colour correction moves the drawn colour only
             colour = sharpen(parts.colour) if self.sharpen else parts.colour
             matched = (colour + matched - rgb).clamp(0, 1)
@@ -361,7 +361,7 @@ class CharacterState:
         keep = (probs[:, face].sum(dim=1) * near_mouth(probs, made) if self.refine
                 else torch.ones_like(probs[:, 0]))
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
-                keep.float().cpu().numpy(), parts)
+                keep.float().cpu().numpy(), parts, exemplars)
 
 
 def _inside(box: np.ndarray, side: int) -> tuple[float, float, float, float]:

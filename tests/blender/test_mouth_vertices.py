@@ -162,3 +162,37 @@ def test_oculus_keys_open_the_mouth_with_the_maps_key_not_a_stray_one():
     assert visible.all()
     assert np.ptp(points[:, 1]) <= 0.6 * np.ptp(points[:, 0])       # not over the chin
     assert projector.mouth_source == "shape keys (viseme_aa)"
+
+
+def test_the_keypoint_vertices_are_chosen_on_the_opened_mouth_as_the_factorys_were():
+    """Lips that touch at rest: the product's projector (the mouth at rest) chooses the
+    25 vertices the factory chose with the mouth held open (viseme_aa at 1), so its
+    keypoints at rest are the exact ones within 10 % of the mouth's width."""
+    scene = _empty_scene()
+    size = 0.05
+    face, lower, _ = _face_patch(scene, size=size)
+    co = np.array([v.co for v in face.data.vertices])
+    fade = np.clip(1.2 - np.abs(co[:, 0]) / size, 0, 1)
+    face.shape_key_add(name="Basis")
+    d = np.zeros_like(co)
+    d[lower, 2] = -0.4 * size * fade[lower]
+    d[lower, 0] = 0.15 * co[lower, 0] * fade[lower]           # an open mouth is wider
+    block = face.shape_key_add(name="viseme_aa", from_mix=False)
+    block.data.foreach_set("co", (co + d).astype(np.float32).ravel())
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    camera.location, camera.rotation_euler = (0, -0.3, 0), (np.pi / 2, 0, 0)  # looks +Y
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+
+    block.value = 1.0                                        # the factory: open, choose
+    factory = MouthProjector(scene, face, camera, open_mouth=False)
+    factory.project(1)
+    block.value = 0.0                                        # the shot: at rest
+    exact, _, _ = factory.project(1)
+    product = MouthProjector(scene, face, camera)
+    points, visible, _ = product.project(1)
+    assert visible.all()
+    width = np.ptp(exact[:, 0])
+    assert np.abs(points - exact).max() <= 0.1 * width
+    chosen_at_rest, _, _ = MouthProjector(scene, face, camera, open_mouth=False).project(1)
+    assert np.abs(chosen_at_rest - exact).max() > 0.15 * width   # what it was: 0.21
