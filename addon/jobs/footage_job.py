@@ -255,7 +255,7 @@ class LearnFootageJob(_StripFootage):
         save_learnt(self.target, generator, self.result,
                     {"strip": self.request.strip, "audio": self.audio_label,
                      "frames": f"{self.first}-{self.last}", "fps": float(self.timing.fps),
-                     "frames_used": len(footage), "base": "shipped models/"}, footage.bank())
+                     "frames_used": len(footage), "base": "shipped models/"}, footage.bank)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def finish(self) -> LearnFootageResult:

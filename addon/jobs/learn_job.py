@@ -42,10 +42,11 @@ from ...core.progress import CancelFn, ProgressFn, check_cancel, never_cancel, n
 from ..blender import projection, render, sound
 from ..blender.mouth_controls import MouthControls, drive, find_controls
 from ..blender.still_scene import still_but_for
-from .learn_renders import link_or_copy, mouth_border, render_percentage, render_settings
+from .learn_renders import (BANK_RENDERS, link_or_copy, mouth_border, render_percentage,
+                            render_settings)
 from .preprocess_job import resolve_output_dir
 
-REST, SPEAKING = "rest", "speaking"
+REST, SPEAKING, BANK = "rest", "speaking", "bank"
 SAME_PIXELS = 2.0        # mean |difference| (0-255) under which a render matches its file
 
 
@@ -126,6 +127,7 @@ class LearnCharacterJob:
         self.percentage = self.scene.render.resolution_percentage   # of the renders, set later
         self.timing = sound.scene_timing(self.scene)
         self.frames: list[int] = []
+        self.bank_rows: list[int] = []  # rows of `frames` rendered for the mouth bank
         self.reused = 0
         self._made_folder = False
         self._writing = False           # save_learnt began: its file and card are this run's
@@ -187,7 +189,10 @@ class LearnCharacterJob:
         """Project the rest mouth, then render both versions; yields (done, total, msg)."""
         scene, frames, n = self.scene, self.frames, len(self.frames)
         frame_current = scene.frame_current
-        total = 3 * n
+        from ...core.pipeline.bank import spread        # not at register: heavy imports
+
+        self.bank_rows = sorted(spread(range(n), BANK_RENDERS))
+        total = 3 * n + len(self.bank_rows)
         try:
             drive(self.controls, np.zeros_like(self.speech["visemes"]), frames[0])
             projector = projection.MouthProjector(scene, self.controls.object, self.camera,
@@ -205,8 +210,9 @@ class LearnCharacterJob:
                                   self.request.settings.margin)
             self.percentage = render_percentage(self.track, scene.render.resolution_percentage,
                                                 pass_side(self.models.size))
-            with render.temporary_settings(render_settings(
-                    scene, border, self.request.settings.samples, self.percentage)):
+            samples = self.request.settings.samples
+            with render.temporary_settings(render_settings(scene, border, samples,
+                                                           self.percentage)):
                 self._check_reuse(frames[0])
                 for k, (version, track) in enumerate(
                         ((REST, np.zeros_like(self.speech["visemes"])),
@@ -222,6 +228,15 @@ class LearnCharacterJob:
                         else:
                             render.render_frame(scene, frame, str(path))
                         yield (k + 1) * n + i + 1, total, f"rendering {version}, frame {frame}"
+            with render.temporary_settings(render_settings(
+                    scene, border, samples, scene.render.resolution_percentage)):
+                for j, i in enumerate(self.bank_rows):    # the mouth bank: the shot's size
+                    path = self.work / BANK / f"{i + 1:04d}.png"
+                    if path.is_file():
+                        self.reused += 1
+                    else:
+                        render.render_frame(scene, frames[i], str(path))
+                    yield 3 * n + j + 1, total, f"rendering the mouth bank, frame {frames[i]}"
         finally:
             scene.frame_set(frame_current)
 
@@ -250,14 +265,14 @@ class LearnCharacterJob:
                            - old_pixels.astype(np.float32)).mean() <= SAME_PIXELS)
         os.remove(new)
         if not same:
-            for version in (REST, SPEAKING):
+            for version in (REST, SPEAKING, BANK):
                 shutil.rmtree(self.work / version, ignore_errors=True)
 
     # -- phase 3: any thread -------------------------------------------------------------
     def compute(self, progress: ProgressFn = no_progress,
                 should_cancel: CancelFn = never_cancel) -> None:
         """Learn from the renders and write the learnt file and its card (no bpy)."""
-        from ...core.learn.footage import collect_renders
+        from ...core.learn.footage import collect_bank, collect_renders
         from ...core.learn.tune import learn
         from ...core.learn.weights import save_learnt
         from ...core.pipeline.character import CharacterTrack
@@ -274,9 +289,14 @@ class LearnCharacterJob:
         generator, result = learn(self.models, footage, s.steps, s.minutes,
                                   lambda d, t, m="": progress(n + d, n + s.steps, m),
                                   should_cancel)
+        banked = set(self.bank_rows)
+        bank = collect_bank([self.work / BANK / f"{i + 1:04d}.png" if i in banked else None
+                             for i in range(n)],
+                            CharacterTrack(req.character, self.track, self.speech["samples"]),
+                            self.timing.fps, self.models, should_cancel)
         check_cancel(should_cancel)
         self._writing = True
-        save_learnt(self.target, generator, result, self._source(len(footage)), footage.bank())
+        save_learnt(self.target, generator, result, self._source(len(footage)), bank)
         self.result = LearnCharacterResult(str(self.target), req.character,
                                            self.controls.describe(), n, self.reused,
                                            result.to_dict())

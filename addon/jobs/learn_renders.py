@@ -2,7 +2,8 @@
 
 The renders cover only a border around the mouth's crops, at the resolution the networks
 learn from (`render_percentage`), with samples capped; a still shot's one rest render is
-linked for every frame (`link_or_copy`).
+linked for every frame (`link_or_copy`). `BANK_RENDERS` speaking frames are rendered again
+at the shot's own size, for the mouth bank (`core.pipeline.bank`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 CROP_SCALE = 1.2         # renders: the mouth's crop this many times the crops' cut side
+BANK_RENDERS = 64        # speaking frames also rendered at the shot's size (the mouth bank)
 
 
 def mouth_border(track, size: tuple[int, int], margin: float) -> tuple[float, ...]:

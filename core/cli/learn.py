@@ -81,7 +81,7 @@ def _learn(args: argparse.Namespace, progress):
     save_learnt(args.out, generator, result,
                 {"frames": str(args.frames), "audio": str(args.audio[0]), "fps": args.fps,
                  "frames_used": len(footage), "base": str(args.models or "shipped models/")},
-                footage.bank())
+                footage.bank)
     return result
 
 

@@ -17,8 +17,7 @@ Arrays (F' = visible frames, S = the generator's side; images in [0, 1]):
     passes (F, 4, S, S) the source passes of every frame (zeros where not visible),
     heatmaps (F', 1, S, S) the source's lip contours, masks (F', 1, S, S) the mouth
     region (the frame's own mouth and the rest mouth carried into it),
-    audio (F', 1, M, W) each frame's audio window, reference (3, S, S),
-    large (F', B, B, 3) uint8 the target crops at the mouth bank's side (`bank()`).
+    audio (F', 1, M, W) each frame's audio window, reference (3, S, S).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ import numpy as np
 from ..audio import AudioTiming, group_window
 from ..errors import InputError
 from ..pipeline.character import HALF_GROUP, CharacterState, CharacterTrack
-from ..pipeline.bank import BANK_SIDE, MouthBank
+from ..pipeline.bank import MouthBank, bank_side, spread
 from ..pipeline.crop import box_to_crop, crop
 from ..pipeline.models import LipSyncModels
 from ..pipeline.pixels import to_display
@@ -55,11 +54,7 @@ class Footage:
     masks: np.ndarray
     audio: np.ndarray
     reference: np.ndarray
-    large: np.ndarray       # (F', B, B, 3) uint8: the target crops at `bank.BANK_SIDE`
-
-    def bank(self) -> MouthBank:
-        """The mouth bank of these samples' targets (`core.pipeline.bank`)."""
-        return MouthBank.from_crops(self.crops, self.large)
+    bank: MouthBank | None  # footage: its own mouths (`core.pipeline.bank`); renders: None
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -109,7 +104,9 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
     state.set_reference(to_display(read_frame_raw(paths[rest])), rest)
     size, side = state.size, state.pass_side
     passes = np.zeros((n, 4, size, size), np.float32)
-    crops, inputs, heatmaps, masks, audio, large = [], [], [], [], [], []
+    crops, inputs, heatmaps, masks, audio, small, large = [], [], [], [], [], [], []
+    banked = spread(visible) if targets is None else set()
+    side_px = bank_side(state.boxes[visible])
     for i in range(n):
         check_cancel(should_cancel)
         if state.visible[i]:
@@ -117,10 +114,13 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
             state.add(i, frame)
             passes[i] = state.passes[i]
             inputs.append(_unit(state.crops[i]))
-            if targets is not None:
-                frame = to_display(read_frame_raw(targets[i]))
-            crops.append(inputs[-1] if targets is None else _unit(state.crop_frame(frame, i)))
-            large.append(crop(frame, state.boxes[i], BANK_SIDE))
+            if targets is None:
+                crops.append(inputs[-1])
+                if i in banked:
+                    large.append(crop(frame, state.boxes[i], side_px))
+                    small.append(crops[-1])
+            else:
+                crops.append(_unit(state.crop_frame(to_display(read_frame_raw(targets[i])), i)))
             source = state.points[i]
             own = box_to_crop(track.keypoints.points[i, 0], state.boxes[i], side) * (size / side)
             heatmaps.append(keypoint_heatmap(source, (size, size))[None])
@@ -133,7 +133,26 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
     return Footage(visible, crops, crops if targets is None else np.stack(inputs), passes,
                    np.stack(heatmaps).astype(np.float32), np.stack(masks).astype(np.float32),
                    np.stack(audio).astype(np.float32), state.reference.numpy(),
-                   np.stack(large))
+                   MouthBank.from_crops(np.stack(small), np.stack(large)) if small else None)
+
+
+def collect_bank(paths: Sequence[str | Path | None], track: CharacterTrack, fps: float,
+                 models: LipSyncModels, should_cancel: CancelFn = never_cancel) -> MouthBank:
+    """The mouth bank of a character's speaking renders `paths` (one per frame of `track`,
+    at the shot's resolution; None: not rendered), cropped where a lip-sync run of the
+    shot at rest crops them. InputError when no rendered frame shows the mouth."""
+    state = CharacterState(track, len(paths), AudioTiming(fps=fps), models, revoice="off")
+    rendered = [i for i, p in enumerate(paths) if p is not None and state.visible[i]]
+    if not rendered:
+        raise InputError(f"character '{track.name}': no bank render shows the whole mouth.")
+    side_px = bank_side(state.boxes[rendered])
+    small, large = [], []
+    for i in sorted(spread(rendered)):
+        check_cancel(should_cancel)
+        frame = to_display(read_frame_raw(paths[i]))
+        small.append(_unit(state.crop_frame(frame, i)))
+        large.append(crop(frame, state.boxes[i], side_px))
+    return MouthBank.from_crops(np.stack(small), np.stack(large))
 
 
 def _unit(image: np.ndarray) -> np.ndarray:

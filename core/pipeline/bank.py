@@ -3,7 +3,8 @@
 Learning (`core.learn`) sees the character's own mouth speaking: Learn Character's
 renders, or a speaker's footage. The generator learns from them at its size (64 px), and
 its mouths come out soft when the mouth is larger in the frame. The bank keeps those
-target crops at `BANK_SIDE` px as well, each in the crop box of its frame. Per generated
+target crops at the frame's own resolution as well (`bank_side`), each in the crop box of
+its frame (Learn Character renders some speaking frames at the shot's resolution for it). Per generated
 frame the pipeline picks the exemplar closest to the generated crop (mean squared
 difference in the mouth region, at the networks' size) and draws its pixels at the
 frame's resolution, its colour following the generated mouth's at the scale of
@@ -24,7 +25,7 @@ import torch
 
 from ..models.weights import BESIDE, load_weights
 
-BANK_SIDE = 128       # px: the exemplars' side (Learn Character renders the crop at ~115 px)
+SIDE_RANGE = (64, 256)  # px: the exemplars' side, the crop boxes' own, within this range
 BANK_MAX = 600        # exemplars kept at most (evenly over the learnt frames)
 COLOUR_SIGMA = 0.3    # crop sides: the exemplar's colour follows the generated mouth's
 MAX_MISMATCH = 0.12   # RMS difference (0-1 units) in the mouth region above which a
@@ -32,10 +33,24 @@ MAX_MISMATCH = 0.12   # RMS difference (0-1 units) in the mouth region above whi
 BANK_TENSORS = (BESIDE + "small", BESIDE + "large")
 
 
+def spread(indices, most: int = BANK_MAX) -> set[int]:
+    """At most `most` of `indices` (a sequence of ints), evenly spread over them."""
+    indices = list(indices)
+    picks = np.linspace(0, len(indices) - 1, min(len(indices), most)).round().astype(int)
+    return {indices[k] for k in picks} if indices else set()
+
+
+def bank_side(boxes: np.ndarray) -> int:
+    """The exemplars' side (px) for crop boxes (F, 4) px: their median side, a multiple of
+    16 within `SIDE_RANGE`."""
+    side = float(np.median(boxes[:, 2] - boxes[:, 0]))
+    return int(np.clip(16 * round(side / 16), *SIDE_RANGE))
+
+
 @dataclass(frozen=True, eq=False)
 class MouthBank:
     """small: (K, 3, S, S) float32 in [0, 1], the exemplars at the networks' side S (for
-    matching); large: (K, B, B, 3) uint8 sRGB, the same crops at `BANK_SIDE` B."""
+    matching); large: (K, B, B, 3) uint8 sRGB, the same crops at side B (`bank_side`)."""
 
     small: np.ndarray
     large: np.ndarray
@@ -45,14 +60,12 @@ class MouthBank:
 
     @classmethod
     def from_crops(cls, small: np.ndarray, large: np.ndarray) -> "MouthBank":
-        """At most `BANK_MAX` of the crops small (F, 3, S, S) float in [0, 1] and large
-        (F, B, B, 3) uint8, evenly spread over the F frames."""
-        if len(small) != len(large) or len(small) == 0:
-            raise ValueError(f"a mouth bank needs as many large crops as small ones (>= 1), "
-                             f"got {len(small)} and {len(large)}")
-        keep = np.unique(np.linspace(0, len(small) - 1, min(len(small), BANK_MAX)).round()
-                         .astype(np.int64))
-        return cls(np.asarray(small[keep], np.float32), np.asarray(large[keep], np.uint8))
+        """The bank of crops small (K, 3, S, S) float in [0, 1] and large (K, B, B, 3)
+        uint8, 1 <= K <= `BANK_MAX` (`spread` picks them)."""
+        if len(small) != len(large) or not 0 < len(small) <= BANK_MAX:
+            raise ValueError(f"a mouth bank needs as many large crops as small ones (1-"
+                             f"{BANK_MAX}), got {len(small)} and {len(large)}")
+        return cls(np.asarray(small, np.float32), np.asarray(large, np.uint8))
 
     def to_tensors(self) -> dict[str, torch.Tensor]:
         """The bank as uint8 tensors named `BANK_TENSORS`."""

@@ -27,7 +27,9 @@ from lipsync.addon.jobs.runner import JobRunner  # noqa: E402
 from lipsync.addon.ui.operators import learn_request_from_settings  # noqa: E402
 from lipsync.core.errors import Cancelled  # noqa: E402
 from lipsync.core.learn.character import LearnSettings  # noqa: E402
+from lipsync.addon.jobs.learn_renders import BANK_RENDERS  # noqa: E402
 from lipsync.core.learn.weights import read_learnt  # noqa: E402
+from lipsync.core.pipeline.bank import MouthBank  # noqa: E402
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 SPEECH = Path(__file__).resolve().parents[2] / "demo" / "speech.wav"
@@ -96,6 +98,10 @@ def test_learning_writes_the_file_and_its_card_and_touches_nothing(learnt):
     assert "shape keys by the factory names" in record["source"]["controls"]
     assert {"ssim", "l1"} <= set(record["heldout_after"]) and record["heldout_frames"] >= 1
     assert record["heldout_input"]["ssim"] < 0.999                # the mouth moved
+    bank = MouthBank.of_file(path)                                # its own mouths, rendered
+    assert record["bank"]["mouths"] == len(bank) and 1 <= len(bank) <= BANK_RENDERS
+    assert bank.large.shape[1] == record["bank"]["side_px"] >= 64
+    assert bank.large.std() > 10                                  # pictures, not blanks
     card = path.with_suffix(".md").read_text()
     assert "renders of the character 'Hero'" in card and "20 steps" in card
     assert "input as is (rest render)" in card and "BLENDER_WORKBENCH" in card

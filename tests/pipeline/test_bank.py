@@ -13,11 +13,12 @@ from lipsync.core.learn.tune import LearnResult
 from lipsync.core.learn.weights import read_learnt, save_learnt
 from lipsync.core.models import shipped
 from lipsync.core.models.generator import load_generator
-from lipsync.core.pipeline.bank import BANK_MAX, BANK_SIDE, MouthBank
+from lipsync.core.pipeline.bank import BANK_MAX, MouthBank, bank_side, spread
 from lipsync.core.pipeline.models import LipSyncModels
 from lipsync.core.pipeline.native import native_pixels
 
 S = 64
+BANK_SIDE = 128
 
 
 def _mouth(opening: float, side: int) -> np.ndarray:
@@ -46,14 +47,16 @@ def test_the_closest_mouth_is_picked_and_a_crop_unlike_any_keeps_its_own_pixels(
     assert none is None                                      # black: no mouth of the bank
 
 
-def test_a_bank_keeps_at_most_bank_max_mouths_spread_over_the_frames_and_survives_storage():
-    n = BANK_MAX + 150
-    small = np.random.default_rng(0).random((n, 3, 4, 4), dtype=np.float32)
-    large = np.arange(n, dtype=np.uint8)[:, None, None, None].repeat(2, 1).repeat(2, 2) \
+def test_a_bank_is_spread_over_the_frames_at_their_own_size_and_survives_storage():
+    assert spread(range(1000)) == set(np.linspace(0, 999, BANK_MAX).round().astype(int))
+    assert spread([3, 5], 10) == {3, 5} and spread([]) == set()
+    boxes = np.array([[0, 0, 190, 190], [10, 10, 205, 205], [0, 0, 900, 900]], np.float32)
+    assert bank_side(boxes) == 192                           # the median side, by 16 px
+    assert bank_side(boxes[2:]) == 256 and bank_side(boxes[:1] / 8) == 64
+    small = np.random.default_rng(0).random((5, 3, 4, 4), dtype=np.float32)
+    large = np.arange(5, dtype=np.uint8)[:, None, None, None].repeat(2, 1).repeat(2, 2) \
         .repeat(3, 3)
     bank = MouthBank.from_crops(small, large)
-    assert len(bank) == BANK_MAX and bank.large[0, 0, 0, 0] == 0
-    assert bank.large[-1, 0, 0, 0] == (n - 1) % 256           # the last frame is kept
     again = MouthBank.from_tensors(bank.to_tensors())
     assert np.abs(again.small - bank.small).max() <= 0.5 / 255 + 1e-6
     assert np.array_equal(again.large, bank.large)
@@ -94,7 +97,9 @@ def test_a_learnt_file_holds_its_bank_and_loading_it_gives_the_models_their_bank
 
 
 @pytest.mark.parametrize("bad", [(np.zeros((2, 3, 4, 4)), np.zeros((3, 8, 8, 3), np.uint8)),
-                                 (np.zeros((0, 3, 4, 4)), np.zeros((0, 8, 8, 3), np.uint8))])
+                                 (np.zeros((0, 3, 4, 4)), np.zeros((0, 8, 8, 3), np.uint8)),
+                                 (np.zeros((BANK_MAX + 1, 3, 1, 1)),
+                                  np.zeros((BANK_MAX + 1, 1, 1, 3), np.uint8))])
 def test_a_bank_needs_one_large_crop_per_small_one(bad):
     with pytest.raises(ValueError, match="as many large crops"):
         MouthBank.from_crops(*bad)
