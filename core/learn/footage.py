@@ -17,7 +17,10 @@ Arrays (F' = visible frames, S = the generator's side; images in [0, 1]):
     passes (F, 4, S, S) the source passes of every frame (zeros where not visible),
     heatmaps (F', 1, S, S) the source's lip contours, masks (F', 1, S, S) the mouth
     region (the frame's own mouth and the rest mouth carried into it),
-    audio (F', 1, M, W) each frame's audio window, reference (3, S, S).
+    audio (F', 1, M, W) each frame's audio window, reference (3, S, S);
+    bank: footage's own mouths at their crop boxes' size (`core.pipeline.bank`), at most
+    `BANK_MAX` spread over the frames; renders have none (`collect_bank` makes theirs from
+    renders at the shot's size).
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
-"""A learnt character's own mouths, kept at more than the networks' size (a mouth bank).
+"""A learnt character's own mouths, kept at the frame's resolution (a mouth bank).
 
 Learning (`core.learn`) sees the character's own mouth speaking: Learn Character's
 renders, or a speaker's footage. The generator learns from them at its size (64 px), and
-its mouths come out soft when the mouth is larger in the frame. The bank keeps those
-target crops at the frame's own resolution as well (`bank_side`), each in the crop box of
-its frame (Learn Character renders some speaking frames at the shot's resolution for it). Per generated
-frame the pipeline picks the exemplar closest to the generated crop (mean squared
-difference in the mouth region, at the networks' size) and draws its pixels at the
-frame's resolution, its colour following the generated mouth's at the scale of
+its mouths come out soft when the mouth is larger in the frame. The bank keeps some of
+those mouths at the frame's own resolution (`bank_side`), each a crop of its frame's crop
+box (Learn Character renders some speaking frames at the shot's size for it). Per
+generated frame the pipeline picks the exemplar closest to the generated crop (mean
+squared difference in the mouth region, at the networks' size) and draws its pixels at
+the frame's resolution, its colour following the generated mouth's at the scale of
 `COLOUR_SIGMA` (`native.native_pixels`): the timing and the shape come from the generator,
-the lips, teeth and tongue from the character's own mouth (Video Rewrite-style
-retrieval; figures: docs/experiments.md). A generated crop further than `MAX_MISMATCH`
-from every exemplar keeps the generator's own pixels.
+the lips, teeth and tongue from the character's own mouth (Video Rewrite-style retrieval;
+figures: docs/experiments.md). A generated crop further than `MAX_MISMATCH` from every
+exemplar keeps the generator's own pixels.
 
 Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8).
 """
