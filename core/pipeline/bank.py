@@ -5,8 +5,9 @@ renders, or a speaker's footage. The generator learns from them at its size (64 
 its mouths come out soft when the mouth is larger in the frame. The bank keeps some of
 those mouths at the frame's own resolution (`bank_side`), each a crop of its frame's crop
 box (Learn Character renders some speaking frames at the shot's size for it). Per
-generated frame the pipeline picks the exemplar closest to the generated crop (mean
-squared difference in the mouth region, at the networks' size) and draws its pixels at
+generated frame the pipeline picks the exemplar closest to the generated crop, its change
+from the input reaching `BANK_REACH` times as far (mean squared difference in the mouth
+region, at the networks' size) and draws its pixels at
 the frame's resolution, its colour following the generated mouth's at the scale of
 `COLOUR_SIGMA` (`native.native_pixels`): the timing and the shape come from the generator,
 the lips, teeth and tongue from the character's own mouth (Video Rewrite-style retrieval;
@@ -28,6 +29,8 @@ from ..models.weights import BESIDE, load_weights
 SIDE_RANGE = (64, 256)  # px: the exemplars' side, the crop boxes' own, within this range
 BANK_MAX = 600        # exemplars kept at most (evenly over the learnt frames)
 COLOUR_SIGMA = 0.3    # crop sides: the exemplar's colour follows the generated mouth's
+BANK_REACH = 1.4      # the mouth is chosen for the generated crop's change from the input
+                      # times this: the generator opens mouths 0.6-0.7 as far as the truth
 MAX_MISMATCH = 0.12   # RMS difference (0-1 units) in the mouth region above which a
                       # generated crop keeps its own pixels
 BANK_TENSORS = (BESIDE + "small", BESIDE + "large")
@@ -86,19 +89,19 @@ class MouthBank:
         """The bank stored in a learnt generator's file `path`, or None."""
         return cls.from_tensors(load_weights(path)[0])
 
-    def nearest(self, crops: torch.Tensor, masks: torch.Tensor) -> list[np.ndarray | None]:
+    def nearest(self, crops: torch.Tensor, masks: torch.Tensor) -> list[int | None]:
         """Per crop of `crops` (N, 3, S, S) in [0, 1] with its mouth region `masks`
-        (N, 1, S, S) in [0, 1]: the closest exemplar's large crop (B, B, 3) float32 in
-        [0, 1], or None when even that one is further than `MAX_MISMATCH`."""
+        (N, 1, S, S) in [0, 1]: the row of the closest exemplar, or None when even that one
+        is further than `MAX_MISMATCH`."""
         small = torch.from_numpy(self.small).to(crops.device, crops.dtype)     # (K, 3, S, S)
-        out: list[np.ndarray | None] = []
+        out: list[int | None] = []
         for crop, mask in zip(crops, masks):
             weight = mask.sum() * 3
-            if weight <= 0:
-                out.append(None)
-                continue
-            error = (((small - crop) ** 2) * mask).sum(dim=(1, 2, 3)) / weight   # (K,)
+            error = (((small - crop) ** 2) * mask).sum(dim=(1, 2, 3)) / weight.clamp_min(1e-6)
             best = int(torch.argmin(error))
-            close = float(error[best]) <= MAX_MISMATCH ** 2
-            out.append(self.large[best].astype(np.float32) / 255 if close else None)
+            out.append(best if weight > 0 and float(error[best]) <= MAX_MISMATCH ** 2 else None)
         return out
+
+    def exemplar(self, row: int) -> np.ndarray:
+        """(B, B, 3) float32 in [0, 1]: the exemplar of `row` at its own size."""
+        return self.large[row].astype(np.float32) / 255

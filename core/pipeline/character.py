@@ -39,6 +39,7 @@ from ..preprocess.keypoints import Face, KeypointTrack, contour_heights
 from ..preprocess.mouth_blur import mouth_blur_picture
 from .region import keypoint_heatmap, mouth_region_mask
 from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
+from .bank import BANK_REACH
 from .finish import KEEP_CLASSES, colour_reference, match_colour, near_mouth, sharpen
 from .models import LipSyncModels
 from .native import NativeWarp
@@ -297,21 +298,32 @@ class CharacterState:
                                    self.track.keypoints.boxes[i, 0], warp, exemplars[k])
         return out
 
-    def _exemplars(self, indices: list[int], rgb: torch.Tensor) -> list[np.ndarray | None]:
-        """Per frame of `indices` with generated crops `rgb` (N, 3, S, S): the closest
-        mouth of the models' bank (`bank.MouthBank.nearest`), all None without a bank."""
+    def _bank_rows(self, indices: list[int], wanted: torch.Tensor) -> list[int | None]:
+        """Per frame of `indices` with wanted crops `wanted` (N, 3, S, S): the row of the
+        models' bank closest to it (`bank.MouthBank.nearest`), all None without a bank."""
         bank = self.models.bank
         if bank is None:
             return [None] * len(indices)
         size = self.size
         masks = np.stack([mouth_region_mask(self.points[i], (size, size))[None]
                           for i in indices]).astype(np.float32)
-        return bank.nearest(rgb, torch.from_numpy(masks).to(rgb.device))
+        return bank.nearest(wanted, torch.from_numpy(masks).to(wanted.device))
+
+    def _shown_probs(self, rows: list[int | None], made: torch.Tensor) -> torch.Tensor:
+        """Parser probabilities (N, 12, S, S) of the mouths the frames will show: the
+        bank's at `rows`, else the generated ones `made`."""
+        picked = [k for k, r in enumerate(rows) if r is not None]
+        if not picked:
+            return made
+        small = torch.from_numpy(self.models.bank.small[[rows[k] for k in picked]])
+        shown = made.clone()
+        shown[picked] = self.models.parse(small.to(made.device, made.dtype))
+        return shown
 
     def _run_networks(self, indices: list[int]
                       ) -> tuple[np.ndarray, np.ndarray, WarpParts | None, list]:
         """(colour (N, S, S, 3), keep (N, S, S), a warping generator's parts or None, the
-        bank's mouths (`_exemplars`)) of the frames `indices`: the crop (or a warping
+        bank's mouths (`_bank_rows`)) of the frames `indices`: the crop (or a warping
         generator's synthesised colour), sharpened and colour-matched, and where its pixels
         are kept (`Generated`)."""
         models, device, size = self.models, self.models.device, self.size
@@ -352,14 +364,17 @@ class CharacterState:
             rest = images(self.rest_crops)
             rest_probs = models.parse(rest)
         matched = match_colour(rgb, *colour_reference(crops, probs, made, rest, rest_probs))
-        exemplars = self._exemplars(indices, matched)
+        still = crops if rest is None else rest                       # the mouth at rest
+        rows = self._bank_rows(indices, (still + BANK_REACH * (matched - still)).clamp(0, 1))
+        shown = self._shown_probs(rows, made)
         if parts is not None:            # the colour correction moves the drawn colour only
             colour = sharpen(parts.colour) if self.sharpen else parts.colour
             matched = (colour + matched - rgb).clamp(0, 1)
         rgb = matched
         face = list(KEEP_CLASSES)
-        keep = (probs[:, face].sum(dim=1) * near_mouth(probs, made) if self.refine
+        keep = (probs[:, face].sum(dim=1) * near_mouth(probs, shown) if self.refine
                 else torch.ones_like(probs[:, 0]))
+        exemplars = [None if r is None else models.bank.exemplar(r) for r in rows]
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
                 keep.float().cpu().numpy(), parts, exemplars)
 

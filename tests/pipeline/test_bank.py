@@ -42,9 +42,8 @@ def test_the_closest_mouth_is_picked_and_a_crop_unlike_any_keeps_its_own_pixels(
     bank = _bank()
     mask = torch.ones(2, 1, S, S)
     query = torch.from_numpy(np.stack([bank.small[1] + 0.02, np.zeros((3, S, S), np.float32)]))
-    picked, none = bank.nearest(query, mask)
-    assert np.allclose(picked, bank.large[1] / 255)
-    assert none is None                                      # black: no mouth of the bank
+    assert bank.nearest(query, mask) == [1, None]            # black: no mouth of the bank
+    assert np.allclose(bank.exemplar(1), bank.large[1] / 255)
 
 
 def test_a_bank_is_spread_over_the_frames_at_their_own_size_and_survives_storage():
