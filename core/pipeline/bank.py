@@ -6,13 +6,14 @@ its mouths come out soft when the mouth is larger in the frame. The bank keeps s
 those mouths at the frame's own resolution (`bank_side`), each a crop of its frame's crop
 box (Learn Character renders some speaking frames at the shot's size for it). Per
 generated frame the pipeline picks the exemplar closest to the generated crop, its change
-from the input reaching `BANK_REACH` times as far (mean squared difference in the mouth
-region, at the networks' size) and draws its pixels at
-the frame's resolution, its colour following the generated mouth's at the scale of
-`COLOUR_SIGMA` (`native.native_pixels`): the timing and the shape come from the generator,
-the lips, teeth and tongue from the character's own mouth (Video Rewrite-style retrieval;
-figures: docs/experiments.md). A generated crop further than `MAX_MISMATCH` from every
-exemplar keeps the generator's own pixels.
+from the input taken `BANK_REACH` times as far (mean squared difference in the mouth
+region, at the networks' size), and draws its pixels at the frame's resolution over the
+whole mouth region (`WHOLE_ABOVE`: not faded into the input as the generator's are), its
+colour following the generated mouth's at the scale of `COLOUR_SIGMA`
+(`native.native_pixels`). The timing and the shape come from the generator, the lips,
+teeth and tongue from the character's own mouth (Video Rewrite-style retrieval; figures:
+docs/experiments.md). A generated crop further than `MAX_MISMATCH` from every exemplar
+keeps the generator's own pixels.
 
 Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8).
 """
@@ -31,6 +32,8 @@ BANK_MAX = 600        # exemplars kept at most (evenly over the learnt frames)
 COLOUR_SIGMA = 0.3    # crop sides: the exemplar's colour follows the generated mouth's
 BANK_REACH = 1.4      # the mouth is chosen for the generated crop's change from the input
                       # times this: the generator opens mouths 0.6-0.7 as far as the truth
+WHOLE_ABOVE = 0.02    # a bank's mouth is drawn whole where the blend mask exceeds this (its
+                      # skin is the character's own: no fade into the input is needed)
 MAX_MISMATCH = 0.12   # RMS difference (0-1 units) in the mouth region above which a
                       # generated crop keeps its own pixels
 BANK_TENSORS = (BESIDE + "small", BESIDE + "large")

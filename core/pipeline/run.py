@@ -38,6 +38,7 @@ from ..errors import FrameError, InputError
 from ..preprocess.frames import enable_exr, read_frame_raw
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from .region import mouth_region_bounds, mouth_region_mask
+from .bank import WHOLE_ABOVE
 from .character import HALF_GROUP, NO_MOUTH, CharacterState, CharacterTrack, Generated
 from .damage import box_pixels, check_inside_faces
 from .crop import uncrop
@@ -333,6 +334,8 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bo
     if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
         return False
     mask = _region_mask(made, rect)
+    if made.exemplar is not None:          # the bank's mouth: the character's own skin too
+        mask = np.clip(mask / WHOLE_ABOVE, 0.0, 1.0)
     if not (mask > 0).any():
         return False
     blend_into(raw, rect, native_pixels(made.rgb, made.box, rect, made.warp,

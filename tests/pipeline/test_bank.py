@@ -102,3 +102,28 @@ def test_a_learnt_file_holds_its_bank_and_loading_it_gives_the_models_their_bank
 def test_a_bank_needs_one_large_crop_per_small_one(bad):
     with pytest.raises(ValueError, match="as many large crops"):
         MouthBank.from_crops(*bad)
+
+
+def test_a_banks_mouth_covers_the_whole_mouth_region_where_the_generators_fades():
+    from lipsync.core.pipeline.character import Generated
+    from lipsync.core.pipeline.region import mouth_region_mask
+    from lipsync.core.pipeline.run import _composite
+
+    angles = np.linspace(0, 2 * np.pi, 25, endpoint=False)
+    points = np.stack([100 + 30 * np.cos(angles), 100 + 10 * np.sin(angles)], 1)  # (25, 2)
+    points[6], points[0] = (130, 100), (70, 100)                   # the corners
+    box, face = np.array([10.0, 10.0, 190.0, 190.0]), np.array([0.0, 0.0, 200.0, 200.0])
+    generated = np.full((S, S, 3), 0.2, np.float32)
+    region = mouth_region_mask(points, (200, 200))
+
+    def composite(exemplar):
+        raw = np.full((200, 200, 3), 200, np.uint8)
+        _composite(raw, Generated(box, generated, np.ones((S, S), np.float32), [points],
+                                  face, None, exemplar), None)
+        return raw.astype(np.float32) / 255
+
+    faded, whole = composite(None), composite(np.full((BANK_SIDE, BANK_SIDE, 3), 0.2))
+    rim = (region > 0.05) & (region < 0.5)
+    assert np.abs(whole[rim] - 0.2).max() < 0.02                  # the bank's mouth, whole
+    assert np.abs(faded[rim] - 0.2).mean() > 0.1                  # the generator's, faded
+    assert np.array_equal(whole[region == 0], faded[region == 0])  # outside: the input
