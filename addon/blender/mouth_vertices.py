@@ -63,7 +63,9 @@ def _group_weights(obj, group_name: str) -> np.ndarray | None:
     return weights
 
 
-def _basis_and_edges(obj) -> tuple[np.ndarray, np.ndarray]:
+def basis_and_edges(obj) -> tuple[np.ndarray, np.ndarray]:
+    """(basis (N, 3) float64 object-space positions: the reference shape key's or the
+    mesh's, edges (E, 2) int64) of `obj`'s original mesh."""
     mesh = obj.data
     n = len(mesh.vertices)
     co = np.empty(n * 3, np.float64)
@@ -75,18 +77,25 @@ def _basis_and_edges(obj) -> tuple[np.ndarray, np.ndarray]:
     return co.reshape(n, 3), edges.reshape(-1, 2)
 
 
+def shape_key_deltas(obj, basis: np.ndarray, names=None) -> dict[str, np.ndarray]:
+    """Shape key name -> (N, 3) float64 displacement of the original mesh's vertices from
+    `basis` (N, 3), object space: the keys `names`, default every key but the reference."""
+    keys = obj.data.shape_keys
+    blocks = ([keys.key_blocks[name] for name in names] if names is not None else
+              [b for b in keys.key_blocks if b != keys.reference_key])
+    co = np.empty(basis.size, np.float64)
+    deltas = {}
+    for block in blocks:
+        block.data.foreach_get("co", co)
+        deltas[block.name] = co.reshape(basis.shape) - basis
+    return deltas
+
+
 def _from_shape_keys(obj, basis, edges, opening=()):
     keys = obj.data.shape_keys
     if keys is None or len(keys.key_blocks) < 2:
         return None
-    n = len(basis)
-    deltas = {}
-    for block in keys.key_blocks:
-        if block == keys.reference_key:
-            continue
-        co = np.empty(n * 3, np.float64)
-        block.data.foreach_get("co", co)
-        deltas[block.name] = co.reshape(n, 3) - basis
+    deltas = shape_key_deltas(obj, basis)
     from ...core.mesh.lips import lips_from_shape_keys   # scipy: only when needed
 
     found = lips_from_shape_keys(basis, deltas, edges, opening)
@@ -159,7 +168,7 @@ def find_mouth_vertices(obj, mesh, group_name: str = "", opening_keys=()) -> Mou
             return MouthVertices(found.astype(np.int64), f"vertex group {names}")
     same_topology = len(obj.data.vertices) == len(mesh.vertices)
     if same_topology:          # shape keys and weights index the original mesh's vertices
-        basis, edges = _basis_and_edges(obj)
+        basis, edges = basis_and_edges(obj)
         result = _from_shape_keys(obj, basis, edges, tuple(opening_keys)) \
             or _from_jaw(obj, basis, edges)
         if result is not None:

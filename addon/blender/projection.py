@@ -20,7 +20,8 @@ import numpy as np
 from ...core.errors import InputError
 from ...core.mesh.viseme_map import opening_keys
 from ...core.preprocess.keypoints import KeypointTrack, N_MOUTH_KEYPOINTS, select_mouth_landmarks
-from .mouth_vertices import MOUTH_NAME, find_mouth_vertices, group_vertices  # noqa: F401
+from .mouth_vertices import (MOUTH_NAME, basis_and_edges, find_mouth_vertices,  # noqa: F401
+                             group_vertices, shape_key_deltas)
 
 LOG = logging.getLogger(__name__)
 FACE_GROUP_NAMES = ("face", "head")
@@ -163,15 +164,10 @@ class MouthProjector:
         names = opening_keys([block.name for block in keys.key_blocks])
         if not names:
             return None
-        n = len(self.obj.data.vertices)
-        basis, co = np.empty(n * 3), np.empty(n * 3)
-        keys.reference_key.data.foreach_get("co", basis)
-        delta = np.zeros(n * 3)
-        for name in names:
-            keys.key_blocks[name].data.foreach_get("co", co)
-            delta += co - basis
+        basis, _ = basis_and_edges(self.obj)
+        delta = sum(shape_key_deltas(self.obj, basis, names).values())           # (N, 3)
         matrix = np.array(self.obj.matrix_world)[:3, :3]
-        return mouth + delta.reshape(n, 3)[self.mouth] @ matrix.T
+        return mouth + delta[self.mouth] @ matrix.T
 
     def _keypoints(self, depsgraph, world):
         width, height = render_size(self.scene)

@@ -20,7 +20,7 @@ Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -60,6 +60,7 @@ class MouthBank:
 
     small: np.ndarray
     large: np.ndarray
+    _on_device: dict = field(default_factory=dict, repr=False)   # device -> `small` there
 
     def __len__(self) -> int:
         return len(self.small)
@@ -96,7 +97,7 @@ class MouthBank:
         """Per crop of `crops` (N, 3, S, S) in [0, 1] with its mouth region `masks`
         (N, 1, S, S) in [0, 1]: the row of the closest exemplar, or None when even that one
         is further than `MAX_MISMATCH`."""
-        small = torch.from_numpy(self.small).to(crops.device, crops.dtype)     # (K, 3, S, S)
+        small = self.small_on(crops.device).to(crops.dtype)                   # (K, 3, S, S)
         out: list[int | None] = []
         for crop, mask in zip(crops, masks):
             weight = mask.sum() * 3
@@ -104,6 +105,13 @@ class MouthBank:
             best = int(torch.argmin(error))
             out.append(best if weight > 0 and float(error[best]) <= MAX_MISMATCH ** 2 else None)
         return out
+
+    def small_on(self, device: torch.device) -> torch.Tensor:
+        """`small` as a tensor on `device`, made once per device."""
+        key = str(device)
+        if key not in self._on_device:
+            self._on_device[key] = torch.from_numpy(self.small).to(device)
+        return self._on_device[key]
 
     def exemplar(self, row: int) -> np.ndarray:
         """(B, B, 3) float32 in [0, 1]: the exemplar of `row` at its own size."""

@@ -315,9 +315,9 @@ class CharacterState:
         picked = [k for k, r in enumerate(rows) if r is not None]
         if not picked:
             return made
-        small = torch.from_numpy(self.models.bank.small[[rows[k] for k in picked]])
+        small = self.models.bank.small_on(made.device)[[rows[k] for k in picked]]
         shown = made.clone()
-        shown[picked] = self.models.parse(small.to(made.device, made.dtype))
+        shown[picked] = self.models.parse(small.to(made.dtype))
         return shown
 
     def _run_networks(self, indices: list[int]
