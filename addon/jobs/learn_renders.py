@@ -20,10 +20,13 @@ BANK_RENDERS = 64        # speaking frames also rendered at the shot's size (the
 
 def mouth_border(track, size: tuple[int, int], margin: float) -> tuple[float, ...]:
     """(min_x, max_x, min_y, max_y) in Blender's border units (0-1, y up): the union of
-    the mouth's crop boxes over the frames, grown by `margin` crop sides."""
+    the mouth's crop boxes and the bank's boxes (`bank.bank_box`) over the frames, grown
+    by `margin` crop sides."""
+    from ...core.pipeline.bank import bank_box
     from ...core.pipeline.crop import crop_boxes
 
     boxes = crop_boxes(track.points[:, 0], track.visible[:, 0])          # (F, 4) px
+    boxes = np.concatenate([boxes, bank_box(boxes)])
     pad = margin * float(np.median(boxes[:, 2] - boxes[:, 0]))
     x0, y0 = boxes[:, :2].min(axis=0) - pad
     x1, y1 = boxes[:, 2:].max(axis=0) + pad

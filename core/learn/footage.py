@@ -34,8 +34,8 @@ import numpy as np
 from ..audio import AudioTiming, group_window
 from ..errors import InputError
 from ..pipeline.character import HALF_GROUP, CharacterState, CharacterTrack
-from ..pipeline.bank import MouthBank, bank_side, spread
-from ..pipeline.crop import box_to_crop, crop
+from ..pipeline.bank import MouthBank, bank_side, bank_size, cut_exemplar, spread
+from ..pipeline.crop import box_to_crop
 from ..pipeline.models import LipSyncModels
 from ..pipeline.pixels import to_display
 from ..pipeline.region import keypoint_heatmap, mouth_region_mask
@@ -108,8 +108,8 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
     size, side = state.size, state.pass_side
     passes = np.zeros((n, 4, size, size), np.float32)
     crops, inputs, heatmaps, masks, audio, small, large = [], [], [], [], [], [], []
-    banked = spread(visible) if targets is None else set()
     side_px = bank_side(state.boxes[visible])
+    banked = spread(visible, bank_size(side_px)) if targets is None else set()
     for i in range(n):
         check_cancel(should_cancel)
         if state.visible[i]:
@@ -120,7 +120,7 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
             if targets is None:
                 crops.append(inputs[-1])
                 if i in banked:
-                    large.append(crop(frame, state.boxes[i], side_px))
+                    large.append(cut_exemplar(frame, state.boxes[i], side_px))
                     small.append(crops[-1])
             else:
                 crops.append(_unit(state.crop_frame(to_display(read_frame_raw(targets[i])), i)))
@@ -150,11 +150,11 @@ def collect_bank(paths: Sequence[str | Path | None], track: CharacterTrack, fps:
         raise InputError(f"character '{track.name}': no bank render shows the whole mouth.")
     side_px = bank_side(state.boxes[rendered])
     small, large = [], []
-    for i in sorted(spread(rendered)):
+    for i in sorted(spread(rendered, bank_size(side_px))):
         check_cancel(should_cancel)
         frame = to_display(read_frame_raw(paths[i]))
         small.append(_unit(state.crop_frame(frame, i)))
-        large.append(crop(frame, state.boxes[i], side_px))
+        large.append(cut_exemplar(frame, state.boxes[i], side_px))
     return MouthBank.from_crops(np.stack(small), np.stack(large))
 
 

@@ -4,11 +4,13 @@ Learning (`core.learn`) sees the character's own mouth speaking: Learn Character
 renders, or a speaker's footage. The generator learns from them at its size (64 px), and
 its mouths come out soft when the mouth is larger in the frame. The bank keeps some of
 those mouths at the frame's own resolution (`bank_side`), each a crop of its frame's crop
-box (Learn Character renders some speaking frames at the shot's size for it). Per
+box moved down by `BANK_DROP` (`bank_box`: it holds the jaw, which the crop box cuts; Learn
+Character renders some speaking frames at the shot's size for it). Per
 generated frame the pipeline picks the exemplar closest to the generated crop, its change
 from the input taken `BANK_REACH` times as far (mean squared difference in the mouth
 region, at the networks' size), and draws its pixels at the frame's resolution over the
-whole mouth region (`WHOLE_ABOVE`: not faded into the input as the generator's are), its
+whole mouth region, jaw included (`WHOLE_ABOVE`: not faded into the input as the
+generator's are), its
 colour following the generated mouth's at the scale of `COLOUR_SIGMA`
 (`native.native_pixels`). The timing and the shape come from the generator, the lips,
 teeth and tongue from the character's own mouth (Video Rewrite-style retrieval; figures:
@@ -26,9 +28,13 @@ import numpy as np
 import torch
 
 from ..models.weights import BESIDE, load_weights
+from .crop import crop, uncrop
 
-SIDE_RANGE = (64, 256)  # px: the exemplars' side, the crop boxes' own, within this range
-BANK_MAX = 600        # exemplars kept at most (evenly over the learnt frames)
+SIDE_RANGE = (64, 512)  # px: the exemplars' side, the crop boxes' own, within this range
+BANK_MAX = 600        # exemplars kept at most (evenly over the learnt frames) ...
+BANK_BYTES = 120e6    # ... and at most this many bytes of them
+PASTE_SLACK = 2.0     # px: a box this close to the exemplars' side is cut and drawn by
+                      # whole pixels, never resampled (resampling halves a render's detail)
 COLOUR_SIGMA = 0.3    # crop sides: the exemplar's colour follows the generated mouth's
 BANK_REACH = 1.4      # the mouth is chosen for the generated crop's change from the input
                       # times this: the generator opens mouths 0.6-0.7 as far as the truth
@@ -36,7 +42,10 @@ WHOLE_ABOVE = 0.02    # a bank's mouth is drawn whole where the blend mask excee
                       # skin is the character's own: no fade into the input is needed)
 MAX_MISMATCH = 0.12   # RMS difference (0-1 units) in the mouth region above which a
                       # generated crop keeps its own pixels
-BANK_TENSORS = (BESIDE + "small", BESIDE + "large")
+BANK_DROP = 0.15      # crop sides: the exemplars' box is the crop box moved down this far,
+                      # to hold the mouth region's bottom (the jaw), which the crop box cuts
+BANK_TENSORS = (BESIDE + "small", BESIDE + "jaw")   # "large" crops of the crop box are
+                                                    # not read: they lack the jaw
 
 
 def spread(indices, most: int = BANK_MAX) -> set[int]:
@@ -46,17 +55,82 @@ def spread(indices, most: int = BANK_MAX) -> set[int]:
     return {indices[k] for k in picks} if indices else set()
 
 
+def varied(shapes: np.ndarray, most: int) -> list[int]:
+    """At most `most` rows of `shapes` (F, V) (a mouth's control values per frame), sorted,
+    as unlike each other as can be: the widest shape first, then each time the frame
+    furthest from every one picked (farthest-point sampling), so the rare shapes are held."""
+    shapes = np.asarray(shapes, np.float32)
+    if len(shapes) == 0 or most <= 0:
+        return []
+    picked = [int(np.argmax(np.linalg.norm(shapes, axis=1)))]
+    gap = np.linalg.norm(shapes - shapes[picked[0]], axis=1)
+    while len(picked) < min(most, len(shapes)) and gap.max() > 0:
+        picked.append(int(np.argmax(gap)))
+        gap = np.minimum(gap, np.linalg.norm(shapes - shapes[picked[-1]], axis=1))
+    return sorted(picked)
+
+
+def bank_box(box: np.ndarray) -> np.ndarray:
+    """The exemplars' box (..., 4) px of crop boxes `box` (..., 4) (x0, y0, x1, y1): the
+    same square moved down by `BANK_DROP` of its side."""
+    box = np.asarray(box, np.float32)
+    drop = BANK_DROP * (box[..., 2] - box[..., 0])
+    return box + np.stack([np.zeros_like(drop), drop] * 2, axis=-1)
+
+
 def bank_side(boxes: np.ndarray) -> int:
-    """The exemplars' side (px) for crop boxes (F, 4) px: their median side, a multiple of
-    16 within `SIDE_RANGE`."""
-    side = float(np.median(boxes[:, 2] - boxes[:, 0]))
-    return int(np.clip(16 * round(side / 16), *SIDE_RANGE))
+    """The exemplars' side (px) for crop boxes (F, 4) px: their median side, within
+    `SIDE_RANGE`."""
+    return int(np.clip(round(float(np.median(boxes[:, 2] - boxes[:, 0]))), *SIDE_RANGE))
+
+
+def bank_size(side: int) -> int:
+    """How many exemplars of `side` px a bank keeps at most (`BANK_MAX`, `BANK_BYTES`)."""
+    return int(min(BANK_MAX, BANK_BYTES // (3 * side * side)))
+
+
+def _whole_pixels(box: np.ndarray, side: int) -> tuple[int, int] | None:
+    """The top-left corner (x, y), whole px, of the `side` px square centred on `box`
+    (4,) px, or None when `box`'s side is more than `PASTE_SLACK` from `side`."""
+    if abs(float(box[2] - box[0]) - side) > PASTE_SLACK:
+        return None
+    return (int(round((box[0] + box[2] - side) / 2)), int(round((box[1] + box[3] - side) / 2)))
+
+
+def cut_exemplar(frame: np.ndarray, box: np.ndarray, side: int) -> np.ndarray:
+    """The exemplar (side, side, 3) uint8 of `frame` (H, W, 3) uint8 for the crop box `box`
+    (4,) px: its `bank_box`, by whole pixels when its side is about `side` (outside the
+    frame: the edge repeated), else resampled."""
+    big = bank_box(box)
+    corner = _whole_pixels(big, side)
+    if corner is None:
+        return crop(frame, big, side)
+    h, w = frame.shape[:2]
+    ys = np.clip(np.arange(corner[1], corner[1] + side), 0, h - 1)
+    xs = np.clip(np.arange(corner[0], corner[0] + side), 0, w - 1)
+    return frame[ys[:, None], xs[None, :]]
+
+
+def place_exemplar(exemplar: np.ndarray, box: np.ndarray,
+                   rect: tuple[int, int, int, int]) -> np.ndarray:
+    """An exemplar (B, B, 3) (`cut_exemplar`) over frame pixels `rect` = (x0, y0, x1, y1)
+    for the crop box `box` (4,) px, as `cut_exemplar` cut it: moved by whole pixels, else
+    resampled (`crop.uncrop`); outside the exemplar its edge repeated."""
+    big = bank_box(box)
+    side = exemplar.shape[0]
+    corner = _whole_pixels(big, side)
+    if corner is None:
+        return uncrop(exemplar, big, rect)
+    ys = np.clip(np.arange(rect[1], rect[3]) - corner[1], 0, side - 1)
+    xs = np.clip(np.arange(rect[0], rect[2]) - corner[0], 0, side - 1)
+    return exemplar[ys[:, None], xs[None, :]]
 
 
 @dataclass(frozen=True, eq=False)
 class MouthBank:
-    """small: (K, 3, S, S) float32 in [0, 1], the exemplars at the networks' side S (for
-    matching); large: (K, B, B, 3) uint8 sRGB, the same crops at side B (`bank_side`)."""
+    """small: (K, 3, S, S) float32 in [0, 1], the exemplars' crops at the networks' side S
+    (for matching); large: (K, B, B, 3) uint8 sRGB, the same frames' `bank_box` crops at
+    side B (`bank_side`)."""
 
     small: np.ndarray
     large: np.ndarray
@@ -114,5 +188,6 @@ class MouthBank:
         return self._on_device[key]
 
     def exemplar(self, row: int) -> np.ndarray:
-        """(B, B, 3) float32 in [0, 1]: the exemplar of `row` at its own size."""
+        """(B, B, 3) float32 in [0, 1]: the exemplar of `row` at its own size (a crop of
+        its `bank_box`)."""
         return self.large[row].astype(np.float32) / 255

@@ -374,6 +374,10 @@ class CharacterState:
         face = list(KEEP_CLASSES)
         keep = (probs[:, face].sum(dim=1) * near_mouth(probs, shown) if self.refine
                 else torch.ones_like(probs[:, 0]))
+        banked = [k for k, r in enumerate(rows) if r is not None]
+        if self.refine and banked:       # the bank's own skin: the whole face, not the mouth
+            keep[banked] = torch.maximum(probs[banked][:, face].sum(dim=1),
+                                         shown[banked][:, face].sum(dim=1))
         exemplars = [None if r is None else models.bank.exemplar(r) for r in rows]
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
                 keep.float().cpu().numpy(), parts, exemplars)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .bank import COLOUR_SIGMA
+from .bank import COLOUR_SIGMA, place_exemplar
 from .crop import uncrop
 
 
@@ -48,15 +48,22 @@ def native_pixels(colour: np.ndarray, box: np.ndarray, rect: tuple[int, int, int
     colour: (S, S, 3) float32, the model-size crop of `box` (an RGB generator's output, or a
     warping generator's synthesised colour); warp: the warping generator's parts, or None;
     exemplar: (B, B, 3) float32 in [0, 1], a learnt character's own mouth for this frame
-    (`bank.MouthBank.nearest`, a crop of `box` too): its pixels are drawn, with the
-    generated mouth's colour at the scale of `bank.COLOUR_SIGMA`.
+    (`bank.MouthBank.nearest`, `bank.cut_exemplar` of `box`): its pixels are drawn, with
+    the generated mouth's colour at the scale of `bank.COLOUR_SIGMA` (outside `box`, the
+    colour shift nearest inside it).
     """
     made = _generated(colour, box, rect, warp)
     if exemplar is None:
         return made
-    own = uncrop(exemplar, box, rect)
+    own = place_exemplar(exemplar, box, rect)
     sigma = COLOUR_SIGMA * float(box[2] - box[0])
-    return np.clip(own + cv2.GaussianBlur(made - own, (0, 0), sigma), 0.0, 1.0)
+    x0, y0, x1, y1 = rect                 # the generated colour holds inside `box` only
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    inside = ((xs >= box[0]) & (xs < box[2]) & (ys >= box[1]) & (ys < box[3]))
+    inside = inside.astype(np.float32)[..., None]
+    shift = cv2.GaussianBlur((made - own) * inside, (0, 0), sigma).reshape(own.shape)
+    reach = cv2.GaussianBlur(inside, (0, 0), sigma).reshape(inside.shape)
+    return np.clip(own + shift / np.maximum(reach, 1e-3), 0.0, 1.0)
 
 
 def _generated(colour: np.ndarray, box: np.ndarray, rect: tuple[int, int, int, int],

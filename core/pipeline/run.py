@@ -38,7 +38,7 @@ from ..errors import FrameError, InputError
 from ..preprocess.frames import enable_exr, read_frame_raw
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from .region import mouth_region_bounds, mouth_region_mask
-from .bank import WHOLE_ABOVE
+from .bank import WHOLE_ABOVE, bank_box
 from .character import HALF_GROUP, NO_MOUTH, CharacterState, CharacterTrack, Generated
 from .damage import box_pixels, check_inside_faces
 from .crop import uncrop
@@ -324,7 +324,8 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bo
     """Blend one generated mouth into the stored frame `raw` in place (and into `matte`),
     never outside its face box; False when nothing was blended (an empty region)."""
     h, w = raw.shape[:2]
-    bx0, by0, bx1, by1 = made.box
+    edge = made.box if made.exemplar is None else bank_box(made.box)   # what is drawn
+    bx0, by0, bx1, by1 = edge
     bounds = np.array([mouth_region_bounds(points) for points in made.regions])
     rx0, ry0 = bounds[:, :2].min(axis=0)
     rx1, ry1 = bounds[:, 2:].max(axis=0)
@@ -333,7 +334,7 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bo
             min(int(np.ceil(min(bx1, rx1))), fx1), min(int(np.ceil(min(by1, ry1))), fy1))
     if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
         return False
-    mask = _region_mask(made, rect)
+    mask = _region_mask(made, rect, edge)
     if made.exemplar is not None:          # the bank's mouth: the character's own skin too
         mask = np.clip(mask / WHOLE_ABOVE, 0.0, 1.0)
     if not (mask > 0).any():
@@ -346,19 +347,19 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bo
     return True
 
 
-def _region_mask(made: Generated, rect: tuple[int, int, int, int]) -> np.ndarray:
-    """(h, w) float32 mask over `rect`: the keypoint mouth region, faded to 0 at the crop
-    box's edge, times the parser's (blurred) face probability near the mouth. 0 exactly
-    outside."""
+def _region_mask(made: Generated, rect: tuple[int, int, int, int],
+                 edge: np.ndarray) -> np.ndarray:
+    """(h, w) float32 mask over `rect`: the keypoint mouth region, faded to 0 at the edge
+    of `edge` (the box whose pixels are drawn: the crop box, or the bank's), times the
+    parser's (blurred) face probability near the mouth. 0 exactly outside."""
     x0, y0, x1, y1 = rect
     shape = (y1 - y0, x1 - x0)
     mask = np.max([mouth_region_mask(points - np.array([x0, y0], np.float32), shape)
                    for points in made.regions], axis=0)
-    side = float(made.box[2] - made.box[0])
+    side = float(edge[2] - edge[0])
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    edge = np.minimum.reduce([xs - made.box[0], made.box[2] - xs,
-                              ys - made.box[1], made.box[3] - ys])
-    mask *= np.clip(edge / (EDGE_FEATHER * side), 0.0, 1.0)
+    inside = np.minimum.reduce([xs - edge[0], edge[2] - xs, ys - edge[1], edge[3] - ys])
+    mask *= np.clip(inside / (EDGE_FEATHER * side), 0.0, 1.0)
     keep = made.keep
     sigma = KEEP_BLUR * keep.shape[0]
     keep = cv2.GaussianBlur(keep, (0, 0), sigma) if sigma > 0.3 else keep

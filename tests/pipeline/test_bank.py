@@ -13,7 +13,9 @@ from lipsync.core.learn.tune import LearnResult
 from lipsync.core.learn.weights import read_learnt, save_learnt
 from lipsync.core.models import shipped
 from lipsync.core.models.generator import load_generator
-from lipsync.core.pipeline.bank import BANK_MAX, MouthBank, bank_side, spread
+from lipsync.core.pipeline.bank import (BANK_DROP, BANK_MAX, MouthBank, bank_box, bank_side,
+                                        bank_size, cut_exemplar, place_exemplar, spread,
+                                        varied)
 from lipsync.core.pipeline.models import LipSyncModels
 from lipsync.core.pipeline.native import native_pixels
 
@@ -50,8 +52,9 @@ def test_a_bank_is_spread_over_the_frames_at_their_own_size_and_survives_storage
     assert spread(range(1000)) == set(np.linspace(0, 999, BANK_MAX).round().astype(int))
     assert spread([3, 5], 10) == {3, 5} and spread([]) == set()
     boxes = np.array([[0, 0, 190, 190], [10, 10, 205, 205], [0, 0, 900, 900]], np.float32)
-    assert bank_side(boxes) == 192                           # the median side, by 16 px
-    assert bank_side(boxes[2:]) == 256 and bank_side(boxes[:1] / 8) == 64
+    assert bank_side(boxes) == 195                           # the median side
+    assert bank_side(boxes[2:]) == 512 and bank_side(boxes[:1] / 8) == 64
+    assert bank_size(64) == BANK_MAX and 3 * 512 ** 2 * bank_size(512) <= 120e6
     small = np.random.default_rng(0).random((5, 3, 4, 4), dtype=np.float32)
     large = np.arange(5, dtype=np.uint8)[:, None, None, None].repeat(2, 1).repeat(2, 2) \
         .repeat(3, 3)
@@ -106,13 +109,15 @@ def test_a_bank_needs_one_large_crop_per_small_one(bad):
 
 def test_a_banks_mouth_covers_the_whole_mouth_region_where_the_generators_fades():
     from lipsync.core.pipeline.character import Generated
+    from lipsync.core.pipeline.crop import crop_boxes
     from lipsync.core.pipeline.region import mouth_region_mask
     from lipsync.core.pipeline.run import _composite
 
     angles = np.linspace(0, 2 * np.pi, 25, endpoint=False)
     points = np.stack([100 + 30 * np.cos(angles), 100 + 10 * np.sin(angles)], 1)  # (25, 2)
     points[6], points[0] = (130, 100), (70, 100)                   # the corners
-    box, face = np.array([10.0, 10.0, 190.0, 190.0]), np.array([0.0, 0.0, 200.0, 200.0])
+    box = crop_boxes(points[None], np.ones(1, bool))[0]            # the product's crop box
+    face = np.array([0.0, 0.0, 200.0, 200.0])
     generated = np.full((S, S, 3), 0.2, np.float32)
     region = mouth_region_mask(points, (200, 200))
 
@@ -127,3 +132,34 @@ def test_a_banks_mouth_covers_the_whole_mouth_region_where_the_generators_fades(
     assert np.abs(whole[rim] - 0.2).max() < 0.02                  # the bank's mouth, whole
     assert np.abs(faded[rim] - 0.2).mean() > 0.1                  # the generator's, faded
     assert np.array_equal(whole[region == 0], faded[region == 0])  # outside: the input
+    jaw = (region > 0.3) & (np.arange(200)[:, None] > box[3])      # under the crop box
+    assert jaw.any() and np.abs(whole[jaw] - 0.2).max() < 0.02     # the bank's jaw is drawn
+    assert np.abs(faded[jaw] - 200 / 255).max() < 0.01             # the generator has none
+
+
+def test_an_exemplar_of_a_box_its_size_is_the_frames_own_pixels_jaw_included():
+    frame = np.random.default_rng(1).integers(0, 256, (320, 300, 3), dtype=np.uint8)
+    box = np.array([50.3, 20.7, 250.1, 220.5], np.float32)            # side 199.8 px
+    assert np.allclose(bank_box(box)[[1, 3]], box[[1, 3]] + BANK_DROP * 199.8)
+    exemplar = cut_exemplar(frame, box, 200)
+    assert np.array_equal(exemplar, frame[51:251, 50:250])             # whole pixels
+    rect = (60, 70, 240, 230)
+    placed = place_exemplar(exemplar, box, rect)
+    assert np.array_equal(placed, frame[70:230, 60:240])               # back, not resampled
+    moved = box + np.array([3, 2, 3, 2], np.float32)                   # the head moved
+    assert np.array_equal(place_exemplar(exemplar, moved, rect), frame[68:228, 57:237])
+    scaled = cut_exemplar(frame, box, 150)                              # another side: resampled
+    assert scaled.shape == (150, 150, 3)
+    back = place_exemplar(scaled, box, rect).astype(np.float32)
+    assert not np.array_equal(back, placed) and back.shape == placed.shape
+
+
+def test_the_bank_renders_hold_the_rare_mouth_shapes():
+    shapes = np.zeros((100, 3), np.float32)                # mostly closed ...
+    shapes[10:60, 0] = np.linspace(0.2, 0.4, 50)           # ... often a little open ...
+    shapes[70, 1], shapes[90, 2] = 1.0, 0.8                # ... a wide open and a round once
+    picks = varied(shapes, 4)
+    assert picks == sorted(picks) and len(set(picks)) == 4
+    assert {70, 90} <= set(picks) and any(shapes[p].sum() == 0 for p in picks)
+    assert spread(range(100), 4) & {70, 90} == set()       # an even spread misses both
+    assert varied(np.zeros((5, 2)), 3) == [0] and varied(shapes[:0], 3) == []
