@@ -189,9 +189,9 @@ class LearnCharacterJob:
         """Project the rest mouth, then render both versions; yields (done, total, msg)."""
         scene, frames, n = self.scene, self.frames, len(self.frames)
         frame_current = scene.frame_current
-        from ...core.pipeline.bank import varied        # not at register: heavy imports
+        from ...core.pipeline.bank import spread        # not at register: heavy imports
 
-        self.bank_rows = varied(self.speech["visemes"], BANK_RENDERS)
+        self.bank_rows = sorted(spread(range(n), BANK_RENDERS))
         total = 3 * n + len(self.bank_rows)
         try:
             drive(self.controls, np.zeros_like(self.speech["visemes"]), frames[0])

@@ -3,19 +3,21 @@
 Learning (`core.learn`) sees the character's own mouth speaking: Learn Character's
 renders, or a speaker's footage. The generator learns from them at its size (64 px), and
 its mouths come out soft when the mouth is larger in the frame. The bank keeps some of
-those mouths at the frame's own resolution (`bank_side`), each a crop of its frame's crop
-box moved down by `BANK_DROP` (`bank_box`: it holds the jaw, which the crop box cuts; Learn
-Character renders some speaking frames at the shot's size for it). Per
-generated frame the pipeline picks the exemplar closest to the generated crop, its change
-from the input taken `BANK_REACH` times as far (mean squared difference in the mouth
-region, at the networks' size), and draws its pixels at the frame's resolution over the
-whole mouth region, jaw included (`WHOLE_ABOVE`: not faded into the input as the
-generator's are), its
-colour following the generated mouth's at the scale of `COLOUR_SIGMA`
+those mouths at the frame's own size (`bank_side`): each the square of its frame's crop
+box moved down by `BANK_DROP` (`bank_box`), which holds the jaw the crop box cuts, cut by
+whole pixels (`cut_exemplar`; resampling would halve a render's detail). Learn Character
+renders some speaking frames at the shot's size for it.
+
+Per generated frame the pipeline picks the exemplar closest to the generated crop, its
+change from the input taken `BANK_REACH` times as far (mean squared difference in the
+mouth region, at the networks' size), and draws its pixels by whole pixels
+(`place_exemplar`) over the whole mouth region, jaw included, wherever the input or the
+exemplar shows the face (`WHOLE_ABOVE`: not faded into the input as the generator's are),
+its colour following the generated mouth's at the scale of `COLOUR_SIGMA`
 (`native.native_pixels`). The timing and the shape come from the generator, the lips,
-teeth and tongue from the character's own mouth (Video Rewrite-style retrieval; figures:
-docs/experiments.md). A generated crop further than `MAX_MISMATCH` from every exemplar
-keeps the generator's own pixels.
+teeth, tongue and jaw from the character's own mouth (Video Rewrite-style retrieval;
+figures: docs/experiments.md). A generated crop further than `MAX_MISMATCH` from every
+exemplar keeps the generator's own pixels.
 
 Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8).
 """
@@ -44,8 +46,8 @@ MAX_MISMATCH = 0.12   # RMS difference (0-1 units) in the mouth region above whi
                       # generated crop keeps its own pixels
 BANK_DROP = 0.15      # crop sides: the exemplars' box is the crop box moved down this far,
                       # to hold the mouth region's bottom (the jaw), which the crop box cuts
-BANK_TENSORS = (BESIDE + "small", BESIDE + "jaw")   # "large" crops of the crop box are
-                                                    # not read: they lack the jaw
+BANK_TENSORS = (BESIDE + "small", BESIDE + "jaw")   # (files of 2026-12-04 held
+                                                    # "bank.large", without the jaw: unread)
 
 
 def spread(indices, most: int = BANK_MAX) -> set[int]:
@@ -53,21 +55,6 @@ def spread(indices, most: int = BANK_MAX) -> set[int]:
     indices = list(indices)
     picks = np.linspace(0, len(indices) - 1, min(len(indices), most)).round().astype(int)
     return {indices[k] for k in picks} if indices else set()
-
-
-def varied(shapes: np.ndarray, most: int) -> list[int]:
-    """At most `most` rows of `shapes` (F, V) (a mouth's control values per frame), sorted,
-    as unlike each other as can be: the widest shape first, then each time the frame
-    furthest from every one picked (farthest-point sampling), so the rare shapes are held."""
-    shapes = np.asarray(shapes, np.float32)
-    if len(shapes) == 0 or most <= 0:
-        return []
-    picked = [int(np.argmax(np.linalg.norm(shapes, axis=1)))]
-    gap = np.linalg.norm(shapes - shapes[picked[0]], axis=1)
-    while len(picked) < min(most, len(shapes)) and gap.max() > 0:
-        picked.append(int(np.argmax(gap)))
-        gap = np.minimum(gap, np.linalg.norm(shapes - shapes[picked[-1]], axis=1))
-    return sorted(picked)
 
 
 def bank_box(box: np.ndarray) -> np.ndarray:

@@ -102,6 +102,8 @@ def test_learning_writes_the_file_and_its_card_and_touches_nothing(learnt):
     assert record["bank"]["mouths"] == len(bank) and 1 <= len(bank) <= BANK_RENDERS
     assert bank.large.shape[1] == record["bank"]["side_px"] >= 64
     assert bank.large.std() > 10                                  # pictures, not blanks
+    jaw = bank.large[:, -bank.large.shape[1] // 10:]              # under the crop box
+    assert (jaw.max(axis=-1) > 0).mean() > 0.95                   # inside the render border
     card = path.with_suffix(".md").read_text()
     assert "renders of the character 'Hero'" in card and "20 steps" in card
     assert "input as is (rest render)" in card and "BLENDER_WORKBENCH" in card

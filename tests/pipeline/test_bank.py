@@ -14,8 +14,7 @@ from lipsync.core.learn.weights import read_learnt, save_learnt
 from lipsync.core.models import shipped
 from lipsync.core.models.generator import load_generator
 from lipsync.core.pipeline.bank import (BANK_DROP, BANK_MAX, MouthBank, bank_box, bank_side,
-                                        bank_size, cut_exemplar, place_exemplar, spread,
-                                        varied)
+                                        bank_size, cut_exemplar, place_exemplar, spread)
 from lipsync.core.pipeline.models import LipSyncModels
 from lipsync.core.pipeline.native import native_pixels
 
@@ -153,13 +152,3 @@ def test_an_exemplar_of_a_box_its_size_is_the_frames_own_pixels_jaw_included():
     back = place_exemplar(scaled, box, rect).astype(np.float32)
     assert not np.array_equal(back, placed) and back.shape == placed.shape
 
-
-def test_the_bank_renders_hold_the_rare_mouth_shapes():
-    shapes = np.zeros((100, 3), np.float32)                # mostly closed ...
-    shapes[10:60, 0] = np.linspace(0.2, 0.4, 50)           # ... often a little open ...
-    shapes[70, 1], shapes[90, 2] = 1.0, 0.8                # ... a wide open and a round once
-    picks = varied(shapes, 4)
-    assert picks == sorted(picks) and len(set(picks)) == 4
-    assert {70, 90} <= set(picks) and any(shapes[p].sum() == 0 for p in picks)
-    assert spread(range(100), 4) & {70, 90} == set()       # an even spread misses both
-    assert varied(np.zeros((5, 2)), 3) == [0] and varied(shapes[:0], 3) == []
