@@ -40,7 +40,8 @@ from ..preprocess.mouth_blur import mouth_blur_picture
 from .region import keypoint_heatmap, mouth_region_mask
 from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
 from .bank import BANK_REACH
-from .finish import KEEP_CLASSES, colour_reference, match_colour, near_mouth, sharpen
+from .finish import (KEEP_CLASSES, bank_keep, colour_reference, match_colour, near_mouth,
+                     sharpen)
 from .models import LipSyncModels
 from .native import NativeWarp
 
@@ -375,9 +376,8 @@ class CharacterState:
         keep = (probs[:, face].sum(dim=1) * near_mouth(probs, shown) if self.refine
                 else torch.ones_like(probs[:, 0]))
         banked = [k for k, r in enumerate(rows) if r is not None]
-        if self.refine and banked:       # the bank's own skin: the whole face, not the mouth
-            keep[banked] = torch.maximum(probs[banked][:, face].sum(dim=1),
-                                         shown[banked][:, face].sum(dim=1))
+        if self.refine and banked:       # the bank's own skin: the whole face, and its jaw
+            keep[banked] = bank_keep(probs[banked], shown[banked])
         exemplars = [None if r is None else models.bank.exemplar(r) for r in rows]
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
                 keep.float().cpu().numpy(), parts, exemplars)

@@ -57,6 +57,19 @@ def near_mouth(input_probs: torch.Tensor, made_probs: torch.Tensor) -> torch.Ten
                                     padding=reach)[:, 0]
 
 
+def bank_keep(input_probs: torch.Tensor, bank_probs: torch.Tensor) -> torch.Tensor:
+    """(N, S, S) in [0, 1]: where a bank's mouth (the character's own skin and jaw) is
+    kept: wherever the input shows the face, and where it shows the background but the
+    bank's mouth the face (a jaw dropped past the input's chin). Hair or anything else
+    over the input's face stays.
+
+    input_probs, bank_probs: (N, 12, S, S) parser class probabilities."""
+    face = list(KEEP_CLASSES)
+    background = CLASS_NAMES.index("background")
+    return (input_probs[:, face].sum(dim=1)
+            + input_probs[:, background] * bank_probs[:, face].sum(dim=1))
+
+
 def colour_reference(crops: torch.Tensor, probs: torch.Tensor, made: torch.Tensor,
                      rest: torch.Tensor | None = None, rest_probs: torch.Tensor | None = None
                      ) -> tuple[torch.Tensor, torch.Tensor]:

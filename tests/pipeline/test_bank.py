@@ -152,3 +152,18 @@ def test_an_exemplar_of_a_box_its_size_is_the_frames_own_pixels_jaw_included():
     back = place_exemplar(scaled, box, rect).astype(np.float32)
     assert not np.array_equal(back, placed) and back.shape == placed.shape
 
+
+
+def test_a_banks_mouth_keeps_the_inputs_hair_and_may_drop_the_jaw_over_its_background():
+    from lipsync.core.models.parser import CLASS_NAMES
+    from lipsync.core.pipeline.finish import bank_keep
+
+    def probs(*names):                                  # one pixel per name, certain
+        p = torch.zeros(1, len(CLASS_NAMES), 1, len(names))
+        for x, name in enumerate(names):
+            p[0, CLASS_NAMES.index(name), 0, x] = 1
+        return p
+
+    made = bank_keep(probs("skin", "hair", "background", "background", "lower lip"),
+                     probs("skin", "skin", "skin", "background", "teeth"))
+    assert made[0, 0].tolist() == [1, 0, 1, 0, 1]
