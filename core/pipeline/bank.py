@@ -24,6 +24,7 @@ Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,8 @@ import torch
 
 from ..models.weights import BESIDE, load_weights
 from .crop import crop, uncrop
+
+log = logging.getLogger(__name__)
 
 SIDE_RANGE = (64, 512)  # px: the exemplars' side, the crop boxes' own, within this range
 BANK_MAX = 600        # exemplars kept at most (evenly over the learnt frames) ...
@@ -143,8 +146,13 @@ class MouthBank:
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> "MouthBank | None":
-        """The bank stored among `tensors`, or None when they hold none."""
+        """The bank stored among `tensors`, or None when they hold none (a warning when
+        they hold one of before the jaw, which is not used)."""
         if not all(name in tensors for name in BANK_TENSORS):
+            if BESIDE + "large" in tensors:
+                log.warning("this learnt file's mouth bank is of an older version (its "
+                            "mouths lack the jaw) and is not used; learn the character "
+                            "again to rebuild it")
             return None
         small, large = (tensors[name].numpy() for name in BANK_TENSORS)
         return cls(small.astype(np.float32) / 255, large.astype(np.uint8))

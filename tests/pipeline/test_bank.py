@@ -47,7 +47,7 @@ def test_the_closest_mouth_is_picked_and_a_crop_unlike_any_keeps_its_own_pixels(
     assert np.allclose(bank.exemplar(1), bank.large[1] / 255)
 
 
-def test_a_bank_is_spread_over_the_frames_at_their_own_size_and_survives_storage():
+def test_a_bank_is_spread_over_the_frames_at_their_own_size_and_survives_storage(caplog):
     assert spread(range(1000)) == set(np.linspace(0, 999, BANK_MAX).round().astype(int))
     assert spread([3, 5], 10) == {3, 5} and spread([]) == set()
     boxes = np.array([[0, 0, 190, 190], [10, 10, 205, 205], [0, 0, 900, 900]], np.float32)
@@ -62,6 +62,11 @@ def test_a_bank_is_spread_over_the_frames_at_their_own_size_and_survives_storage
     assert np.abs(again.small - bank.small).max() <= 0.5 / 255 + 1e-6
     assert np.array_equal(again.large, bank.large)
     assert MouthBank.from_tensors({}) is None
+    old = {"bank.small": torch.zeros(1, 3, 4, 4, dtype=torch.uint8),
+           "bank.large": torch.zeros(1, 8, 8, 3, dtype=torch.uint8)}   # before the jaw
+    with caplog.at_level("WARNING"):
+        assert MouthBank.from_tensors(old) is None
+    assert "older version" in caplog.text and "learn the character again" in caplog.text
 
 
 def test_the_frame_gets_the_exemplars_detail_with_the_generated_mouths_colour():
