@@ -350,8 +350,8 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bo
 def _region_mask(made: Generated, rect: tuple[int, int, int, int],
                  edge: np.ndarray) -> np.ndarray:
     """(h, w) float32 mask over `rect`: the keypoint mouth region, faded to 0 at the edge
-    of `edge` (the box whose pixels are drawn: the crop box, or the bank's), times the
-    parser's (blurred) face probability near the mouth. 0 exactly outside."""
+    of `edge` (the box whose pixels are drawn: the crop box, or the bank's), times where
+    the parser keeps them (`Generated.keep`, blurred). 0 exactly outside."""
     x0, y0, x1, y1 = rect
     shape = (y1 - y0, x1 - x0)
     mask = np.max([mouth_region_mask(points - np.array([x0, y0], np.float32), shape)
