@@ -19,7 +19,7 @@ Arrays (F' = visible frames, S = the generator's side; images in [0, 1]):
     region (the frame's own mouth and the rest mouth carried into it),
     audio (F', 1, M, W) each frame's audio window, reference (3, S, S);
     bank: footage's own mouths at their crop boxes' size (`core.pipeline.bank`), at most
-    `BANK_MAX` spread over the frames; renders have none (`collect_bank` makes theirs from
+    `bank.bank_size` of them spread over the frames; renders have none (`collect_bank` makes theirs from
     renders at the shot's size).
 """
 
