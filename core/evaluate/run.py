@@ -17,10 +17,10 @@ parser's teeth + mouth-interior and lip masks, against the truth's from the fact
 keypoints: the inner lip contour's height; the same parser measure on the truth frames
 gives its ceiling), PSNR and SSIM in the
 mouth region (the ellipses of `core.pipeline.region` around the input's keypoints and, when
-re-voiced, the rest mouth carried into each frame: the only place the product may change;
-the same pixels whatever the composite's mask) against the truth
-(neutral and dubbed; the still input's head does not follow the truth's), whether every
-pixel outside the region is the input's, flicker there against the truth's own, sharpness
+re-voiced, the rest mouth carried into each frame; the same pixels whatever the
+composite's mask) against the truth (neutral and dubbed; the still input's head does not
+follow the truth's), whether every pixel outside the only place the product may change is
+the input's (that region; with a learnt character's bank, the larger `JAW` region), flicker there against the truth's own, sharpness
 (the Laplacian's variance there, output over truth: 1 is as sharp as the render) and
 motion (mean |output - input| over mean |truth - input| there: 1 moves as much as the
 truth). Every measure is also taken of doing nothing (the input as the output), the
@@ -51,7 +51,7 @@ from ..pipeline.run import PipelineOptions, lipsync_frames
 from ..preprocess.frames import read_frame
 from ..preprocess.keypoints import INNER, KeypointTrack, contour_heights
 from ..progress import ProgressFn, no_progress
-from ..pipeline.region import mouth_region_mask
+from ..pipeline.region import JAW, MOUTH, RegionForm, mouth_region_mask
 from .metrics import correlation, flicker, motion, psnr, sharpness, ssim, sync_score
 from .report import TARGETS, breakdown, summarise, write_report
 
@@ -122,10 +122,11 @@ def evaluate_case(models: LipSyncModels, case: Case, work: Path,
     lipsync_frames(paths, [CharacterTrack(case.clip_id, case.keypoints, case.samples)],
                    timing, work / "out", options, models=models)
     out = np.stack([read_frame(work / "out" / p.name) for p in paths])
-    region = _mouth_regions(CharacterState(CharacterTrack(case.clip_id, case.keypoints,
-                                                          case.samples), len(out), timing,
-                                           models, revoice=options.job.revoice), out.shape[1:3])
-    measure = _Measures(models, case, timing, judge or models.sync, region)
+    state = CharacterState(CharacterTrack(case.clip_id, case.keypoints, case.samples),
+                           len(out), timing, models, revoice=options.job.revoice)
+    region = _mouth_regions(state, out.shape[1:3])
+    allowed = region if models.bank is None else _mouth_regions(state, out.shape[1:3], JAW)
+    measure = _Measures(models, case, timing, judge or models.sync, region, allowed)
     return measure(out), measure(case.frames), _strip(case, out)
 
 
@@ -134,9 +135,9 @@ class _Measures:
     nothing"), against the case's truth, which is measured once."""
 
     def __init__(self, models: LipSyncModels, case: Case, timing: AudioTiming,
-                 judge: SyncExpert, region: np.ndarray):
-        self.models, self.case, self.timing, self.judge, self.region = \
-            models, case, timing, judge, region
+                 judge: SyncExpert, region: np.ndarray, allowed: np.ndarray):
+        self.models, self.case, self.timing, self.judge, self.region, self.allowed = \
+            models, case, timing, judge, region, allowed
         truth = self._state(case.truth, case.framing)
         self.truth_score = sync_score(judge, _stack(truth.passes, len(case.truth)),
                                       truth.mfcc, timing)
@@ -171,7 +172,8 @@ class _Measures:
             if paired else float("nan"),
             "ssim": float(np.nanmean([ssim(o, t, m) for o, t, m in zip(out, case.truth, region)]))
             if paired else float("nan"),
-            "outside_identical": bool(np.array_equal(out[~region], case.frames[~region])),
+            "outside_identical": bool(np.array_equal(out[~self.allowed],
+                                                     case.frames[~self.allowed])),
             "flicker": flicker(out, region), "truth_flicker": flicker(case.truth, region),
             "sharpness": sharpness(out, region) / self.truth_sharpness
             if paired else float("nan"),
@@ -206,15 +208,17 @@ def _parser_opening(models: LipSyncModels, crops: np.ndarray) -> np.ndarray:
     return opening
 
 
-def _mouth_regions(state: CharacterState, shape: tuple[int, int]) -> np.ndarray:
-    """(F, H, W) bool: where the product may change pixels, whatever its matte: on the
-    frames where the mouth is visible, the mouth regions (`mouth_region_mask` > 0) of the
-    state's `region_points` (the input's keypoints; when re-voiced also the rest mouth
-    carried into the frame)."""
+def _mouth_regions(state: CharacterState, shape: tuple[int, int],
+                   form: RegionForm = MOUTH) -> np.ndarray:
+    """(F, H, W) bool: on the frames where the mouth is visible, the regions of `form`
+    (`mouth_region_mask` > 0) of the state's `region_points` (the input's keypoints; when
+    re-voiced also the rest mouth carried into the frame). `MOUTH`: where the measures
+    read; with `JAW` where a learnt character's bank is drawn, where the product may
+    change pixels, whatever its matte."""
     regions = np.zeros((state.n_frames, *shape), bool)
     for i in np.flatnonzero(state.visible):
         for points in state.region_points(i):
-            regions[i] |= mouth_region_mask(points, shape) > 0
+            regions[i] |= mouth_region_mask(points, shape, form=form) > 0
     return regions
 
 

@@ -3,23 +3,24 @@
 Learning (`core.learn`) sees the character's own mouth speaking: Learn Character's
 renders, or a speaker's footage. The generator learns from them at its size (64 px), and
 its mouths come out soft when the mouth is larger in the frame. The bank keeps some of
-those mouths at the frame's own size (`bank_side`): each the square of its frame's crop
-box moved down by `BANK_DROP` (`bank_box`), which holds the jaw the crop box cuts, cut by
-whole pixels (`cut_exemplar`; resampling would halve a render's detail). Learn Character
-renders some speaking frames at the shot's size for it.
+those mouths at the frame's own size (`bank_side`): each a square around its frame's crop
+box, larger and lower (`bank_box`: it holds the `region.JAW` region, the jaw's whole drop,
+which the crop box cuts), cut by whole pixels (`cut_exemplar`; resampling would halve a
+render's detail). Learn Character renders some speaking frames at the shot's size for it.
 
 Per generated frame the pipeline picks the exemplar closest to the generated crop, its
 change from the input taken `BANK_REACH` times as far (mean squared difference in the
 mouth region, at the networks' size), and draws its pixels by whole pixels
-(`place_exemplar`) over the whole mouth region, jaw included, wherever the input or the
+(`place_exemplar`) over the whole `region.JAW` region, wherever the input or the
 exemplar shows the face (`WHOLE_ABOVE`: not faded into the input as the generator's are),
-its colour following the generated mouth's at the scale of `COLOUR_SIGMA`
-(`native.native_pixels`). The timing and the shape come from the generator, the lips,
-teeth, tongue and jaw from the character's own mouth (Video Rewrite-style retrieval;
+its light following the frame's where the mouth does not move it (`exemplar_pixels`). The
+timing and the shape come from the generator, the lips, teeth, tongue and jaw from the
+character's own mouth (Video Rewrite-style retrieval;
 figures: docs/experiments.md). A generated crop further than `MAX_MISMATCH` from every
 exemplar keeps the generator's own pixels.
 
-Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8).
+Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8), with the
+exemplars' box (`BANK_GEOMETRY`, float32) as `BOX_TENSOR`.
 """
 
 from __future__ import annotations
@@ -40,17 +41,19 @@ BANK_MAX = 600        # exemplars kept at most (evenly over the learnt frames) .
 BANK_BYTES = 120e6    # ... and at most this many bytes of them
 PASTE_SLACK = 2.0     # px: a box this close to the exemplars' side is cut and drawn by
                       # whole pixels, never resampled (resampling halves a render's detail)
-COLOUR_SIGMA = 0.3    # crop sides: the exemplar's colour follows the generated mouth's
+MIN_STATIC = 50       # px: the frame's light is matched when this many pixels show it
 BANK_REACH = 1.4      # the mouth is chosen for the generated crop's change from the input
                       # times this: the generator opens mouths 0.6-0.7 as far as the truth
 WHOLE_ABOVE = 0.02    # a bank's mouth is drawn whole where the blend mask exceeds this (its
                       # skin is the character's own: no fade into the input is needed)
 MAX_MISMATCH = 0.12   # RMS difference (0-1 units) in the mouth region above which a
                       # generated crop keeps its own pixels
-BANK_DROP = 0.15      # crop sides: the exemplars' box is the crop box moved down this far,
-                      # to hold the mouth region's bottom (the jaw), which the crop box cuts
+BANK_GEOMETRY = (1.25, 0.38)   # the exemplars' box: its side and how far its centre lies
+                               # below the crop box's, in crop sides (it holds `region.JAW`)
+OLD_GEOMETRY = (1.0, 0.15)     # the box of the files that store none (2026-12-04)
 BANK_TENSORS = (BESIDE + "small", BESIDE + "jaw")   # (files of 2026-12-04 held
                                                     # "bank.large", without the jaw: unread)
+BOX_TENSOR = BESIDE + "box"
 
 
 def spread(indices, most: int = BANK_MAX) -> set[int]:
@@ -60,18 +63,22 @@ def spread(indices, most: int = BANK_MAX) -> set[int]:
     return {indices[k] for k in picks} if indices else set()
 
 
-def bank_box(box: np.ndarray) -> np.ndarray:
+def bank_box(box: np.ndarray, geometry: tuple[float, float] = BANK_GEOMETRY) -> np.ndarray:
     """The exemplars' box (..., 4) px of crop boxes `box` (..., 4) (x0, y0, x1, y1): the
-    same square moved down by `BANK_DROP` of its side."""
+    square `geometry` (side, drop) in crop sides (`BANK_GEOMETRY`)."""
     box = np.asarray(box, np.float32)
-    drop = BANK_DROP * (box[..., 2] - box[..., 0])
-    return box + np.stack([np.zeros_like(drop), drop] * 2, axis=-1)
+    scale, drop = geometry
+    side = box[..., 2] - box[..., 0]
+    cx, cy = (box[..., 0] + box[..., 2]) / 2, (box[..., 1] + box[..., 3]) / 2 + drop * side
+    half = scale * side / 2
+    return np.stack([cx - half, cy - half, cx + half, cy + half], axis=-1)
 
 
 def bank_side(boxes: np.ndarray) -> int:
-    """The exemplars' side (px) for crop boxes (F, 4) px: their median side, within
-    `SIDE_RANGE`."""
-    return int(np.clip(round(float(np.median(boxes[:, 2] - boxes[:, 0]))), *SIDE_RANGE))
+    """The exemplars' side (px) for crop boxes (F, 4) px: their `bank_box`es' median side,
+    within `SIDE_RANGE`."""
+    sides = np.diff(bank_box(boxes)[:, ::2], axis=1)
+    return int(np.clip(round(float(np.median(sides))), *SIDE_RANGE))
 
 
 def bank_size(side: int) -> int:
@@ -101,12 +108,11 @@ def cut_exemplar(frame: np.ndarray, box: np.ndarray, side: int) -> np.ndarray:
     return frame[ys[:, None], xs[None, :]]
 
 
-def place_exemplar(exemplar: np.ndarray, box: np.ndarray,
+def place_exemplar(exemplar: np.ndarray, big: np.ndarray,
                    rect: tuple[int, int, int, int]) -> np.ndarray:
     """An exemplar (B, B, 3) (`cut_exemplar`) over frame pixels `rect` = (x0, y0, x1, y1)
-    for the crop box `box` (4,) px, as `cut_exemplar` cut it: moved by whole pixels, else
-    resampled (`crop.uncrop`); outside the exemplar its edge repeated."""
-    big = bank_box(box)
+    for its box `big` (4,) px (a `bank_box`), as `cut_exemplar` cut it: moved by whole
+    pixels, else resampled (`crop.uncrop`); outside the exemplar its edge repeated."""
     side = exemplar.shape[0]
     corner = _whole_pixels(big, side)
     if corner is None:
@@ -116,14 +122,38 @@ def place_exemplar(exemplar: np.ndarray, box: np.ndarray,
     return exemplar[ys[:, None], xs[None, :]]
 
 
+def exemplar_pixels(exemplar: "Exemplar", rect: tuple[int, int, int, int], light: np.ndarray,
+                    static: np.ndarray) -> np.ndarray:
+    """A bank's mouth over frame pixels `rect` -> (h, w, 3) float32 sRGB in [0, 1]: its own
+    pixels (`place_exemplar`), offset by the median difference of the frame `light`
+    (h, w, 3) float32 sRGB from them where `static` (h, w) bool (what the mouth does not
+    move), so that it takes the frame's light (footage's exposure); as they are when fewer
+    than `MIN_STATIC` pixels are static."""
+    own = place_exemplar(exemplar.pixels, exemplar.box, rect)
+    if int(static.sum()) < MIN_STATIC:
+        return own
+    offset = np.median(light[static] - own[static], axis=0)
+    return np.clip(own + offset, 0.0, 1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    """A bank's mouth drawn on one frame: `pixels` (B, B, 3) float32 in [0, 1] over the
+    frame's box `box` (4,) px (`bank_box` of its crop box)."""
+
+    pixels: np.ndarray
+    box: np.ndarray
+
+
 @dataclass(frozen=True, eq=False)
 class MouthBank:
     """small: (K, 3, S, S) float32 in [0, 1], the exemplars' crops at the networks' side S
     (for matching); large: (K, B, B, 3) uint8 sRGB, the same frames' `bank_box` crops at
-    side B (`bank_side`)."""
+    side B (`bank_side`); geometry: the `bank_box` they were cut with."""
 
     small: np.ndarray
     large: np.ndarray
+    geometry: tuple[float, float] = BANK_GEOMETRY
     _on_device: dict = field(default_factory=dict, repr=False)   # device -> `small` there
 
     def __len__(self) -> int:
@@ -139,10 +169,12 @@ class MouthBank:
         return cls(np.asarray(small, np.float32), np.asarray(large, np.uint8))
 
     def to_tensors(self) -> dict[str, torch.Tensor]:
-        """The bank as uint8 tensors named `BANK_TENSORS`."""
+        """The bank as uint8 tensors named `BANK_TENSORS` and its geometry (`BOX_TENSOR`)."""
         small = np.rint(np.clip(self.small, 0, 1) * 255).astype(np.uint8)
-        return dict(zip(BANK_TENSORS, (torch.from_numpy(small),
-                                       torch.from_numpy(np.ascontiguousarray(self.large)))))
+        tensors = dict(zip(BANK_TENSORS, (torch.from_numpy(small),
+                                          torch.from_numpy(np.ascontiguousarray(self.large)))))
+        tensors[BOX_TENSOR] = torch.tensor(self.geometry, dtype=torch.float32)
+        return tensors
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> "MouthBank | None":
@@ -155,7 +187,9 @@ class MouthBank:
                             "again to rebuild it")
             return None
         small, large = (tensors[name].numpy() for name in BANK_TENSORS)
-        return cls(small.astype(np.float32) / 255, large.astype(np.uint8))
+        geometry = (tuple(float(v) for v in tensors[BOX_TENSOR]) if BOX_TENSOR in tensors
+                    else OLD_GEOMETRY)
+        return cls(small.astype(np.float32) / 255, large.astype(np.uint8), geometry)
 
     @classmethod
     def of_file(cls, path) -> "MouthBank | None":
@@ -182,7 +216,6 @@ class MouthBank:
             self._on_device[key] = torch.from_numpy(self.small).to(device)
         return self._on_device[key]
 
-    def exemplar(self, row: int) -> np.ndarray:
-        """(B, B, 3) float32 in [0, 1]: the exemplar of `row` at its own size (a crop of
-        its `bank_box`)."""
-        return self.large[row].astype(np.float32) / 255
+    def exemplar(self, row: int, box: np.ndarray) -> Exemplar:
+        """The exemplar of `row` at its own size, drawn on a frame of crop box `box` (4,) px."""
+        return Exemplar(self.large[row].astype(np.float32) / 255, bank_box(box, self.geometry))

@@ -37,9 +37,9 @@ from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
 from ..preprocess.keypoints import Face, KeypointTrack, contour_heights
 from ..preprocess.mouth_blur import mouth_blur_picture
-from .region import keypoint_heatmap, mouth_region_mask
+from .region import jaw_face, keypoint_heatmap, mouth_region_mask
 from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
-from .bank import BANK_REACH
+from .bank import BANK_REACH, Exemplar
 from .finish import (KEEP_CLASSES, bank_keep, colour_reference, match_colour, near_mouth,
                      sharpen)
 from .models import LipSyncModels
@@ -86,12 +86,12 @@ class Generated:
     regions: list[np.ndarray]   # (25, 2) keypoint sets, frame px, whose mouth regions
                                 # together are where pixels may change (`region_points`)
     face: np.ndarray       # (4,) the face box (x0, y0, x1, y1), frame px: nothing changes
-                           # outside it
+                           # outside it (a bank's mouth's: down to its jaw, `jaw_face`)
     warp: NativeWarp | None = None   # a warping generator's parts: `rgb` is then its
                                      # synthesised colour, applied with the warped
                                      # reference frame at frame resolution (`native`)
-    exemplar: np.ndarray | None = None   # (B, B, 3) float32: a learnt character's own
-                                         # mouth for this frame (`bank`), or None
+    exemplar: Exemplar | None = None   # a learnt character's own mouth for this frame
+                                       # (`bank`), or None
 
 
 class CharacterState:
@@ -296,8 +296,11 @@ class CharacterState:
                 warp = None if parts is None else NativeWarp(
                     parts.flow[k].permute(1, 2, 0).float().cpu().numpy(),
                     parts.blend[k, 0].float().cpu().numpy(), *self.reference_pixels)
-                out[i] = Generated(self.boxes[i], rgb[k], keep[k], self.region_points(i),
-                                   self.track.keypoints.boxes[i, 0], warp, exemplars[k])
+                regions, face = self.region_points(i), self.track.keypoints.boxes[i, 0]
+                if exemplars[k] is not None:
+                    face = jaw_face(face, regions)
+                out[i] = Generated(self.boxes[i], rgb[k], keep[k], regions, face, warp,
+                                   exemplars[k])
         return out
 
     def _bank_rows(self, indices: list[int], wanted: torch.Tensor) -> list[int | None]:
@@ -379,7 +382,8 @@ class CharacterState:
         banked = [k for k, r in enumerate(rows) if r is not None]
         if self.refine and banked:       # the bank's own skin: the whole face, and its jaw
             keep[banked] = bank_keep(probs[banked], shown[banked])
-        exemplars = [None if r is None else models.bank.exemplar(r) for r in rows]
+        exemplars = [None if r is None else models.bank.exemplar(r, self.boxes[i])
+                     for r, i in zip(rows, indices)]
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
                 keep.float().cpu().numpy(), parts, exemplars)
 

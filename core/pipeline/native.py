@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .bank import COLOUR_SIGMA, place_exemplar
 from .crop import uncrop
 
 
@@ -40,35 +39,13 @@ class NativeWarp:
 
 
 def native_pixels(colour: np.ndarray, box: np.ndarray, rect: tuple[int, int, int, int],
-                  warp: NativeWarp | None = None,
-                  exemplar: np.ndarray | None = None) -> np.ndarray:
+                  warp: NativeWarp | None = None) -> np.ndarray:
     """The generated mouth over frame pixels `rect` = (x0, y0, x1, y1) (ints, end
     exclusive) -> (y1-y0, x1-x0, 3) float32 sRGB in [0, 1].
 
     colour: (S, S, 3) float32, the model-size crop of `box` (an RGB generator's output, or a
-    warping generator's synthesised colour); warp: the warping generator's parts, or None;
-    exemplar: (B, B, 3) float32 in [0, 1], a learnt character's own mouth for this frame
-    (`bank.MouthBank.nearest`, `bank.cut_exemplar` of `box`): its pixels are drawn, with
-    the generated mouth's colour at the scale of `bank.COLOUR_SIGMA` (outside `box`, the
-    colour shift nearest inside it).
+    warping generator's synthesised colour); warp: the warping generator's parts, or None.
     """
-    made = _generated(colour, box, rect, warp)
-    if exemplar is None:
-        return made
-    own = place_exemplar(exemplar, box, rect)
-    sigma = COLOUR_SIGMA * float(box[2] - box[0])
-    x0, y0, x1, y1 = rect                 # the generated colour holds inside `box` only
-    ys, xs = np.mgrid[y0:y1, x0:x1]
-    inside = ((xs >= box[0]) & (xs < box[2]) & (ys >= box[1]) & (ys < box[3]))
-    inside = inside.astype(np.float32)[..., None]
-    shift = cv2.GaussianBlur((made - own) * inside, (0, 0), sigma).reshape(own.shape)
-    reach = cv2.GaussianBlur(inside, (0, 0), sigma).reshape(inside.shape)
-    return np.clip(own + shift / np.maximum(reach, 1e-3), 0.0, 1.0)
-
-
-def _generated(colour: np.ndarray, box: np.ndarray, rect: tuple[int, int, int, int],
-               warp: NativeWarp | None) -> np.ndarray:
-    """`native_pixels` of the generator alone."""
     drawn = uncrop(colour, box, rect)
     if warp is None:
         return np.clip(drawn, 0.0, 1.0)

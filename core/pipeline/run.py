@@ -37,8 +37,8 @@ from ..audio import AudioTiming
 from ..errors import FrameError, InputError
 from ..preprocess.frames import enable_exr, read_frame_raw
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
-from .region import mouth_region_bounds, mouth_region_mask
-from .bank import WHOLE_ABOVE, bank_box
+from .region import JAW, MOUTH, RegionForm, mouth_region_bounds, mouth_region_mask
+from .bank import WHOLE_ABOVE, exemplar_pixels
 from .character import HALF_GROUP, NO_MOUTH, CharacterState, CharacterTrack, Generated
 from .damage import box_pixels, check_inside_faces
 from .crop import uncrop
@@ -324,9 +324,11 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bo
     """Blend one generated mouth into the stored frame `raw` in place (and into `matte`),
     never outside its face box; False when nothing was blended (an empty region)."""
     h, w = raw.shape[:2]
-    edge = made.box if made.exemplar is None else bank_box(made.box)   # what is drawn
+    banked = made.exemplar is not None     # a bank's mouth: its jaw, and its own skin
+    edge = made.exemplar.box if banked else made.box                  # what is drawn
+    form = JAW if banked else MOUTH
     bx0, by0, bx1, by1 = edge
-    bounds = np.array([mouth_region_bounds(points) for points in made.regions])
+    bounds = np.array([mouth_region_bounds(points, form=form) for points in made.regions])
     rx0, ry0 = bounds[:, :2].min(axis=0)
     rx1, ry1 = bounds[:, 2:].max(axis=0)
     fx0, fy0, fx1, fy1 = box_pixels(made.face, raw.shape)
@@ -334,28 +336,45 @@ def _composite(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bo
             min(int(np.ceil(min(bx1, rx1))), fx1), min(int(np.ceil(min(by1, ry1))), fy1))
     if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
         return False
-    mask = _region_mask(made, rect, edge)
-    if made.exemplar is not None:          # the bank's mouth: the character's own skin too
+    mask = _region_mask(made, rect, edge, form)
+    if banked:                             # no fade into the input: the skin is its own
         mask = np.clip(mask / WHOLE_ABOVE, 0.0, 1.0)
     if not (mask > 0).any():
         return False
-    blend_into(raw, rect, native_pixels(made.rgb, made.box, rect, made.warp,
-                                             made.exemplar), mask)
+    if banked:
+        pixels = exemplar_pixels(made.exemplar, rect, to_display(raw[rect[1]:rect[3],
+                                                                      rect[0]:rect[2]]) / 255.0,
+                                 _unmoved(made, rect))
+    else:
+        pixels = native_pixels(made.rgb, made.box, rect, made.warp)
+    blend_into(raw, rect, pixels, mask)
     if matte is not None:
         x0, y0, x1, y1 = rect
         np.maximum(matte[y0:y1, x0:x1], mask, out=matte[y0:y1, x0:x1])
     return True
 
 
-def _region_mask(made: Generated, rect: tuple[int, int, int, int],
-                 edge: np.ndarray) -> np.ndarray:
-    """(h, w) float32 mask over `rect`: the keypoint mouth region, faded to 0 at the edge
-    of `edge` (the box whose pixels are drawn: the crop box, or the bank's), times where
-    the parser keeps them (`Generated.keep`, blurred). 0 exactly outside."""
+def _unmoved(made: Generated, rect: tuple[int, int, int, int]) -> np.ndarray:
+    """(h, w) bool over `rect`: pixels a speaking mouth leaves as they are: outside its
+    `MOUTH` regions and above the mouth's centre (beside the nose, the cheeks)."""
     x0, y0, x1, y1 = rect
     shape = (y1 - y0, x1 - x0)
-    mask = np.max([mouth_region_mask(points - np.array([x0, y0], np.float32), shape)
-                   for points in made.regions], axis=0)
+    corner = np.array([x0, y0], np.float32)
+    mouth = np.max([mouth_region_mask(points - corner, shape) for points in made.regions],
+                   axis=0)
+    rows = np.arange(y0, y1)[:, None] < made.regions[0][24, 1]
+    return (mouth <= 0) & rows
+
+
+def _region_mask(made: Generated, rect: tuple[int, int, int, int],
+                 edge: np.ndarray, form: RegionForm) -> np.ndarray:
+    """(h, w) float32 mask over `rect`: the keypoint mouth region of `form`, faded to 0 at
+    the edge of `edge` (the box whose pixels are drawn: the crop box, or the exemplar's),
+    times where the parser keeps them (`Generated.keep`, blurred). 0 exactly outside."""
+    x0, y0, x1, y1 = rect
+    shape = (y1 - y0, x1 - x0)
+    mask = np.max([mouth_region_mask(points - np.array([x0, y0], np.float32), shape,
+                                     form=form) for points in made.regions], axis=0)
     side = float(edge[2] - edge[0])
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     inside = np.minimum.reduce([xs - edge[0], edge[2] - xs, ys - edge[1], edge[3] - ys])

@@ -58,9 +58,12 @@ def test_heatmap_marks_the_lip_contours():
     assert heat[y, x] > 0.5 and heat[5, 5] == 0
 
 
-def test_the_bounds_hold_the_whole_region():
+@pytest.mark.parametrize("form", ["MOUTH", "JAW"])
+def test_the_bounds_hold_the_whole_region(form):
+    from lipsync.core.pipeline import region
     from lipsync.core.pipeline.region import mouth_region_bounds
 
+    form = getattr(region, form)
     rng = np.random.default_rng(3)
     for _ in range(5):
         angle = rng.uniform(-0.6, 0.6)
@@ -69,8 +72,34 @@ def test_the_bounds_hold_the_whole_region():
         across = np.array([np.cos(angle), np.sin(angle)])
         points = np.repeat(centre[None], 25, axis=0).astype(np.float32)
         points[0], points[6] = centre - half * across, centre + half * across
-        mask = mouth_region_mask(points, (128, 128))
+        mask = mouth_region_mask(points, (160, 160), form=form)
         ys, xs = np.nonzero(mask)
-        x0, y0, x1, y1 = mouth_region_bounds(points)
+        x0, y0, x1, y1 = mouth_region_bounds(points, form=form)
         assert x0 <= xs.min() and xs.max() <= x1 and y0 <= ys.min() and ys.max() <= y1
-        assert (x1 - x0) < 4 * half * 2      # and not much more
+        assert (x1 - x0) < 2 * (form.half_width + 0.2) * half * 2      # and not much more
+
+
+def test_the_jaw_region_holds_the_mouth_region_and_reaches_further_down_only():
+    from lipsync.core.pipeline.region import JAW
+
+    points = _keypoints()
+    mouth, jaw = mouth_region_mask(points, (400, 256)), mouth_region_mask(points, (400, 256),
+                                                                          form=JAW)
+    assert np.all(jaw[mouth > 0] > 0)                     # everything the generator may draw
+    rows = np.flatnonzero((mouth > 0).any(axis=1)), np.flatnonzero((jaw > 0).any(axis=1))
+    assert abs(rows[1][0] - rows[0][0]) <= 1              # the same top (under the nose)
+    assert rows[1][-1] - rows[0][-1] > 0.4 * mouth_width(points)   # the jaw's whole drop
+
+
+def test_a_banks_face_box_reaches_down_to_its_jaw_and_an_empty_box_stays_empty():
+    from lipsync.core.pipeline.region import JAW, jaw_face, mouth_region_bounds
+
+    points = _keypoints()
+    face = np.array([60.0, 40.0, 200.0, 200.0], np.float32)          # ends at the rest chin
+    grown = jaw_face(face, [points])
+    assert np.array_equal(grown[:3], face[:3])                        # sides and top kept
+    bottom = mouth_region_bounds(points, form=JAW)[3]
+    assert bottom > face[3] and grown[3] == pytest.approx(bottom)
+    tall = np.array([60.0, 40.0, 200.0, 400.0], np.float32)
+    assert np.array_equal(jaw_face(tall, [points]), tall)             # never shrinks
+    assert not jaw_face(np.zeros(4, np.float32), [points]).any()      # no face: none

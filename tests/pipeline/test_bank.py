@@ -13,10 +13,11 @@ from lipsync.core.learn.tune import LearnResult
 from lipsync.core.learn.weights import read_learnt, save_learnt
 from lipsync.core.models import shipped
 from lipsync.core.models.generator import load_generator
-from lipsync.core.pipeline.bank import (BANK_DROP, BANK_MAX, MouthBank, bank_box, bank_side,
-                                        bank_size, cut_exemplar, place_exemplar, spread)
+from lipsync.core.pipeline.bank import (BANK_GEOMETRY, BANK_MAX, OLD_GEOMETRY, Exemplar,
+                                        MouthBank, bank_box, bank_side, bank_size,
+                                        cut_exemplar, exemplar_pixels, place_exemplar,
+                                        spread)
 from lipsync.core.pipeline.models import LipSyncModels
-from lipsync.core.pipeline.native import native_pixels
 
 S = 64
 BANK_SIDE = 128
@@ -44,14 +45,17 @@ def test_the_closest_mouth_is_picked_and_a_crop_unlike_any_keeps_its_own_pixels(
     mask = torch.ones(2, 1, S, S)
     query = torch.from_numpy(np.stack([bank.small[1] + 0.02, np.zeros((3, S, S), np.float32)]))
     assert bank.nearest(query, mask) == [1, None]            # black: no mouth of the bank
-    assert np.allclose(bank.exemplar(1), bank.large[1] / 255)
+    box = np.array([10.0, 20.0, 110.0, 120.0])
+    exemplar = bank.exemplar(1, box)
+    assert np.allclose(exemplar.pixels, bank.large[1] / 255)
+    assert np.allclose(exemplar.box, bank_box(box))
 
 
 def test_a_bank_is_spread_over_the_frames_at_their_own_size_and_survives_storage(caplog):
     assert spread(range(1000)) == set(np.linspace(0, 999, BANK_MAX).round().astype(int))
     assert spread([3, 5], 10) == {3, 5} and spread([]) == set()
     boxes = np.array([[0, 0, 190, 190], [10, 10, 205, 205], [0, 0, 900, 900]], np.float32)
-    assert bank_side(boxes) == 195                           # the median side
+    assert bank_side(boxes) == round(195 * BANK_GEOMETRY[0])  # the median exemplar box
     assert bank_side(boxes[2:]) == 512 and bank_side(boxes[:1] / 8) == 64
     assert bank_size(64) == BANK_MAX and 3 * 512 ** 2 * bank_size(512) <= 120e6
     small = np.random.default_rng(0).random((5, 3, 4, 4), dtype=np.float32)
@@ -61,6 +65,10 @@ def test_a_bank_is_spread_over_the_frames_at_their_own_size_and_survives_storage
     again = MouthBank.from_tensors(bank.to_tensors())
     assert np.abs(again.small - bank.small).max() <= 0.5 / 255 + 1e-6
     assert np.array_equal(again.large, bank.large)
+    assert again.geometry == pytest.approx(BANK_GEOMETRY)
+    tensors = bank.to_tensors()
+    del tensors["bank.box"]                  # a file of before the box grew: cut as it was
+    assert MouthBank.from_tensors(tensors).geometry == OLD_GEOMETRY
     assert MouthBank.from_tensors({}) is None
     old = {"bank.small": torch.zeros(1, 3, 4, 4, dtype=torch.uint8),
            "bank.large": torch.zeros(1, 8, 8, 3, dtype=torch.uint8)}   # before the jaw
@@ -69,21 +77,27 @@ def test_a_bank_is_spread_over_the_frames_at_their_own_size_and_survives_storage
     assert "older version" in caplog.text and "learn the character again" in caplog.text
 
 
-def test_the_frame_gets_the_exemplars_detail_with_the_generated_mouths_colour():
-    side = 200
-    box = np.array([100.0, 50.0, 100.0 + side, 50.0 + side])
+def test_the_frame_gets_the_exemplars_detail_in_the_frames_own_light():
+    box = np.array([100.0, 50.0, 300.0, 250.0])
+    big = bank_box(box)
     rect = (120, 70, 280, 230)
-    exemplar = _mouth(0.5, BANK_SIDE)
-    generated = cv2.resize(exemplar, (S, S), interpolation=cv2.INTER_AREA) + 0.1   # warmer
-    plain = native_pixels(generated, box, rect)
-    drawn = native_pixels(generated, box, rect, exemplar=exemplar)
-    assert drawn.shape == plain.shape == (160, 160, 3)
+    exemplar = Exemplar(_mouth(0.5, BANK_SIDE), big)
+    own = place_exemplar(exemplar.pixels, big, rect)
+    light = np.clip(own + 0.1, 0, 1)                            # the frame: brighter
+    static = np.zeros(own.shape[:2], bool)
+    static[:20, :40] = True                                     # where the mouth is still
+    drawn = exemplar_pixels(exemplar, rect, light, static)
+    assert drawn.shape == (160, 160, 3)
+    assert np.abs(drawn - np.clip(own + 0.1, 0, 1)).max() < 1e-5   # its detail, the light
+    plain = cv2.resize(cv2.resize(own, (S, S), interpolation=cv2.INTER_AREA), (160, 160))
 
     def detail(image):
         return cv2.Laplacian(image[..., 1], cv2.CV_32F).var()
 
     assert detail(drawn) > 5 * detail(plain)                 # the stripes at frame size
-    assert abs(drawn.mean() - plain.mean()) < 0.02          # the generated colour
+    few = np.zeros_like(static)
+    few[0, :10] = True                                        # too little to judge the light
+    assert np.array_equal(exemplar_pixels(exemplar, rect, light, few), own)
 
 
 def test_a_learnt_file_holds_its_bank_and_loading_it_gives_the_models_their_bank(tmp_path):
@@ -111,10 +125,10 @@ def test_a_bank_needs_one_large_crop_per_small_one(bad):
         MouthBank.from_crops(*bad)
 
 
-def test_a_banks_mouth_covers_the_whole_mouth_region_where_the_generators_fades():
+def test_a_banks_mouth_covers_the_whole_jaw_region_where_the_generators_fades():
     from lipsync.core.pipeline.character import Generated
     from lipsync.core.pipeline.crop import crop_boxes
-    from lipsync.core.pipeline.region import mouth_region_mask
+    from lipsync.core.pipeline.region import JAW, mouth_region_mask
     from lipsync.core.pipeline.run import _composite
 
     angles = np.linspace(0, 2 * np.pi, 25, endpoint=False)
@@ -124,6 +138,7 @@ def test_a_banks_mouth_covers_the_whole_mouth_region_where_the_generators_fades(
     face = np.array([0.0, 0.0, 200.0, 200.0])
     generated = np.full((S, S, 3), 0.2, np.float32)
     region = mouth_region_mask(points, (200, 200))
+    jaw_region = mouth_region_mask(points, (200, 200), form=JAW)
 
     def composite(exemplar):
         raw = np.full((200, 200, 3), 200, np.uint8)
@@ -131,30 +146,42 @@ def test_a_banks_mouth_covers_the_whole_mouth_region_where_the_generators_fades(
                                   face, None, exemplar), None)
         return raw.astype(np.float32) / 255
 
-    faded, whole = composite(None), composite(np.full((BANK_SIDE, BANK_SIDE, 3), 0.2))
-    rim = (region > 0.05) & (region < 0.5)
+    faded = composite(None)
+    big = bank_box(box)
+    pixels = np.full((BANK_SIDE, BANK_SIDE, 3), 200 / 255, np.float32)   # as the input ...
+    pixels[int((105 - big[1]) / (big[3] - big[1]) * BANK_SIDE):] = 0.2  # ... but the jaw
+    whole = composite(Exemplar(pixels, big))
+    low = np.arange(200)[:, None] > 110                           # below the mouth centre
+    rim = (jaw_region > 0.05) & (jaw_region < 0.5) & low
     assert np.abs(whole[rim] - 0.2).max() < 0.02                  # the bank's mouth, whole
-    assert np.abs(faded[rim] - 0.2).mean() > 0.1                  # the generator's, faded
-    assert np.array_equal(whole[region == 0], faded[region == 0])  # outside: the input
-    jaw = (region > 0.3) & (np.arange(200)[:, None] > box[3])      # under the crop box
+    assert np.abs(faded[region > 0] - 0.2).mean() > 0.1           # the generator's, faded
+    assert np.all(whole[jaw_region == 0] == 200 / 255)            # outside: the input
+    assert np.all(faded[region == 0] == 200 / 255)
+    jaw = (jaw_region > 0.3) & (region == 0) & (np.arange(200)[:, None] > box[3]) & low
     assert jaw.any() and np.abs(whole[jaw] - 0.2).max() < 0.02     # the bank's jaw is drawn
-    assert np.abs(faded[jaw] - 200 / 255).max() < 0.01             # the generator has none
+    assert np.all(faded[jaw] == 200 / 255)                         # the generator has none
 
 
 def test_an_exemplar_of_a_box_its_size_is_the_frames_own_pixels_jaw_included():
-    frame = np.random.default_rng(1).integers(0, 256, (320, 300, 3), dtype=np.uint8)
+    frame = np.random.default_rng(1).integers(0, 256, (420, 360, 3), dtype=np.uint8)
     box = np.array([50.3, 20.7, 250.1, 220.5], np.float32)            # side 199.8 px
-    assert np.allclose(bank_box(box)[[1, 3]], box[[1, 3]] + BANK_DROP * 199.8)
-    exemplar = cut_exemplar(frame, box, 200)
-    assert np.array_equal(exemplar, frame[51:251, 50:250])             # whole pixels
-    rect = (60, 70, 240, 230)
-    placed = place_exemplar(exemplar, box, rect)
-    assert np.array_equal(placed, frame[70:230, 60:240])               # back, not resampled
-    moved = box + np.array([3, 2, 3, 2], np.float32)                   # the head moved
-    assert np.array_equal(place_exemplar(exemplar, moved, rect), frame[68:228, 57:237])
+    big = bank_box(box)
+    scale, drop = BANK_GEOMETRY
+    assert np.allclose(big[2:] - big[:2], scale * 199.8)                # larger ...
+    assert np.allclose((big[1] + big[3]) / 2, (box[1] + box[3]) / 2 + drop * 199.8)  # lower
+    side = round(scale * 199.8)
+    x, y = np.rint((big[:2] + big[2:] - side) / 2).astype(int)
+    exemplar = cut_exemplar(frame, box, side)
+    assert np.array_equal(exemplar, frame[y:y + side, x:x + side])     # whole pixels
+    rect = (x + 10, y + 20, x + side - 10, y + side - 30)
+    placed = place_exemplar(exemplar, big, rect)
+    assert np.array_equal(placed, frame[rect[1]:rect[3], rect[0]:rect[2]])   # not resampled
+    moved = big + np.array([3, 2, 3, 2], np.float32)                   # the head moved
+    assert np.array_equal(place_exemplar(exemplar, moved, rect),
+                          frame[rect[1] - 2:rect[3] - 2, rect[0] - 3:rect[2] - 3])
     scaled = cut_exemplar(frame, box, 150)                              # another side: resampled
     assert scaled.shape == (150, 150, 3)
-    back = place_exemplar(scaled, box, rect).astype(np.float32)
+    back = place_exemplar(scaled, big, rect).astype(np.float32)
     assert not np.array_equal(back, placed) and back.shape == placed.shape
 
 
