@@ -94,5 +94,5 @@ def _bank_lines(bank: dict | None) -> list[str]:
         return []
     return ["## Mouth bank",
             f"- {bank['mouths']} of its own mouths at {bank['side_px']} px: each lip-synced "
-            "frame draws the closest one's pixels, its colour following the generated "
-            "mouth's (`core/pipeline/bank.py`)", ""]
+            "frame draws the closest one's pixels, jaw included, in the frame's own light "
+            "(`core/pipeline/bank.py`)", ""]
