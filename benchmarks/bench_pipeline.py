@@ -271,7 +271,8 @@ def stage_split(cache: Path, n_frames: int, models, batch: int, scratch: Path) -
     from lipsync.core.audio import AudioTiming
     from lipsync.core.pipeline.character import CharacterState
     from lipsync.core.pipeline.pixels import to_display
-    from lipsync.core.pipeline.run import _composite, _encode
+    from lipsync.core.pipeline.composite import composite_mouth
+    from lipsync.core.pipeline.run import _encode
     from lipsync.core.preprocess.frames import read_frame_raw
 
     paths, characters, fps = shot_1080p.shot_inputs(cache, n_frames)
@@ -299,7 +300,7 @@ def stage_split(cache: Path, n_frames: int, models, batch: int, scratch: Path) -
                  lambda: state.generate(list(range(n_frames)), batch))
     outputs = [r.copy() for r in raws]
     del displays
-    timed("composite", lambda: [_composite(o, made[i], None) for i, o in enumerate(outputs)])
+    timed("composite", lambda: [composite_mouth(o, made[i], None) for i, o in enumerate(outputs)])
     encoded = timed("encode PNG", lambda: [_encode(o, ".png") for o in outputs])
     scratch.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,7 +1,7 @@
 """The check after compositing: generated pixels may change only inside the face boxes.
 
-`_composite` clips every blend to its face's box; `check_inside_faces` compares the frame
-to be written with the frame as read, outside those boxes, and stops the run
+`composite.composite_mouth` clips every blend to its face's box; `check_inside_faces`
+compares the frame to be written with the frame as read, outside those boxes, and stops the run
 (`DamageError`) when anything there differs. A box covers the pixels from floor(x0) to
 ceil(x1) - 1 (columns) and floor(y0) to ceil(y1) - 1 (rows), as the compositor rounds.
 Frames are stored-format arrays: (H, W), (H, W, 3) or (H, W, 4), any dtype.

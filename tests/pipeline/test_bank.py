@@ -129,7 +129,7 @@ def test_a_banks_mouth_covers_the_whole_jaw_region_where_the_generators_fades():
     from lipsync.core.pipeline.character import Generated
     from lipsync.core.pipeline.crop import crop_boxes
     from lipsync.core.pipeline.region import JAW, mouth_region_mask
-    from lipsync.core.pipeline.run import _composite
+    from lipsync.core.pipeline.composite import composite_mouth
 
     angles = np.linspace(0, 2 * np.pi, 25, endpoint=False)
     points = np.stack([100 + 30 * np.cos(angles), 100 + 10 * np.sin(angles)], 1)  # (25, 2)
@@ -142,7 +142,7 @@ def test_a_banks_mouth_covers_the_whole_jaw_region_where_the_generators_fades():
 
     def composite(exemplar):
         raw = np.full((200, 200, 3), 200, np.uint8)
-        _composite(raw, Generated(box, generated, np.ones((S, S), np.float32), [points],
+        composite_mouth(raw, Generated(box, generated, np.ones((S, S), np.float32), [points],
                                   face, None, exemplar), None)
         return raw.astype(np.float32) / 255
 

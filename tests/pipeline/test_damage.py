@@ -64,14 +64,14 @@ def test_a_broken_compositor_stops_the_run(monkeypatch, tmp_path):
     from lipsync.core.pipeline.models import LipSyncModels
     from lipsync.core.pipeline.options import LipSyncOptions
 
-    composite = pipeline_run._composite
+    composite = pipeline_run.composite_mouth
 
     def broken(raw, made, matte):
         done = composite(raw, made, matte)
         raw[0, 0] = 255 - raw[0, 0]                 # outside any face
         return done
 
-    monkeypatch.setattr(pipeline_run, "_composite", broken)
+    monkeypatch.setattr(pipeline_run, "composite_mouth", broken)
     face = real_photos.zoomed(data.astronaut())
     paths = real_photos.write(tmp_path / "in", [face] * 3)
     shot = locate_faces(paths, LandmarkModel.load())
