@@ -20,10 +20,10 @@ mouth region (the ellipses of `core.pipeline.region` around the input's keypoint
 re-voiced, the rest mouth carried into each frame; the same pixels whatever the
 composite's mask) against the truth (neutral and dubbed; the still input's head does not
 follow the truth's), whether every pixel outside the only place the product may change is
-the input's (that region; with a learnt character's bank, the larger `JAW` region), flicker there against the truth's own, sharpness
-(the Laplacian's variance there, output over truth: 1 is as sharp as the render) and
-motion (mean |output - input| over mean |truth - input| there: 1 moves as much as the
-truth). Every measure is also taken of doing nothing (the input as the output), the
+the input's (that region; with a learnt character's bank, the larger `JAW` region),
+flicker there against the truth's own, sharpness (the Laplacian's variance there, output
+over truth: 1 is as sharp as the render) and motion (mean |output - input| over mean
+|truth - input| there: 1 moves as much as the truth). Every measure is also taken of doing nothing (the input as the output), the
 baseline a method has to beat.
 """
 

@@ -122,7 +122,16 @@ def place_exemplar(exemplar: np.ndarray, big: np.ndarray,
     return exemplar[ys[:, None], xs[None, :]]
 
 
-def exemplar_pixels(exemplar: "Exemplar", rect: tuple[int, int, int, int], light: np.ndarray,
+@dataclass(frozen=True)
+class Exemplar:
+    """A bank's mouth drawn on one frame: `pixels` (B, B, 3) float32 in [0, 1] over the
+    frame's box `box` (4,) px (`bank_box` of its crop box)."""
+
+    pixels: np.ndarray
+    box: np.ndarray
+
+
+def exemplar_pixels(exemplar: Exemplar, rect: tuple[int, int, int, int], light: np.ndarray,
                     static: np.ndarray) -> np.ndarray:
     """A bank's mouth over frame pixels `rect` -> (h, w, 3) float32 sRGB in [0, 1]: its own
     pixels (`place_exemplar`), offset by the median difference of the frame `light`
@@ -134,15 +143,6 @@ def exemplar_pixels(exemplar: "Exemplar", rect: tuple[int, int, int, int], light
         return own
     offset = np.median(light[static] - own[static], axis=0)
     return np.clip(own + offset, 0.0, 1.0).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class Exemplar:
-    """A bank's mouth drawn on one frame: `pixels` (B, B, 3) float32 in [0, 1] over the
-    frame's box `box` (4,) px (`bank_box` of its crop box)."""
-
-    pixels: np.ndarray
-    box: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)

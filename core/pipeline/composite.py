@@ -27,7 +27,6 @@ KEEP_BLUR = 0.03         # the parser's face probability is blurred by this shar
 def composite_mouth(raw: np.ndarray, made: Generated, matte: np.ndarray | None) -> bool:
     """Blend one generated mouth into the stored frame `raw` in place (and into `matte`),
     never outside its face box; False when nothing was blended (an empty region)."""
-    h, w = raw.shape[:2]
     banked = made.exemplar is not None     # a bank's mouth: its jaw, and its own skin
     edge = made.exemplar.box if banked else made.box                  # what is drawn
     form = JAW if banked else MOUTH
@@ -46,9 +45,8 @@ def composite_mouth(raw: np.ndarray, made: Generated, matte: np.ndarray | None) 
     if not (mask > 0).any():
         return False
     if banked:
-        pixels = exemplar_pixels(made.exemplar, rect, to_display(raw[rect[1]:rect[3],
-                                                                      rect[0]:rect[2]]) / 255.0,
-                                 _unmoved(made, rect))
+        light = to_display(raw[rect[1]:rect[3], rect[0]:rect[2]]) / 255.0
+        pixels = exemplar_pixels(made.exemplar, rect, light, _unmoved(made, rect))
     else:
         pixels = native_pixels(made.rgb, made.box, rect, made.warp)
     blend_into(raw, rect, pixels, mask)
