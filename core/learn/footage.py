@@ -18,9 +18,9 @@ Arrays (F' = visible frames, S = the generator's side; images in [0, 1]):
     heatmaps (F', 1, S, S) the source's lip contours, masks (F', 1, S, S) the mouth
     region (the frame's own mouth and the rest mouth carried into it),
     audio (F', 1, M, W) each frame's audio window, reference (3, S, S);
-    bank: footage's own mouths at their crop boxes' size (`core.pipeline.bank`), at most
-    `bank.bank_size` of them spread over the frames; renders have none (`collect_bank` makes theirs from
-    renders at the shot's size).
+    bank: footage's own mouths at their `bank_box`es' size (`core.pipeline.bank`), at most
+    `bank.bank_size` of them spread over the frames; renders have none (`collect_bank`
+    makes theirs from renders at the shot's size).
 """
 
 from __future__ import annotations

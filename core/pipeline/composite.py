@@ -59,13 +59,18 @@ def composite_mouth(raw: np.ndarray, made: Generated, matte: np.ndarray | None) 
 def _unmoved(made: Generated, rect: tuple[int, int, int, int]) -> np.ndarray:
     """(h, w) bool over `rect`: pixels a speaking mouth leaves as they are: outside its
     `MOUTH` regions and above the mouth's centre (beside the nose, the cheeks)."""
+    rows = np.arange(rect[1], rect[3])[:, None] < made.regions[0][24, 1]
+    return (_regions_over(made, rect, MOUTH) <= 0) & rows
+
+
+def _regions_over(made: Generated, rect: tuple[int, int, int, int],
+                  form: RegionForm) -> np.ndarray:
+    """(h, w) float32 over `rect`: the largest `mouth_region_mask` of `form` of
+    `made.regions`."""
     x0, y0, x1, y1 = rect
-    shape = (y1 - y0, x1 - x0)
     corner = np.array([x0, y0], np.float32)
-    mouth = np.max([mouth_region_mask(points - corner, shape) for points in made.regions],
-                   axis=0)
-    rows = np.arange(y0, y1)[:, None] < made.regions[0][24, 1]
-    return (mouth <= 0) & rows
+    return np.max([mouth_region_mask(points - corner, (y1 - y0, x1 - x0), form=form)
+                   for points in made.regions], axis=0)
 
 
 def _region_mask(made: Generated, rect: tuple[int, int, int, int],
@@ -74,9 +79,7 @@ def _region_mask(made: Generated, rect: tuple[int, int, int, int],
     the edge of `edge` (the box whose pixels are drawn: the crop box, or the exemplar's),
     times where the parser keeps them (`Generated.keep`, blurred). 0 exactly outside."""
     x0, y0, x1, y1 = rect
-    shape = (y1 - y0, x1 - x0)
-    mask = np.max([mouth_region_mask(points - np.array([x0, y0], np.float32), shape,
-                                     form=form) for points in made.regions], axis=0)
+    mask = _regions_over(made, rect, form)
     side = float(edge[2] - edge[0])
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     inside = np.minimum.reduce([xs - edge[0], edge[2] - xs, ys - edge[1], edge[3] - ys])
