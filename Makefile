@@ -100,7 +100,9 @@ data-families: setup
 # scratch on every input version, then rounds of DUB_STEPS on dubbed (else neutral) input
 # only, each going on from the last at a restarted cosine learning rate, so that it follows
 # the audio rather than the source mouth; then SSIM_ROUNDS that add 1 - SSIM of the mouth
-# region to the loss; then the warping head on the families' set.
+# region to the loss; then the warping head on the families' set. The viseme reader needs
+# no data set (it speaks its own): it trains last.
+VISEME_STEPS ?= 3000
 train: data data-families
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
 	  --cosine-lr --augment --eval-every 1000 & \
@@ -130,7 +132,8 @@ train: data data-families
 	done; \
 	cp $$weights $(RUNS)/generator.safetensors; \
 	cp $${weights%.safetensors}.md $(RUNS)/generator.md
-	cp $(RUNS)/{sync,parser,generator}.{safetensors,md} models/
+	$(PY) -m lipsync train visemes --out $(RUNS) --steps $(VISEME_STEPS) --eval-every 250
+	cp $(RUNS)/{sync,parser,generator,visemes}.{safetensors,md} models/
 
 # The evaluation's independent sync expert (another seed, a cosine learning rate; the
 # generator never sees it), on the 240-clip set.

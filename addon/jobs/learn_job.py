@@ -189,9 +189,9 @@ class LearnCharacterJob:
         """Project the rest mouth, then render both versions; yields (done, total, msg)."""
         scene, frames, n = self.scene, self.frames, len(self.frames)
         frame_current = scene.frame_current
-        from ...core.pipeline.bank import spread        # not at register: heavy imports
+        from ...core.pipeline.bank import cover         # not at register: heavy imports
 
-        self.bank_rows = sorted(spread(range(n), BANK_RENDERS))
+        self.bank_rows = cover(self.speech["visemes"], BANK_RENDERS)
         total = 3 * n + len(self.bank_rows)
         try:
             drive(self.controls, np.zeros_like(self.speech["visemes"]), frames[0])
@@ -293,7 +293,7 @@ class LearnCharacterJob:
         bank = collect_bank([self.work / BANK / f"{i + 1:04d}.png" if i in banked else None
                              for i in range(n)],
                             CharacterTrack(req.character, self.track, self.speech["samples"]),
-                            self.timing.fps, self.models, should_cancel)
+                            self.timing.fps, self.models, self.speech["visemes"], should_cancel)
         check_cancel(should_cancel)
         self._writing = True
         save_learnt(self.target, generator, result, self._source(len(footage)), bank)

@@ -21,7 +21,7 @@ from ..errors import AudioError
 from .frontend import FRONT_END
 from .timing import AudioTiming
 
-__all__ = ["AudioFit", "fit_to_frames", "is_silent", "load_audio", "save_wav"]
+__all__ = ["AudioFit", "fit_to_frames", "is_silent", "load_audio", "save_wav", "shot_audio"]
 
 log = logging.getLogger(__name__)
 
@@ -165,3 +165,26 @@ def is_silent(samples: np.ndarray, threshold_db: float = -60.0) -> bool:
         return True
     rms = float(np.sqrt(np.mean(np.square(arr, dtype=np.float64))))
     return rms < 10.0 ** (threshold_db / 20.0)
+
+
+def shot_audio(samples: np.ndarray, timing: AudioTiming, n_frames: int,
+               whose: str) -> tuple[np.ndarray, str | None]:
+    """`whose` audio (N,) float32 padded with silence to cover `n_frames` video frames of
+    `timing` (never cut), and a note when it ends before the last frame or runs past it;
+    AudioError when it is not mono or is silent."""
+    samples = np.asarray(samples, np.float32)
+    if samples.ndim != 1 or samples.size == 0:
+        raise AudioError(f"{whose}: the audio must be mono samples (N,), got shape "
+                         f"{samples.shape}.")
+    if is_silent(samples):
+        raise AudioError(f"{whose}: the audio is silent, so there is nothing to lip-sync to: "
+                         "pick the sound strip or file with the dialogue.")
+    needed = timing.n_samples_for(n_frames)
+    gap = (needed - samples.size) / timing.sample_rate
+    note = None
+    if gap > 1 / timing.fps:
+        note = f"{whose}: the audio ends {gap:.2f} s before the last frame; the mouth rests " \
+               "(silence) after it"
+    elif -gap > 1 / timing.fps:
+        note = f"{whose}: the audio runs {-gap:.2f} s past the last frame; that part is not used"
+    return np.pad(samples, (0, max(needed - samples.size, 0))), note

@@ -34,6 +34,7 @@ import numpy as np
 from ..audio import AudioTiming, group_window
 from ..errors import InputError
 from ..pipeline.character import HALF_GROUP, CharacterState, CharacterTrack
+from ..models.visemes import read_visemes
 from ..pipeline.bank import MouthBank, bank_side, bank_size, cut_exemplar, spread
 from ..pipeline.crop import box_to_crop
 from ..pipeline.models import LipSyncModels
@@ -107,7 +108,7 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
     state.set_reference(to_display(read_frame_raw(paths[rest])), rest)
     size, side = state.size, state.pass_side
     passes = np.zeros((n, 4, size, size), np.float32)
-    crops, inputs, heatmaps, masks, audio, small, large = [], [], [], [], [], [], []
+    crops, inputs, heatmaps, masks, audio, small, large, rows = [], [], [], [], [], [], [], []
     side_px = bank_side(state.boxes[visible])
     banked = spread(visible, bank_size(side_px)) if targets is None else set()
     for i in range(n):
@@ -122,6 +123,7 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
                 if i in banked:
                     large.append(cut_exemplar(frame, state.boxes[i], side_px))
                     small.append(crops[-1])
+                    rows.append(i)
             else:
                 crops.append(_unit(state.crop_frame(to_display(read_frame_raw(targets[i])), i)))
             source = state.points[i]
@@ -136,26 +138,40 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
     return Footage(visible, crops, crops if targets is None else np.stack(inputs), passes,
                    np.stack(heatmaps).astype(np.float32), np.stack(masks).astype(np.float32),
                    np.stack(audio).astype(np.float32), state.reference.numpy(),
-                   MouthBank.from_crops(np.stack(small), np.stack(large)) if small else None)
+                   MouthBank.from_crops(np.stack(small), np.stack(large),
+                                        bank_visemes(state, rows)) if small else None)
 
 
 def collect_bank(paths: Sequence[str | Path | None], track: CharacterTrack, fps: float,
-                 models: LipSyncModels, should_cancel: CancelFn = never_cancel) -> MouthBank:
+                 models: LipSyncModels, visemes: np.ndarray | None = None,
+                 should_cancel: CancelFn = never_cancel) -> MouthBank:
     """The mouth bank of a character's speaking renders `paths` (one per frame of `track`,
     at the shot's resolution; None: not rendered), cropped where a lip-sync run of the
-    shot at rest crops them. InputError when no rendered frame shows the mouth."""
+    shot at rest crops them, with the viseme weights (F, 7) the renders were driven by
+    (`visemes`; None: read in the track's speech). InputError when no rendered frame shows
+    the mouth."""
     state = CharacterState(track, len(paths), AudioTiming(fps=fps), models, revoice="off")
     rendered = [i for i, p in enumerate(paths) if p is not None and state.visible[i]]
     if not rendered:
         raise InputError(f"character '{track.name}': no bank render shows the whole mouth.")
     side_px = bank_side(state.boxes[rendered])
-    small, large = [], []
-    for i in sorted(spread(rendered, bank_size(side_px))):
+    small, large, rows = [], [], sorted(spread(rendered, bank_size(side_px)))
+    for i in rows:
         check_cancel(should_cancel)
         frame = to_display(read_frame_raw(paths[i]))
         small.append(_unit(state.crop_frame(frame, i)))
         large.append(cut_exemplar(frame, state.boxes[i], side_px))
-    return MouthBank.from_crops(np.stack(small), np.stack(large))
+    keys = bank_visemes(state, rows) if visemes is None else np.asarray(visemes)[rows]
+    return MouthBank.from_crops(np.stack(small), np.stack(large), keys)
+
+
+def bank_visemes(state: CharacterState, rows: list[int]) -> np.ndarray | None:
+    """The viseme weights (len(rows), 7) the models' reader reads in the track's speech at
+    frames `rows` (a bank's exemplars), None without a reader."""
+    reader = state.models.reader
+    if reader is None:
+        return None
+    return read_visemes(reader, state.samples, state.timing, state.n_frames)[rows]
 
 
 def _unit(image: np.ndarray) -> np.ndarray:

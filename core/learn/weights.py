@@ -38,7 +38,8 @@ def save_learnt(path: str | Path, generator: Generator, result: LearnResult,
     path = check_target(path)
     learnt = {"source": source, **result.to_dict()}
     if bank is not None:
-        learnt["bank"] = {"mouths": len(bank), "side_px": int(bank.large.shape[1])}
+        learnt["bank"] = {"mouths": len(bank), "side_px": int(bank.large.shape[1]),
+                          "chosen_by": "sound" if bank.visemes is not None else "crop"}
     card = path.with_suffix(".md")
     card.write_text(card_text(path.name, learnt))
     tensors = dict(generator.state_dict())
@@ -94,5 +95,9 @@ def _bank_lines(bank: dict | None) -> list[str]:
         return []
     return ["## Mouth bank",
             f"- {bank['mouths']} of its own mouths at {bank['side_px']} px: each lip-synced "
-            "frame draws the closest one's pixels, jaw included, in the frame's own light "
-            "(`core/pipeline/bank.py`)", ""]
+            f"frame draws the pixels of {CHOSEN_BY[bank.get('chosen_by', 'crop')]}, jaw "
+            "included, in the frame's own light (`core/pipeline/bank.py`)", ""]
+
+
+CHOSEN_BY = {"sound": "the one whose speech the viseme reader read most alike",
+             "crop": "the one closest to the generated mouth"}

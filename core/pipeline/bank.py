@@ -8,19 +8,24 @@ box, larger and lower (`bank_box`: it holds the `region.JAW` region, the jaw's w
 which the crop box cuts), cut by whole pixels (`cut_exemplar`; resampling would halve a
 render's detail). Learn Character renders some speaking frames at the shot's size for it.
 
-Per generated frame the pipeline picks the exemplar closest to the generated crop, its
-change from the input taken `BANK_REACH` times as far (mean squared difference in the
-mouth region, at the networks' size), and draws its pixels by whole pixels
-(`place_exemplar`) over the whole `region.JAW` region, wherever the input or the
-exemplar shows the face (`WHOLE_ABOVE`: not faded into the input as the generator's are),
-its light following the frame's where the mouth does not move it (`exemplar_pixels`). The
-timing and the shape come from the generator, the lips, teeth, tongue and jaw from the
-character's own mouth (Video Rewrite-style retrieval;
-figures: docs/experiments.md). A generated crop further than `MAX_MISMATCH` from every
-exemplar keeps the generator's own pixels.
+Per generated frame the pipeline picks an exemplar (`MouthBank.choose`). A bank that keeps
+its exemplars' viseme weights (`visemes`: what the viseme reader, `models.visemes`, read
+in the speech each was rendered or filmed with) takes the one whose weights are closest to
+those read in the new track at that frame: the character's mouth for that sound (Video
+Rewrite's choice by the sound, not by a drawn guess). Otherwise (files of before
+2026-12-05, or no reader) it takes the exemplar closest to the generated crop, its change
+from the input taken `BANK_REACH` times as far (mean squared difference in the mouth
+region, at the networks' size). Either way a generated crop further than `MAX_MISMATCH`
+from every exemplar keeps the generator's own pixels. The chosen mouth's pixels are drawn
+by whole pixels (`place_exemplar`) over the whole `region.JAW` region, wherever the input
+or the exemplar shows the face (`WHOLE_ABOVE`: not faded into the input as the
+generator's are), its light following the frame's where the mouth does not move it
+(`exemplar_pixels`); the lips, teeth, tongue and jaw are the character's own
+(figures: docs/experiments.md).
 
 Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8), with the
-exemplars' box (`BANK_GEOMETRY`, float32) as `BOX_TENSOR`.
+exemplars' box (`BANK_GEOMETRY`, float32) as `BOX_TENSOR` and their viseme weights
+(float32) as `VISEMES_TENSOR`.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ OLD_GEOMETRY = (1.0, 0.15)     # the box of the files that store none (2026-12-0
 BANK_TENSORS = (BESIDE + "small", BESIDE + "jaw")   # (files of 2026-12-04 held
                                                     # "bank.large", without the jaw: unread)
 BOX_TENSOR = BESIDE + "box"
+VISEMES_TENSOR = BESIDE + "visemes"
 
 
 def spread(indices, most: int = BANK_MAX) -> set[int]:
@@ -61,6 +67,22 @@ def spread(indices, most: int = BANK_MAX) -> set[int]:
     indices = list(indices)
     picks = np.linspace(0, len(indices) - 1, min(len(indices), most)).round().astype(int)
     return {indices[k] for k in picks} if indices else set()
+
+
+def cover(visemes: np.ndarray, most: int) -> list[int]:
+    """At most `most` rows of viseme weights `visemes` (F, 7), sorted, that cover every
+    mouth shape in them: the most neutral row first, then, one at a time, the row furthest
+    (L1) from all rows picked so far (farthest-point sampling), until every row is within
+    reach or `most` are picked."""
+    visemes = np.asarray(visemes, np.float32)
+    if len(visemes) == 0:
+        return []
+    picked = [int(np.argmax(visemes[:, 0]))]
+    gap = np.abs(visemes - visemes[picked[0]]).sum(1)                      # (F,)
+    while len(picked) < min(most, len(visemes)) and gap.max() > 0:
+        picked.append(int(np.argmax(gap)))
+        gap = np.minimum(gap, np.abs(visemes - visemes[picked[-1]]).sum(1))
+    return sorted(picked)
 
 
 def bank_box(box: np.ndarray, geometry: tuple[float, float] = BANK_GEOMETRY) -> np.ndarray:
@@ -149,24 +171,32 @@ def exemplar_pixels(exemplar: Exemplar, rect: tuple[int, int, int, int], light: 
 class MouthBank:
     """small: (K, 3, S, S) float32 in [0, 1], the exemplars' crops at the networks' side S
     (for matching); large: (K, B, B, 3) uint8 sRGB, the same frames' `bank_box` crops at
-    side B (`bank_side`); geometry: the `bank_box` they were cut with."""
+    side B (`bank_side`); geometry: the `bank_box` they were cut with; visemes: (K, 7)
+    float32, the viseme weights read in each exemplar's speech (None: not kept)."""
 
     small: np.ndarray
     large: np.ndarray
     geometry: tuple[float, float] = BANK_GEOMETRY
+    visemes: np.ndarray | None = None
     _on_device: dict = field(default_factory=dict, repr=False)   # device -> `small` there
 
     def __len__(self) -> int:
         return len(self.small)
 
     @classmethod
-    def from_crops(cls, small: np.ndarray, large: np.ndarray) -> "MouthBank":
+    def from_crops(cls, small: np.ndarray, large: np.ndarray,
+                   visemes: np.ndarray | None = None) -> "MouthBank":
         """The bank of crops small (K, 3, S, S) float in [0, 1] and large (K, B, B, 3)
-        uint8, 1 <= K <= `BANK_MAX` (`spread` picks them)."""
+        uint8, 1 <= K <= `BANK_MAX` (`spread` picks them), with their viseme weights
+        (K, 7) or None."""
         if len(small) != len(large) or not 0 < len(small) <= BANK_MAX:
             raise ValueError(f"a mouth bank needs as many large crops as small ones (1-"
                              f"{BANK_MAX}), got {len(small)} and {len(large)}")
-        return cls(np.asarray(small, np.float32), np.asarray(large, np.uint8))
+        if visemes is not None and len(visemes) != len(small):
+            raise ValueError(f"a mouth bank needs viseme weights per exemplar: {len(small)} "
+                             f"exemplars, {len(visemes)} rows of weights")
+        return cls(np.asarray(small, np.float32), np.asarray(large, np.uint8),
+                   visemes=None if visemes is None else np.asarray(visemes, np.float32))
 
     def to_tensors(self) -> dict[str, torch.Tensor]:
         """The bank as uint8 tensors named `BANK_TENSORS` and its geometry (`BOX_TENSOR`)."""
@@ -174,6 +204,8 @@ class MouthBank:
         tensors = dict(zip(BANK_TENSORS, (torch.from_numpy(small),
                                           torch.from_numpy(np.ascontiguousarray(self.large)))))
         tensors[BOX_TENSOR] = torch.tensor(self.geometry, dtype=torch.float32)
+        if self.visemes is not None:
+            tensors[VISEMES_TENSOR] = torch.from_numpy(self.visemes)
         return tensors
 
     @classmethod
@@ -189,25 +221,32 @@ class MouthBank:
         small, large = (tensors[name].numpy() for name in BANK_TENSORS)
         geometry = (tuple(float(v) for v in tensors[BOX_TENSOR]) if BOX_TENSOR in tensors
                     else OLD_GEOMETRY)
-        return cls(small.astype(np.float32) / 255, large.astype(np.uint8), geometry)
+        visemes = tensors[VISEMES_TENSOR].numpy() if VISEMES_TENSOR in tensors else None
+        return cls(small.astype(np.float32) / 255, large.astype(np.uint8), geometry, visemes)
 
     @classmethod
     def of_file(cls, path) -> "MouthBank | None":
         """The bank stored in a learnt generator's file `path`, or None."""
         return cls.from_tensors(load_weights(path)[0])
 
-    def nearest(self, crops: torch.Tensor, masks: torch.Tensor) -> list[int | None]:
+    def choose(self, crops: torch.Tensor, masks: torch.Tensor,
+               visemes: np.ndarray | None = None) -> list[int | None]:
         """Per crop of `crops` (N, 3, S, S) in [0, 1] with its mouth region `masks`
-        (N, 1, S, S) in [0, 1]: the row of the closest exemplar, or None when even that one
-        is further than `MAX_MISMATCH`."""
+        (N, 1, S, S) in [0, 1] and the new track's viseme weights there `visemes` (N, 7)
+        (None: not read): the row of the exemplar to draw (module docstring), or None
+        when even the closest one is further than `MAX_MISMATCH` from the crop."""
         small = self.small_on(crops.device).to(crops.dtype)                   # (K, 3, S, S)
-        out: list[int | None] = []
-        for crop, mask in zip(crops, masks):
-            weight = mask.sum() * 3
-            error = (((small - crop) ** 2) * mask).sum(dim=(1, 2, 3)) / weight.clamp_min(1e-6)
-            best = int(torch.argmin(error))
-            out.append(best if weight > 0 and float(error[best]) <= MAX_MISMATCH ** 2 else None)
-        return out
+        weight = masks.sum(dim=(1, 2, 3)) * 3                                 # (N,)
+        error = torch.stack([(((small - crop) ** 2) * mask).sum(dim=(1, 2, 3))
+                             for crop, mask in zip(crops, masks)])            # (N, K)
+        error = (error / weight.clamp_min(1e-6)[:, None]).cpu().numpy()
+        if visemes is not None and self.visemes is not None:
+            best = np.abs(np.asarray(visemes, np.float32)[:, None] - self.visemes[None]
+                          ).sum(-1).argmin(1)
+        else:
+            best = error.argmin(1)
+        fits = (weight.cpu().numpy() > 0) & (error.min(1) <= MAX_MISMATCH ** 2)
+        return [int(b) if ok else None for b, ok in zip(best, fits)]
 
     def small_on(self, device: torch.device) -> torch.Tensor:
         """`small` as a tensor on `device`, made once per device."""

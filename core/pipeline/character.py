@@ -22,16 +22,18 @@ in training) and shrunk to the networks' side; the generated crop is finished in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from ..audio import FRONT_END, AudioTiming, group_window, is_silent, mfcc
+from ..audio import FRONT_END, AudioTiming, group_window, mfcc, shot_audio
 from ..errors import InputError
 from ..models.config import pass_side
 from ..models.generator import select_inputs
+from ..models.visemes import read_visemes
 from ..models.warp import WarpParts, compose
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
@@ -119,8 +121,10 @@ class CharacterState:
             kp = track.keypoints
             self.boxes = steady_crop_boxes(kp.points[:, 0], self.visible, kp.boxes[:, 0],
                                            self.rest_index)
-        samples = self._fit_audio(np.asarray(track.samples, np.float32), n_frames)
-        self.mfcc = mfcc(samples, timing.front_end)              # (M, T)
+        self.samples, note = shot_audio(track.samples, timing, n_frames,
+                                        f"character '{track.name}'")
+        self.notes += [note] if note else []
+        self.mfcc = mfcc(self.samples, timing.front_end)         # (M, T)
         self.reference: torch.Tensor | None = None               # (3, S, S)
         self.reference_pixels: tuple[np.ndarray, np.ndarray] | None = None  # (display, box)
         self.rest: tuple[np.ndarray, int] | None = None          # revoice: (display, index)
@@ -154,26 +158,6 @@ class CharacterState:
                           "(Re-voice 'Auto' or 'On' in the panel, --revoice auto|on on the "
                           "command line)")
         return False
-
-    def _fit_audio(self, samples: np.ndarray, n_frames: int) -> np.ndarray:
-        """The audio padded with silence to the shot's length (notes say what was done)."""
-        name = self.track.name
-        if samples.ndim != 1 or samples.size == 0:
-            raise InputError(f"character '{name}': the audio must be mono samples (N,), got "
-                             f"shape {samples.shape}.")
-        if is_silent(samples):
-            raise InputError(f"character '{name}': the audio is silent, so there is nothing to "
-                             "lip-sync to: pick the sound strip or file with the dialogue.")
-        fps = self.timing.fps
-        needed = self.timing.n_samples_for(n_frames)
-        gap = (needed - samples.size) / self.timing.sample_rate
-        if gap > 1 / fps:
-            self.notes.append(f"character '{name}': the audio ends {gap:.2f} s before the "
-                              "last frame; the mouth rests (silence) after it")
-        elif -gap > 1 / fps:
-            self.notes.append(f"character '{name}': the audio runs {-gap:.2f} s past the last "
-                              "frame; that part is not used")
-        return np.pad(samples, (0, max(needed - samples.size, 0)))
 
     @property
     def active(self) -> bool:
@@ -303,16 +287,26 @@ class CharacterState:
                                    exemplars[k])
         return out
 
+    @cached_property
+    def visemes(self) -> np.ndarray | None:
+        """The track's viseme weights (n_frames, 7), read when the models' bank keeps its
+        exemplars' (`bank.MouthBank.choose`), else None."""
+        reader, bank = self.models.reader, self.models.bank
+        if reader is None or bank is None or bank.visemes is None:
+            return None
+        return read_visemes(reader, self.samples, self.timing, self.n_frames)
+
     def _bank_rows(self, indices: list[int], wanted: torch.Tensor) -> list[int | None]:
         """Per frame of `indices` with wanted crops `wanted` (N, 3, S, S): the row of the
-        models' bank closest to it (`bank.MouthBank.nearest`), all None without a bank."""
+        models' bank to draw (`bank.MouthBank.choose`), all None without a bank."""
         bank = self.models.bank
         if bank is None:
             return [None] * len(indices)
         size = self.size
         masks = np.stack([mouth_region_mask(self.points[i], (size, size))[None]
                           for i in indices]).astype(np.float32)
-        return bank.nearest(wanted, torch.from_numpy(masks).to(wanted.device))
+        return bank.choose(wanted, torch.from_numpy(masks).to(wanted.device),
+                           None if self.visemes is None else self.visemes[indices])
 
     def _shown_probs(self, rows: list[int | None], made: torch.Tensor) -> torch.Tensor:
         """Parser probabilities (N, 12, S, S) of the mouths the frames will show: the

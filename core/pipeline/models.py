@@ -14,6 +14,7 @@ from ..models.device import pick_device
 from ..models.generator import Generator, load_generator
 from ..models.parser import FaceParser, load_parser
 from ..models.sync import SyncExpert, load_sync_expert
+from ..models.visemes import VisemeReader, load_reader
 from .bank import MouthBank
 
 
@@ -30,6 +31,7 @@ class LipSyncModels:
     parser: FaceParser
     device: torch.device
     bank: MouthBank | None = None
+    reader: VisemeReader | None = None
 
     @property
     def size(self) -> int:
@@ -44,7 +46,9 @@ class LipSyncModels:
     def load(cls, device: str = "auto", folder: str | Path | None = None,
              generator: str | Path | None = None) -> "LipSyncModels":
         """Load `sync`, `generator` and `parser` .safetensors from `folder` (default: the
-        shipped models/), each at the size its weights say; `generator`: a learnt
+        shipped models/), each at the size its weights say, and `visemes` when the folder
+        holds it (the viseme reader; a folder without one chooses a bank's mouths by the
+        generated crop, `bank.MouthBank.choose`); `generator`: a learnt
         generator's file to use instead of the folder's. InputError names a missing,
         corrupt or mismatched file and what to do."""
         folder = Path(folder) if folder else MODELS_DIR
@@ -54,8 +58,11 @@ class LipSyncModels:
         network = load_generator(learnt or folder / "generator.safetensors", torch_device)
         parser = load_parser(folder / "parser.safetensors", torch_device)
         _check_pair(sync, network, f"the weights in '{folder}'")
+        reader_file = folder / "visemes.safetensors"
+        reader = load_reader(reader_file, torch_device) if reader_file.exists() else None
         warm_up_audio()
-        return cls(sync, network, parser, torch_device, learnt and MouthBank.of_file(learnt))
+        return cls(sync, network, parser, torch_device, learnt and MouthBank.of_file(learnt),
+                   reader)
 
     @classmethod
     def for_options(cls, options) -> "LipSyncModels":
@@ -68,7 +75,7 @@ class LipSyncModels:
         generator = load_generator(Path(path), self.device)
         _check_pair(self.sync, generator, f"'{path}' and the sync expert")
         return LipSyncModels(self.sync, generator, self.parser, self.device,
-                             MouthBank.of_file(path))
+                             MouthBank.of_file(path), self.reader)
 
     def parse(self, images: torch.Tensor) -> torch.Tensor:
         """Parser class probabilities of crops: (N, 3, S, S) in [0, 1] -> (N, 12, S, S).

@@ -25,10 +25,14 @@ DESCRIPTIONS = {
     "parser": "Face parser: U-Net on {size}x{size} face crops -> 12 classes (background, skin, "
               "brows, eyes, nose, upper lip, teeth, lower lip, hair, mouth interior), "
               "cross-entropy, then the adjacent-frame fine-tune on pseudo labels.",
+    "visemes": "Viseme reader: 0.34 s of log-mel each side of a 10 ms column -> the weights of "
+               "seven mouth shapes (neutral, closed, open, wide, round, lip on teeth, tongue "
+               "on teeth) that sum to 1, learnt from the factory's phoneme-to-viseme weights.",
 }
 
 
-HEADLINE = {"sync": "accuracy", "parser": "miou", "generator": "neutral_motion_corr"}
+HEADLINE = {"sync": "accuracy", "parser": "miou", "generator": "neutral_motion_corr",
+            "visemes": "opening_corr"}
 
 INTENDED_USE = {
     "sync": "Inside this extension: the frozen expert the generator is trained against "
@@ -42,6 +46,8 @@ INTENDED_USE = {
                  "measured there.",
     "parser": "Inside this extension's pipeline: the mouth matte of the composite, and the "
               "evaluation's mouth-opening measure, on rendered characters' face crops.",
+    "visemes": "Inside this extension: choosing, for each frame of a new speech track, the "
+               "learnt character's own mouth (its mouth bank) whose speech read alike.",
 }
 
 LIMITATIONS = {
@@ -59,6 +65,10 @@ LIMITATIONS = {
     "parser": "Trained on labelled synthetic renders at {size} px; the thin inner-lip gap is a "
               "few pixels, so its opening measure is coarse on small or soft mouths. "
               "Untested on other character styles.",
+    "visemes": "Learnt from espeak-ng's synthetic voices in five languages and the "
+               "factory's rule-made viseme weights: it reads what a rig driven by those "
+               "rules would do, not what a person's lips do; untested on real voices, "
+               "singing and noisy recordings.",
 }
 
 LICENSE = "GPL-3.0-or-later, as the extension (trained only on data this project makes)"
@@ -114,7 +124,7 @@ Contents: intended use and limitations, the data it was trained on, the training
 License: {LICENSE}.
 
 ## Data
-{data_summary(Path(run['data']))}
+{record.get('data_text') or data_summary(Path(run['data']))}
 
 ## Training command
 `{command}`

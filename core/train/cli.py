@@ -1,4 +1,5 @@
-"""`python -m lipsync train {sync,generator,parser} --data DIR --out DIR [--steps N] ...`
+"""`python -m lipsync train {sync,generator,parser} --data DIR --out DIR [--steps N] ...`,
+`python -m lipsync train visemes --out DIR` (its speech is made by the trainer: no --data)
 
 Trains one stage with a progress bar, held-out evaluation every --eval-every steps,
 checkpoints under OUT/<stage>/ (--resume goes on from the last one) and, at the end,
@@ -16,9 +17,10 @@ from pathlib import Path
 
 from ..cli.arguments import add_verbose_argument
 from ..cli.exit_codes import exit_code_of
+from ..errors import InputError
 
-STAGES = ("sync", "generator", "parser")
-DEFAULT_STEPS = {"sync": 10000, "generator": 3000, "parser": 3000}  # the shipped recipe
+STAGES = ("sync", "generator", "parser", "visemes")
+DEFAULT_STEPS = {"sync": 10000, "generator": 3000, "parser": 3000, "visemes": 3000}  # the shipped recipe
 
 
 def make_stage(name: str, args: argparse.Namespace):
@@ -46,6 +48,10 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   ssim_weight=args.ssim_weight,
                                                   flow_weight=args.flow_weight,
                                                   blend_weight=args.blend_weight)
+    if name == "visemes":
+        from .visemes import VisemeStage
+
+        return lambda run, device: VisemeStage(run, device)
     from ..models.parser import ParserConfig
     from .parser import ParserStage
 
@@ -57,7 +63,8 @@ def make_stage(name: str, args: argparse.Namespace):
 def add_parser(commands) -> None:
     train = commands.add_parser("train", help="train a network on a factory data set")
     train.add_argument("stage", choices=STAGES)
-    train.add_argument("--data", required=True, type=Path, help="data set folder (dataset make)")
+    train.add_argument("--data", type=Path, default=None,
+                       help="data set folder (dataset make); not for visemes")
     train.add_argument("--out", type=Path, default=Path("runs"), help="run folder")
     train.add_argument("--steps", type=int, default=None,
                        help="training steps (default: " +
@@ -145,11 +152,14 @@ def _run(args: argparse.Namespace) -> int:
     from ..progress import ConsoleProgress
     from .loop import RunConfig, run_stage
 
+    if (args.data is None) != (args.stage == "visemes"):
+        raise InputError("--data: give the data set folder (dataset make) for sync, generator "
+                         "and parser; the viseme reader makes its own speech (no --data)")
     steps = args.steps if args.steps is not None else DEFAULT_STEPS[args.stage]
     lr = args.lr if args.lr is not None else (2e-4 if args.stage == "generator" else 1e-3)
     if args.stage == "generator" and args.sync is None:
         args.sync = _default_sync(args.out)
-    run = RunConfig(data=str(args.data), out=str(args.out), steps=steps, batch=args.batch,
+    run = RunConfig(data=str(args.data or ""), out=str(args.out), steps=steps, batch=args.batch,
                     lr=lr, device=args.device, seed=args.seed, eval_every=args.eval_every,
                     eval_batches=args.eval_batches,
                     resume=args.resume, max_clips=args.max_clips, eval_split=args.split,

@@ -138,7 +138,8 @@ def _export(stage: Stage, out: Path, config: RunConfig, device: torch.device, se
               "heldout": history[-1]["heldout"] if history else {}, "history": history}
     metadata = {**stage.metadata(), "steps": str(config.steps), "seed": str(config.seed)}
     record["split"] = config.eval_split
-    record["size"] = json.loads(metadata["config"])["size"]
+    record["size"] = json.loads(metadata["config"]).get("size")   # None: reads no crops
+    record["data_text"] = getattr(stage, "data_text", None)        # data not of a data set
     weights = out / f"{stage.name}.safetensors"
     save_weights(weights, stage.export(), metadata)
     (out / f"{stage.name}.json").write_text(json.dumps(record, indent=1))

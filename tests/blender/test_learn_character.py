@@ -100,6 +100,9 @@ def test_learning_writes_the_file_and_its_card_and_touches_nothing(learnt):
     assert record["heldout_input"]["ssim"] < 0.999                # the mouth moved
     bank = MouthBank.of_file(path)                                # its own mouths, rendered
     assert record["bank"]["mouths"] == len(bank) and 1 <= len(bank) <= BANK_RENDERS
+    assert record["bank"]["chosen_by"] == "sound" and bank.visemes.shape == (len(bank), 7)
+    assert len({tuple(row) for row in bank.visemes.round(1)}) > len(bank) // 2   # shapes vary
+    assert "viseme reader read most alike" in path.with_suffix(".md").read_text()
     assert bank.large.shape[1] == record["bank"]["side_px"] >= 64
     assert bank.large.std() > 10                                  # pictures, not blanks
     jaw = bank.large[:, -bank.large.shape[1] // 10:]              # under the crop box

@@ -1,6 +1,7 @@
 """The mouth bank (core/pipeline/bank.py): a learnt character's own mouths, picked per
-frame by the generated crop and drawn at the frame's resolution with the generated
-mouth's colour; stored in the learnt file beside the generator's weights."""
+frame by the sound (their viseme weights) or else by the generated crop, and drawn at the
+frame's resolution in the frame's light; stored in the learnt file beside the generator's
+weights."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from lipsync.core.models import shipped
 from lipsync.core.models.generator import load_generator
 from lipsync.core.pipeline.bank import (BANK_GEOMETRY, BANK_MAX, OLD_GEOMETRY, Exemplar,
                                         MouthBank, bank_box, bank_side, bank_size,
-                                        cut_exemplar, exemplar_pixels, place_exemplar,
+                                        cover, cut_exemplar, exemplar_pixels, place_exemplar,
                                         spread)
 from lipsync.core.pipeline.models import LipSyncModels
 
@@ -44,11 +45,41 @@ def test_the_closest_mouth_is_picked_and_a_crop_unlike_any_keeps_its_own_pixels(
     bank = _bank()
     mask = torch.ones(2, 1, S, S)
     query = torch.from_numpy(np.stack([bank.small[1] + 0.02, np.zeros((3, S, S), np.float32)]))
-    assert bank.nearest(query, mask) == [1, None]            # black: no mouth of the bank
+    assert bank.choose(query, mask) == [1, None]             # black: no mouth of the bank
     box = np.array([10.0, 20.0, 110.0, 120.0])
     exemplar = bank.exemplar(1, box)
     assert np.allclose(exemplar.pixels, bank.large[1] / 255)
     assert np.allclose(exemplar.box, bank_box(box))
+
+
+def test_a_bank_with_viseme_weights_picks_the_mouth_of_the_sound():
+    weights = np.eye(7, dtype=np.float32)[[0, 2, 4]]          # neutral, open, round
+    bank = MouthBank.from_crops(_bank().small, _bank().large, weights)
+    mask = torch.ones(3, 1, S, S)
+    query = torch.from_numpy(np.stack([bank.small[0], bank.small[0],
+                                       np.zeros((3, S, S), np.float32)]))
+    heard = np.eye(7, dtype=np.float32)[[4, 2, 2]] * 0.8 + 0.2 / 7   # round, open, open
+    assert bank.choose(query, mask) == [0, 0, None]           # by the crop
+    assert bank.choose(query, mask, heard) == [2, 1, None]    # by the sound; black: none
+    assert bank.choose(query, mask, None) == [0, 0, None]     # no reading: by the crop
+    no_weights = _bank()
+    assert no_weights.choose(query, mask, heard) == [0, 0, None]   # a bank without weights
+    again = MouthBank.from_tensors(bank.to_tensors())
+    assert np.array_equal(again.visemes, weights)
+    assert MouthBank.from_tensors(no_weights.to_tensors()).visemes is None
+    with pytest.raises(ValueError, match="viseme weights per exemplar"):
+        MouthBank.from_crops(bank.small, bank.large, weights[:2])
+
+
+def test_the_bank_covers_every_mouth_shape_of_the_speech_before_repeating_one():
+    visemes = np.eye(7, dtype=np.float32)[[0] * 50 + [2] * 3 + [4] * 40 + [5]]
+    assert cover(visemes, 10) == [0, 50, 53, 93]     # one of each; then all is covered
+    assert cover(visemes, 2) == [0, 50]              # the rest pose first
+    assert sorted(spread(range(94), 4)) == [0, 31, 62, 93]   # by time: mostly rest and round
+    blend = np.linspace(0, 1, 11)[:, None] * visemes[50] + (1 - np.linspace(0, 1, 11)[:, None]) \
+        * visemes[0]
+    assert cover(blend, 3) == [0, 5, 10]             # a half-open mouth between the two
+    assert cover(np.zeros((0, 7)), 5) == []
 
 
 def test_a_bank_is_spread_over_the_frames_at_their_own_size_and_survives_storage(caplog):
@@ -106,7 +137,7 @@ def test_a_learnt_file_holds_its_bank_and_loading_it_gives_the_models_their_bank
     figures = {"ssim": 0.9, "l1": 0.02, "motion": 1.0}
     result = LearnResult(3, 1.0, 10, 2, figures, figures)
     save_learnt(path, generator, result, {"character": "hero"}, _bank())
-    assert read_learnt(path)["bank"] == {"mouths": 3, "side_px": BANK_SIDE}
+    assert read_learnt(path)["bank"] == {"mouths": 3, "side_px": BANK_SIDE, "chosen_by": "crop"}
     assert "## Mouth bank" in path.with_suffix(".md").read_text()
     models = LipSyncModels.load("cpu", generator=path)
     assert len(models.bank) == 3 and models.bank.large.shape[1:] == (BANK_SIDE, BANK_SIDE, 3)

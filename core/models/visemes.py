@@ -1,0 +1,117 @@
+"""The viseme reader: speech audio -> the seven viseme weights (`mesh.viseme_names.VISEMES`)
+per moment, the mouth shapes a rig would take for that speech.
+
+Input: the log-mel spectrogram (`audio.features.mel_spectrogram`, n_mels x T columns,
+100 a second), each band less its mean over the track, all over one standard deviation
+(`normalise`), so neither loudness nor the recording chain shifts it. A stack of dilated
+1-D convolutions sees 0.34 s each side of a column (`reach_columns`) (speech anticipates and carries
+over mouth shapes); a softmax gives weights (7, T) that sum to 1, like the factory's
+(`speech.visemes.viseme_weights`), which it learns from (`core/train/visemes.py`).
+
+A learnt mouth bank keeps each exemplar's weights, read from the speech it was rendered
+or filmed with; a new track's weights choose among them (`pipeline.bank`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..audio.features import mel_spectrogram
+from ..audio.frontend import FRONT_END, AudioFrontEnd
+from ..audio.timing import AudioTiming
+from ..mesh.viseme_names import VISEMES
+from .config import check_front_end, config_from_dict, front_end_field
+from .weights import load_model_weights
+
+MODEL = "visemes"   # the model name its weights files carry
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    width: int = 96                                   # channels of every layer
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 1)      # one residual block each (kernel 3)
+    audio: AudioFrontEnd = FRONT_END                  # the log-mel it reads (n_mels, hop)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+        object.__setattr__(self, "audio", front_end_field(self.audio))
+
+    @property
+    def reach_columns(self) -> int:
+        """Columns seen on each side of the one read."""
+        return 2 + 2 * sum(self.dilations)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Dilated(nn.Module):
+    """x + conv(relu(norm(conv_dilated(x)))): one residual block over time."""
+
+    def __init__(self, width: int, dilation: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv1d(width, width, 3, padding=dilation, dilation=dilation),
+            nn.GroupNorm(8, width), nn.GELU(),
+            nn.Conv1d(width, width, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class VisemeReader(nn.Module):
+    """(B, n_mels, T) normalised log-mel -> (B, 7, T) viseme logits (softmax: weights)."""
+
+    def __init__(self, config: ReaderConfig = ReaderConfig()):
+        super().__init__()
+        self.config = config
+        w = config.width
+        self.inlet = nn.Sequential(nn.Conv1d(config.audio.n_mels, w, 5, padding=2), nn.GELU())
+        self.blocks = nn.Sequential(*(_Dilated(w, d) for d in config.dilations))
+        self.outlet = nn.Conv1d(w, len(VISEMES), 1)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.outlet(self.blocks(self.inlet(mel)))
+
+
+def normalise(log_mel: np.ndarray) -> np.ndarray:
+    """(n_mels, T) dB -> float32 (n_mels, T): each band less its mean, over the whole's std."""
+    centred = log_mel - log_mel.mean(axis=1, keepdims=True)
+    return (centred / max(float(centred.std()), 1e-3)).astype(np.float32)
+
+
+def reader_input(samples: np.ndarray, front_end: AudioFrontEnd = FRONT_END) -> np.ndarray:
+    """Mono samples (N,) at the front end's rate -> the reader's input (n_mels, T)."""
+    return normalise(mel_spectrogram(samples, front_end))
+
+
+@torch.no_grad()
+def read_visemes(reader: VisemeReader, samples: np.ndarray, timing: AudioTiming,
+                 n_frames: int) -> np.ndarray:
+    """Viseme weights (n_frames, 7) float32, rows summing to 1, of video frames 0..n-1 of
+    `timing` heard in `samples` (N,) mono at its sample rate: the column nearest each
+    frame's time, as `viseme_weights` samples the factory's (frames past the audio: its
+    last column)."""
+    device = next(reader.parameters()).device
+    mel = torch.from_numpy(reader_input(samples, timing.front_end))[None].to(device)
+    weights = torch.softmax(reader(mel)[0].float(), dim=0).cpu().numpy()     # (7, T)
+    columns = np.clip(timing.feature_indices(np.arange(n_frames)), 0, weights.shape[1] - 1)
+    return np.ascontiguousarray(weights[:, columns].T)
+
+
+def load_reader(path, device: torch.device | str = "cpu") -> VisemeReader:
+    """The viseme reader of weights file `path`, on `device`, in eval mode."""
+    tensors, config = load_model_weights(path, MODEL)
+    config = config_from_dict(ReaderConfig, config, path)
+    check_front_end(config.audio, path)
+    reader = VisemeReader(config)
+    reader.load_state_dict(tensors)
+    return reader.to(device).eval()
+
+
+__all__ = ["MODEL", "ReaderConfig", "VisemeReader", "load_reader", "normalise", "read_visemes",
+           "reader_input"]
