@@ -10,7 +10,8 @@ import torch
 from lipsync.core.models import MODELS_DIR, shipped
 from lipsync.core.models.weights import load_weights
 
-NAMES = ("sync", "generator", "parser", "judge")   # judge: the evaluation's own sync expert
+NAMES = ("sync", "generator", "parser", "judge", "visemes")   # judge: the evaluation's own
+# sync expert; visemes: the viseme reader, which learns from speech it makes (no data set)
 
 
 def test_every_shipped_file_has_metadata_a_card_and_the_total_is_small():
@@ -26,7 +27,8 @@ def test_every_shipped_file_has_metadata_a_card_and_the_total_is_small():
         assert meta["intended_use"] and meta["limitations"]
         assert meta["model_card"] == card, "the whole card, in the file too"
         assert meta["card"] == f"{name}.md" and "python -m lipsync train" in meta["training_command"]
-        assert "clips" in meta["data"] and "steps" in meta["training"]
+        assert ("utterances" if name == "visemes" else "clips") in meta["data"]
+        assert "steps" in meta["training"]
         assert "| metric | value |" in meta["metrics"], "the card's metrics, in the file too"
         total += path.stat().st_size
     assert total < 50e6
@@ -53,6 +55,11 @@ def test_shipped_networks_run_one_batch():
     assert out.shape == (2, 3, 64, 64) and torch.isfinite(out).all()
     labels = segment(parser, np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), np.uint8))
     assert labels.shape == (2, 64, 64) and labels.dtype == np.uint8
+    from lipsync.core.models.visemes import load_reader
+
+    with torch.no_grad():
+        logits = load_reader(shipped("visemes"))(torch.randn(2, 40, 300))
+    assert logits.shape == (2, 7, 300) and torch.isfinite(logits).all()
 
 
 def test_shipped_weights_say_what_audio_and_crops_they_read():
@@ -64,7 +71,7 @@ def test_shipped_weights_say_what_audio_and_crops_they_read():
 
     for name in NAMES:
         config = json.loads(load_weights(shipped(name))[1]["config"])
-        assert config["size"] == 64
+        assert config.get("size", 64) == 64 and (name == "visemes") != ("size" in config)
         if name != "parser":                        # the parser reads no audio
             assert config["audio"] == FRONT_END.to_dict(), name
 

@@ -272,7 +272,7 @@ class LearnCharacterJob:
     def compute(self, progress: ProgressFn = no_progress,
                 should_cancel: CancelFn = never_cancel) -> None:
         """Learn from the renders and write the learnt file and its card (no bpy)."""
-        from ...core.learn.footage import collect_bank, collect_renders
+        from ...core.learn.footage import collect_bank, collect_renders, hear
         from ...core.learn.tune import learn
         from ...core.learn.weights import save_learnt
         from ...core.pipeline.character import CharacterTrack
@@ -293,7 +293,8 @@ class LearnCharacterJob:
         bank = collect_bank([self.work / BANK / f"{i + 1:04d}.png" if i in banked else None
                              for i in range(n)],
                             CharacterTrack(req.character, self.track, self.speech["samples"]),
-                            self.timing.fps, self.models, self.speech["visemes"], should_cancel)
+                            self.timing.fps, self.models, should_cancel)
+        bank = hear(bank, footage, self.speech["visemes"])
         check_cancel(should_cancel)
         self._writing = True
         save_learnt(self.target, generator, result, self._source(len(footage)), bank)

@@ -19,8 +19,10 @@ Arrays (F' = visible frames, S = the generator's side; images in [0, 1]):
     region (the frame's own mouth and the rest mouth carried into it),
     audio (F', 1, M, W) each frame's audio window, reference (3, S, S);
     bank: footage's own mouths at their `bank_box`es' size (`core.pipeline.bank`), at most
-    `bank.bank_size` of them spread over the frames; renders have none (`collect_bank`
-    makes theirs from renders at the shot's size).
+    `bank.bank_size` of them spread over the frames, hearing every frame's viseme weights
+    as the viseme reader reads its speech (`hear`); renders have none (`collect_bank`
+    makes theirs from renders at the shot's size, and hears the weights they were driven
+    by).
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
     state.set_reference(to_display(read_frame_raw(paths[rest])), rest)
     size, side = state.size, state.pass_side
     passes = np.zeros((n, 4, size, size), np.float32)
-    crops, inputs, heatmaps, masks, audio, small, large, rows = [], [], [], [], [], [], [], []
+    crops, inputs, heatmaps, masks, audio, small, large = [], [], [], [], [], [], []
     side_px = bank_side(state.boxes[visible])
     banked = spread(visible, bank_size(side_px)) if targets is None else set()
     for i in range(n):
@@ -123,7 +125,6 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
                 if i in banked:
                     large.append(cut_exemplar(frame, state.boxes[i], side_px))
                     small.append(crops[-1])
-                    rows.append(i)
             else:
                 crops.append(_unit(state.crop_frame(to_display(read_frame_raw(targets[i])), i)))
             source = state.points[i]
@@ -134,44 +135,52 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
             audio.append(group_window(state.mfcc, state.timing, i - HALF_GROUP)[None])
             state.forget_before(i + 1)
         progress(i + 1, n, f"reading frame {i + 1}/{n}")
-    crops = np.stack(crops)
-    return Footage(visible, crops, crops if targets is None else np.stack(inputs), passes,
-                   np.stack(heatmaps).astype(np.float32), np.stack(masks).astype(np.float32),
-                   np.stack(audio).astype(np.float32), state.reference.numpy(),
-                   MouthBank.from_crops(np.stack(small), np.stack(large),
-                                        bank_visemes(state, rows)) if small else None)
+    crops, masks = np.stack(crops), np.stack(masks).astype(np.float32)
+    footage = Footage(visible, crops, crops if targets is None else np.stack(inputs), passes,
+                      np.stack(heatmaps).astype(np.float32), masks,
+                      np.stack(audio).astype(np.float32), state.reference.numpy(), None)
+    if small:
+        footage.bank = hear(MouthBank.from_crops(np.stack(small), np.stack(large)), footage,
+                            read_track(state))
+    return footage
 
 
 def collect_bank(paths: Sequence[str | Path | None], track: CharacterTrack, fps: float,
-                 models: LipSyncModels, visemes: np.ndarray | None = None,
-                 should_cancel: CancelFn = never_cancel) -> MouthBank:
+                 models: LipSyncModels, should_cancel: CancelFn = never_cancel) -> MouthBank:
     """The mouth bank of a character's speaking renders `paths` (one per frame of `track`,
     at the shot's resolution; None: not rendered), cropped where a lip-sync run of the
-    shot at rest crops them, with the viseme weights (F, 7) the renders were driven by
-    (`visemes`; None: read in the track's speech). InputError when no rendered frame shows
-    the mouth."""
+    shot at rest crops them (it hears nothing yet: `hear`). InputError when no rendered
+    frame shows the mouth."""
     state = CharacterState(track, len(paths), AudioTiming(fps=fps), models, revoice="off")
     rendered = [i for i, p in enumerate(paths) if p is not None and state.visible[i]]
     if not rendered:
         raise InputError(f"character '{track.name}': no bank render shows the whole mouth.")
     side_px = bank_side(state.boxes[rendered])
-    small, large, rows = [], [], sorted(spread(rendered, bank_size(side_px)))
-    for i in rows:
+    small, large = [], []
+    for i in sorted(spread(rendered, bank_size(side_px))):
         check_cancel(should_cancel)
         frame = to_display(read_frame_raw(paths[i]))
         small.append(_unit(state.crop_frame(frame, i)))
         large.append(cut_exemplar(frame, state.boxes[i], side_px))
-    keys = bank_visemes(state, rows) if visemes is None else np.asarray(visemes)[rows]
-    return MouthBank.from_crops(np.stack(small), np.stack(large), keys)
+    return MouthBank.from_crops(np.stack(small), np.stack(large))
 
 
-def bank_visemes(state: CharacterState, rows: list[int]) -> np.ndarray | None:
-    """The viseme weights (len(rows), 7) the models' reader reads in the track's speech at
-    frames `rows` (a bank's exemplars), None without a reader."""
+def hear(bank: MouthBank, footage: Footage, visemes: np.ndarray | None) -> MouthBank:
+    """`bank` with the sound of `footage`'s frames (`MouthBank.hearing`): their crops and
+    the viseme weights (F, 7) of the whole track `visemes` (as it was driven, or
+    `read_track`); as it is when there are none (no viseme reader)."""
+    if visemes is None:
+        return bank
+    return bank.hearing(footage.crops, footage.masks, np.asarray(visemes)[footage.frames])
+
+
+def read_track(state: CharacterState) -> np.ndarray | None:
+    """The viseme weights (F, 7) the models' reader reads in the track's speech, None
+    without a reader."""
     reader = state.models.reader
     if reader is None:
         return None
-    return read_visemes(reader, state.samples, state.timing, state.n_frames)[rows]
+    return read_visemes(reader, state.samples, state.timing, state.n_frames)
 
 
 def _unit(image: np.ndarray) -> np.ndarray:

@@ -39,7 +39,7 @@ def save_learnt(path: str | Path, generator: Generator, result: LearnResult,
     learnt = {"source": source, **result.to_dict()}
     if bank is not None:
         learnt["bank"] = {"mouths": len(bank), "side_px": int(bank.large.shape[1]),
-                          "chosen_by": "sound" if bank.visemes is not None else "crop"}
+                          "chosen_by": "sound" if bank.sounds is not None else "crop"}
     card = path.with_suffix(".md")
     card.write_text(card_text(path.name, learnt))
     tensors = dict(generator.state_dict())

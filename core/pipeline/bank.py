@@ -8,11 +8,13 @@ box, larger and lower (`bank_box`: it holds the `region.JAW` region, the jaw's w
 which the crop box cuts), cut by whole pixels (`cut_exemplar`; resampling would halve a
 render's detail). Learn Character renders some speaking frames at the shot's size for it.
 
-Per generated frame the pipeline picks an exemplar (`MouthBank.choose`). A bank that keeps
-its exemplars' viseme weights (`visemes`: what the viseme reader, `models.visemes`, read
-in the speech each was rendered or filmed with) takes the one whose weights are closest to
-those read in the new track at that frame: the character's mouth for that sound (Video
-Rewrite's choice by the sound, not by a drawn guess). Otherwise (files of before
+Per generated frame the pipeline picks an exemplar (`MouthBank.choose`). A bank that heard
+the frames it learnt from (`MouthBank.hearing`: each frame's viseme weights, those its rig
+was driven by or those the viseme reader, `models.visemes`, read in its speech, and the
+exemplar it looks most like) finds the learnt frame whose weights are closest (L1) to
+those read in the new track at that frame, and takes the exemplar that frame looks like:
+the character's own mouth for that sound (Video Rewrite's choice by the sound, not by a
+drawn guess). Otherwise (files of before
 2026-12-05, or no reader) it takes the exemplar closest to the generated crop, its change
 from the input taken `BANK_REACH` times as far (mean squared difference in the mouth
 region, at the networks' size). Either way a generated crop further than `MAX_MISMATCH`
@@ -24,8 +26,8 @@ generator's are), its light following the frame's where the mouth does not move 
 (figures: docs/experiments.md).
 
 Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8), with the
-exemplars' box (`BANK_GEOMETRY`, float32) as `BOX_TENSOR` and their viseme weights
-(float32) as `VISEMES_TENSOR`.
+exemplars' box (`BANK_GEOMETRY`, float32) as `BOX_TENSOR` and what it heard as
+`SOUND_TENSORS` (float32, int64).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ BANK_BYTES = 120e6    # ... and at most this many bytes of them
 PASTE_SLACK = 2.0     # px: a box this close to the exemplars' side is cut and drawn by
                       # whole pixels, never resampled (resampling halves a render's detail)
 MIN_STATIC = 50       # px: the frame's light is matched when this many pixels show it
+COVER_ROWS = 3000     # `cover` weighs at most this many frames (its distances: R x R floats)
 BANK_REACH = 1.4      # the mouth is chosen for the generated crop's change from the input
                       # times this: the generator opens mouths 0.6-0.7 as far as the truth
 WHOLE_ABOVE = 0.02    # a bank's mouth is drawn whole where the blend mask exceeds this (its
@@ -59,7 +62,7 @@ OLD_GEOMETRY = (1.0, 0.15)     # the box of the files that store none (2026-12-0
 BANK_TENSORS = (BESIDE + "small", BESIDE + "jaw")   # (files of 2026-12-04 held
                                                     # "bank.large", without the jaw: unread)
 BOX_TENSOR = BESIDE + "box"
-VISEMES_TENSOR = BESIDE + "visemes"
+SOUND_TENSORS = (BESIDE + "sounds", BESIDE + "shows")
 
 
 def spread(indices, most: int = BANK_MAX) -> set[int]:
@@ -70,19 +73,25 @@ def spread(indices, most: int = BANK_MAX) -> set[int]:
 
 
 def cover(visemes: np.ndarray, most: int) -> list[int]:
-    """At most `most` rows of viseme weights `visemes` (F, 7), sorted, that cover every
-    mouth shape in them: the most neutral row first, then, one at a time, the row furthest
-    (L1) from all rows picked so far (farthest-point sampling), until every row is within
-    reach or `most` are picked."""
-    visemes = np.asarray(visemes, np.float32)
-    if len(visemes) == 0:
+    """At most `most` rows of viseme weights `visemes` (F, 7), sorted, whose mouths stand
+    for all of them: each pick, one at a time, the row that most lowers the sum over the
+    rows of their L1 distance to the closest row picked (greedy k-medoids: common shapes
+    get more rows, rare ones still one); it stops early when every row is matched. At most
+    `COVER_ROWS` rows (spread over them) are weighed."""
+    rows = np.array(sorted(spread(range(len(visemes)), COVER_ROWS)), dtype=int)
+    if len(rows) == 0:
         return []
-    picked = [int(np.argmax(visemes[:, 0]))]
-    gap = np.abs(visemes - visemes[picked[0]]).sum(1)                      # (F,)
-    while len(picked) < min(most, len(visemes)) and gap.max() > 0:
-        picked.append(int(np.argmax(gap)))
-        gap = np.minimum(gap, np.abs(visemes - visemes[picked[-1]]).sum(1))
-    return sorted(picked)
+    points = np.asarray(visemes, np.float32)[rows]
+    distance = np.abs(points[:, None] - points[None]).sum(-1)               # (R, R)
+    picked = [int(distance.sum(0).argmin())]
+    closest = distance[:, picked[0]]
+    while len(picked) < min(most, len(rows)):
+        gain = np.maximum(closest[:, None] - distance, 0).sum(0)            # (R,)
+        if gain.max() <= 0:
+            break
+        picked.append(int(gain.argmax()))
+        closest = np.minimum(closest, distance[:, picked[-1]])
+    return sorted(int(rows[k]) for k in picked)
 
 
 def bank_box(box: np.ndarray, geometry: tuple[float, float] = BANK_GEOMETRY) -> np.ndarray:
@@ -171,41 +180,53 @@ def exemplar_pixels(exemplar: Exemplar, rect: tuple[int, int, int, int], light: 
 class MouthBank:
     """small: (K, 3, S, S) float32 in [0, 1], the exemplars' crops at the networks' side S
     (for matching); large: (K, B, B, 3) uint8 sRGB, the same frames' `bank_box` crops at
-    side B (`bank_side`); geometry: the `bank_box` they were cut with; visemes: (K, 7)
-    float32, the viseme weights read in each exemplar's speech (None: not kept)."""
+    side B (`bank_side`); geometry: the `bank_box` they were cut with; sounds: (M, 7)
+    float32, the viseme weights of the M frames learnt from, and shows: (M,) int, the row
+    of the exemplar each of those frames looks most like (`hearing`; None: not kept)."""
 
     small: np.ndarray
     large: np.ndarray
     geometry: tuple[float, float] = BANK_GEOMETRY
-    visemes: np.ndarray | None = None
+    sounds: np.ndarray | None = None
+    shows: np.ndarray | None = None
     _on_device: dict = field(default_factory=dict, repr=False)   # device -> `small` there
 
     def __len__(self) -> int:
         return len(self.small)
 
     @classmethod
-    def from_crops(cls, small: np.ndarray, large: np.ndarray,
-                   visemes: np.ndarray | None = None) -> "MouthBank":
+    def from_crops(cls, small: np.ndarray, large: np.ndarray) -> "MouthBank":
         """The bank of crops small (K, 3, S, S) float in [0, 1] and large (K, B, B, 3)
-        uint8, 1 <= K <= `BANK_MAX` (`spread` picks them), with their viseme weights
-        (K, 7) or None."""
+        uint8, 1 <= K <= `BANK_MAX` (`spread` picks them)."""
         if len(small) != len(large) or not 0 < len(small) <= BANK_MAX:
             raise ValueError(f"a mouth bank needs as many large crops as small ones (1-"
                              f"{BANK_MAX}), got {len(small)} and {len(large)}")
-        if visemes is not None and len(visemes) != len(small):
-            raise ValueError(f"a mouth bank needs viseme weights per exemplar: {len(small)} "
-                             f"exemplars, {len(visemes)} rows of weights")
-        return cls(np.asarray(small, np.float32), np.asarray(large, np.uint8),
-                   visemes=None if visemes is None else np.asarray(visemes, np.float32))
+        return cls(np.asarray(small, np.float32), np.asarray(large, np.uint8))
+
+    def hearing(self, crops: np.ndarray, masks: np.ndarray,
+                sounds: np.ndarray) -> "MouthBank":
+        """This bank with the sound of the frames learnt from: their crops (M, 3, S, S) in
+        [0, 1] with their mouth regions `masks` (M, 1, S, S) and their viseme weights
+        `sounds` (M, 7); each frame shows the exemplar closest to its crop."""
+        if not len(crops) == len(masks) == len(sounds) > 0:
+            raise ValueError(f"a bank hears as many frames as it has crops, masks and "
+                             f"weights of (at least one): {len(crops)}, {len(masks)}, "
+                             f"{len(sounds)}")
+        error, _ = self._crop_error(torch.from_numpy(np.asarray(crops, np.float32)),
+                                    torch.from_numpy(np.asarray(masks, np.float32)))
+        return MouthBank(self.small, self.large, self.geometry,
+                         np.asarray(sounds, np.float32), error.argmin(1).astype(np.int64))
 
     def to_tensors(self) -> dict[str, torch.Tensor]:
-        """The bank as uint8 tensors named `BANK_TENSORS` and its geometry (`BOX_TENSOR`)."""
+        """The bank as uint8 tensors named `BANK_TENSORS`, its geometry (`BOX_TENSOR`) and
+        what it heard (`SOUND_TENSORS`)."""
         small = np.rint(np.clip(self.small, 0, 1) * 255).astype(np.uint8)
         tensors = dict(zip(BANK_TENSORS, (torch.from_numpy(small),
                                           torch.from_numpy(np.ascontiguousarray(self.large)))))
         tensors[BOX_TENSOR] = torch.tensor(self.geometry, dtype=torch.float32)
-        if self.visemes is not None:
-            tensors[VISEMES_TENSOR] = torch.from_numpy(self.visemes)
+        if self.sounds is not None:
+            tensors.update(zip(SOUND_TENSORS, (torch.from_numpy(self.sounds),
+                                               torch.from_numpy(self.shows))))
         return tensors
 
     @classmethod
@@ -221,8 +242,10 @@ class MouthBank:
         small, large = (tensors[name].numpy() for name in BANK_TENSORS)
         geometry = (tuple(float(v) for v in tensors[BOX_TENSOR]) if BOX_TENSOR in tensors
                     else OLD_GEOMETRY)
-        visemes = tensors[VISEMES_TENSOR].numpy() if VISEMES_TENSOR in tensors else None
-        return cls(small.astype(np.float32) / 255, large.astype(np.uint8), geometry, visemes)
+        sounds, shows = ((tensors[name].numpy() for name in SOUND_TENSORS)
+                         if all(name in tensors for name in SOUND_TENSORS) else (None, None))
+        return cls(small.astype(np.float32) / 255, large.astype(np.uint8), geometry, sounds,
+                   shows)
 
     @classmethod
     def of_file(cls, path) -> "MouthBank | None":
@@ -235,18 +258,27 @@ class MouthBank:
         (N, 1, S, S) in [0, 1] and the new track's viseme weights there `visemes` (N, 7)
         (None: not read): the row of the exemplar to draw (module docstring), or None
         when even the closest one is further than `MAX_MISMATCH` from the crop."""
-        small = self.small_on(crops.device).to(crops.dtype)                   # (K, 3, S, S)
-        weight = masks.sum(dim=(1, 2, 3)) * 3                                 # (N,)
-        error = torch.stack([(((small - crop) ** 2) * mask).sum(dim=(1, 2, 3))
-                             for crop, mask in zip(crops, masks)])            # (N, K)
-        error = (error / weight.clamp_min(1e-6)[:, None]).cpu().numpy()
-        if visemes is not None and self.visemes is not None:
-            best = np.abs(np.asarray(visemes, np.float32)[:, None] - self.visemes[None]
-                          ).sum(-1).argmin(1)
+        error, weight = self._crop_error(crops, masks)
+        if visemes is not None and self.sounds is not None:
+            heard = np.abs(np.asarray(visemes, np.float32)[:, None] - self.sounds[None])
+            best = self.shows[heard.sum(-1).argmin(1)]
         else:
             best = error.argmin(1)
-        fits = (weight.cpu().numpy() > 0) & (error.min(1) <= MAX_MISMATCH ** 2)
+        fits = (weight > 0) & (error.min(1) <= MAX_MISMATCH ** 2)
         return [int(b) if ok else None for b, ok in zip(best, fits)]
+
+    def _crop_error(self, crops: torch.Tensor, masks: torch.Tensor
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """(mean squared difference (N, K) of crops (N, 3, S, S) from every exemplar's
+        `small` over their mouth regions `masks` (N, 1, S, S), the regions' weights (N,))."""
+        small = self.small_on(crops.device).to(crops.dtype).flatten(2)        # (K, 3, P)
+        mask, crops = masks.flatten(1), crops.flatten(2)                     # (N, P), (N, 3, P)
+        weight = mask.sum(1) * 3                                              # (N,)
+        error = (torch.einsum("np,kp->nk", mask, (small ** 2).sum(1))
+                 - 2 * torch.einsum("ncp,kcp->nk", crops * mask[:, None], small)
+                 + ((crops ** 2).sum(1) * mask).sum(1)[:, None])
+        error = (error.clamp_min(0) / weight.clamp_min(1e-6)[:, None]).cpu().numpy()
+        return error, weight.cpu().numpy()
 
     def small_on(self, device: torch.device) -> torch.Tensor:
         """`small` as a tensor on `device`, made once per device."""

@@ -289,10 +289,10 @@ class CharacterState:
 
     @cached_property
     def visemes(self) -> np.ndarray | None:
-        """The track's viseme weights (n_frames, 7), read when the models' bank keeps its
-        exemplars' (`bank.MouthBank.choose`), else None."""
+        """The track's viseme weights (n_frames, 7), read when the models' bank heard its
+        frames' (`bank.MouthBank.choose`), else None."""
         reader, bank = self.models.reader, self.models.bank
-        if reader is None or bank is None or bank.visemes is None:
+        if reader is None or bank is None or bank.sounds is None:
             return None
         return read_visemes(reader, self.samples, self.timing, self.n_frames)
 

@@ -141,7 +141,8 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
                             learnt=learnt)
     report.notes.extend(notes)
     report.notes.extend(f"character '{name}': its learnt generator {Path(path).name} was "
-                        f"used ({path})" for name, path in learnt.items())
+                        f"used ({path}){_bank_note(generators[path])}"
+                        for name, path in learnt.items())
     report.characters = {c.name: 0 for c in characters}
     report.by_character = {c.name: {"changed": 0, "passed_through": {}} for c in characters}
     for state in states:
@@ -167,6 +168,17 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return report
+
+
+def _bank_note(models: LipSyncModels) -> str:
+    """How a learnt file's mouth bank picks its mouths, for the report ('' without one)."""
+    bank = models.bank
+    if bank is None:
+        return ""
+    if bank.sounds is not None and models.reader is not None:
+        return "; its own mouths chosen by the sound"
+    return ("; its own mouths chosen by the generated mouth (a file learnt before 2026-12-05: "
+            "learn the character again to choose them by the sound)")
 
 
 def _listed(names: list[str]) -> str:

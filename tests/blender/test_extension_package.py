@@ -60,7 +60,7 @@ def test_built_zip_installs_and_enables(tmp_path):
     lab = [n for n in names if n.startswith(LAB)]
     assert lab == [], f"the extension zip ships the lab: {lab}"
     assert {"models/sync.safetensors", "models/generator.safetensors",
-            "models/parser.safetensors"} <= set(names)
+            "models/parser.safetensors", "models/visemes.safetensors"} <= set(names)
 
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
     out = subprocess.run([sys.executable, "-c", INSTALL, str(zip_path)], env=env,

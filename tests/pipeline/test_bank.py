@@ -52,33 +52,36 @@ def test_the_closest_mouth_is_picked_and_a_crop_unlike_any_keeps_its_own_pixels(
     assert np.allclose(exemplar.box, bank_box(box))
 
 
-def test_a_bank_with_viseme_weights_picks_the_mouth_of_the_sound():
-    weights = np.eye(7, dtype=np.float32)[[0, 2, 4]]          # neutral, open, round
-    bank = MouthBank.from_crops(_bank().small, _bank().large, weights)
+def test_a_bank_that_heard_its_frames_picks_the_mouth_of_the_sound():
+    bank = _bank()                                            # mouths 0.1, 0.5, 0.9 open
+    frames = np.stack([cv2.resize(_mouth(o, BANK_SIDE), (S, S), interpolation=cv2.INTER_AREA)
+                       .transpose(2, 0, 1) for o in (0.12, 0.85, 0.45, 0.1)])
+    sounds = np.eye(7, dtype=np.float32)[[0, 2, 4, 1]]        # rest, open, round, closed
+    heard = bank.hearing(frames, np.ones((4, 1, S, S), np.float32), sounds)
+    assert heard.shows.tolist() == [0, 2, 1, 0]               # each frame's closest mouth
     mask = torch.ones(3, 1, S, S)
     query = torch.from_numpy(np.stack([bank.small[0], bank.small[0],
                                        np.zeros((3, S, S), np.float32)]))
-    heard = np.eye(7, dtype=np.float32)[[4, 2, 2]] * 0.8 + 0.2 / 7   # round, open, open
-    assert bank.choose(query, mask) == [0, 0, None]           # by the crop
-    assert bank.choose(query, mask, heard) == [2, 1, None]    # by the sound; black: none
-    assert bank.choose(query, mask, None) == [0, 0, None]     # no reading: by the crop
-    no_weights = _bank()
-    assert no_weights.choose(query, mask, heard) == [0, 0, None]   # a bank without weights
-    again = MouthBank.from_tensors(bank.to_tensors())
-    assert np.array_equal(again.visemes, weights)
-    assert MouthBank.from_tensors(no_weights.to_tensors()).visemes is None
-    with pytest.raises(ValueError, match="viseme weights per exemplar"):
-        MouthBank.from_crops(bank.small, bank.large, weights[:2])
+    new = np.eye(7, dtype=np.float32)[[4, 2, 2]] * 0.8 + 0.2 / 7   # round, open, open
+    assert heard.choose(query, mask) == [0, 0, None]          # by the crop
+    assert heard.choose(query, mask, new) == [1, 2, None]     # by the sound; black: none
+    assert bank.choose(query, mask, new) == [0, 0, None]      # a bank that heard nothing
+    again = MouthBank.from_tensors(heard.to_tensors())
+    assert np.array_equal(again.sounds, sounds) and np.array_equal(again.shows, heard.shows)
+    assert MouthBank.from_tensors(bank.to_tensors()).sounds is None
+    with pytest.raises(ValueError, match="as many frames"):
+        bank.hearing(frames, np.ones((4, 1, S, S), np.float32), sounds[:2])
 
 
-def test_the_bank_covers_every_mouth_shape_of_the_speech_before_repeating_one():
+def test_the_bank_holds_the_commonest_mouth_shapes_first_and_every_one_when_it_can():
     visemes = np.eye(7, dtype=np.float32)[[0] * 50 + [2] * 3 + [4] * 40 + [5]]
-    assert cover(visemes, 10) == [0, 50, 53, 93]     # one of each; then all is covered
-    assert cover(visemes, 2) == [0, 50]              # the rest pose first
-    assert sorted(spread(range(94), 4)) == [0, 31, 62, 93]   # by time: mostly rest and round
-    blend = np.linspace(0, 1, 11)[:, None] * visemes[50] + (1 - np.linspace(0, 1, 11)[:, None]) \
-        * visemes[0]
-    assert cover(blend, 3) == [0, 5, 10]             # a half-open mouth between the two
+    assert cover(visemes, 10) == [0, 50, 53, 93]     # one of each; then all is matched
+    assert cover(visemes, 2) == [0, 53]              # rest (50 frames), round (40)
+    assert sorted(spread(range(94), 4)) == [0, 31, 62, 93]   # by time: no open mouth
+    t = np.linspace(0, 1, 11)[:, None]
+    blend = t * visemes[50] + (1 - t) * visemes[0]   # from rest to open
+    assert cover(blend, 1) == [5]                    # the half-open middle stands for all
+    assert cover(blend, 3) == [1, 5, 8]              # then each half's middle
     assert cover(np.zeros((0, 7)), 5) == []
 
 

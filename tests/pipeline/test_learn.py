@@ -19,6 +19,7 @@ from lipsync.core.errors import Cancelled, InputError
 from lipsync.core.learn.footage import MIN_FRAMES, collect_footage
 from lipsync.core.learn.tune import learn
 from lipsync.core.learn.weights import read_learnt
+from lipsync.core.pipeline.bank import MouthBank
 from lipsync.core.pipeline.character import CharacterTrack
 from lipsync.core.pipeline.models import LipSyncModels
 from lipsync.core.preprocess.keypoints import KeypointTrack
@@ -72,6 +73,11 @@ def test_learning_a_speaker_beats_the_general_model_on_held_out_frames_and_sync_
     assert learnt["heldout_after"]["ssim"] > learnt["heldout_before"]["ssim"] + 0.01
     assert learnt["heldout_after"]["l1"] < learnt["heldout_before"]["l1"]
     assert learnt["bank"]["mouths"] == 40                      # its own mouths, every frame
+    assert learnt["bank"]["chosen_by"] == "sound"              # the reader heard its speech
+    bank = MouthBank.of_file(weights)
+    assert bank.sounds.shape == (40, 7) and np.allclose(bank.sounds.sum(1), 1, atol=1e-4)
+    shown = bank.small[bank.shows]                             # each frame: its own mouth,
+    assert np.abs(shown - bank.small).mean() < 0.01            # or one just like it
     card = weights.with_suffix(".md").read_text()
     assert "| learnt |" in card and str(clip[0]) in card
     assert "held-out mouth SSIM" in capsys.readouterr().out
