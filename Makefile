@@ -102,7 +102,7 @@ data-families: setup
 # the audio rather than the source mouth; then SSIM_ROUNDS that add 1 - SSIM of the mouth
 # region to the loss; then the warping head on the families' set. The viseme reader needs
 # no data set (it speaks its own): it trains last.
-VISEME_STEPS ?= 3000
+VISEME_STEPS ?= 5000
 train: data data-families
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
 	  --cosine-lr --augment --eval-every 1000 & \
@@ -132,7 +132,7 @@ train: data data-families
 	done; \
 	cp $$weights $(RUNS)/generator.safetensors; \
 	cp $${weights%.safetensors}.md $(RUNS)/generator.md
-	$(PY) -m lipsync train visemes --out $(RUNS) --steps $(VISEME_STEPS) --eval-every 250
+	$(PY) -m lipsync train visemes --out $(RUNS) --steps $(VISEME_STEPS) --eval-every 500
 	cp $(RUNS)/{sync,parser,generator,visemes}.{safetensors,md} models/
 
 # The evaluation's independent sync expert (another seed, a cosine learning rate; the

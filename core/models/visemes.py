@@ -4,7 +4,7 @@ per moment, the mouth shapes a rig would take for that speech.
 Input: the log-mel spectrogram (`audio.features.mel_spectrogram`, n_mels x T columns,
 100 a second), each band less its mean over the track, all over one standard deviation
 (`normalise`), so neither loudness nor the recording chain shifts it. A stack of dilated
-1-D convolutions sees 0.34 s each side of a column (`reach_columns`) (speech anticipates and carries
+1-D convolutions sees 0.66 s each side of a column (`reach_columns`) (speech anticipates and carries
 over mouth shapes); a softmax gives weights (7, T) that sum to 1, like the factory's
 (`speech.visemes.viseme_weights`), which it learns from (`core/train/visemes.py`).
 
@@ -32,8 +32,8 @@ MODEL = "visemes"   # the model name its weights files carry
 
 @dataclass(frozen=True)
 class ReaderConfig:
-    width: int = 96                                   # channels of every layer
-    dilations: tuple[int, ...] = (1, 2, 4, 8, 1)      # one residual block each (kernel 3)
+    width: int = 128                                     # channels of every layer
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1)     # one residual block each (kernel 3)
     audio: AudioFrontEnd = FRONT_END                  # the log-mel it reads (n_mels, hop)
 
     def __post_init__(self) -> None:

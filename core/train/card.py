@@ -25,7 +25,7 @@ DESCRIPTIONS = {
     "parser": "Face parser: U-Net on {size}x{size} face crops -> 12 classes (background, skin, "
               "brows, eyes, nose, upper lip, teeth, lower lip, hair, mouth interior), "
               "cross-entropy, then the adjacent-frame fine-tune on pseudo labels.",
-    "visemes": "Viseme reader: 0.34 s of log-mel each side of a 10 ms column -> the weights of "
+    "visemes": "Viseme reader: 0.66 s of log-mel each side of a 10 ms column -> the weights of "
                "seven mouth shapes (neutral, closed, open, wide, round, lip on teeth, tongue "
                "on teeth) that sum to 1, learnt from the factory's phoneme-to-viseme weights.",
 }

@@ -34,7 +34,7 @@ from ..speech.sentences import HELD_OUT_VOICES, SENTENCES, TRAIN_VOICES
 from ..speech.visemes import viseme_weights
 from .loop import RunConfig
 
-POOL = 4000              # training utterances (made once per run, from the seed)
+POOL = 6000              # training utterances (made once per run, from the seed)
 SEGMENT = 400            # columns a step reads of each utterance (4 s)
 RATES = (120, 240)       # words a minute
 PITCHES = (0, 100)
