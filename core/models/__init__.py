@@ -20,5 +20,6 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 
 def shipped(name: str) -> Path:
-    """Path of the shipped weights file of network `name` ('sync', 'generator', 'parser')."""
+    """Path of the shipped weights file of network `name` ('sync', 'generator', 'parser',
+    'judge', 'visemes')."""
     return MODELS_DIR / f"{name}.safetensors"

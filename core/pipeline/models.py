@@ -1,4 +1,5 @@
-"""The three trained networks the pipeline runs, loaded together and checked to match."""
+"""The trained networks the pipeline runs (sync expert, generator, face parser and, when the
+models folder holds it, the viseme reader), loaded together and checked to match."""
 
 from __future__ import annotations
 
