@@ -36,7 +36,6 @@ import numpy as np
 from ..audio import AudioTiming, group_window
 from ..errors import InputError
 from ..pipeline.character import HALF_GROUP, CharacterState, CharacterTrack
-from ..models.visemes import read_visemes
 from ..pipeline.bank import MouthBank, bank_side, bank_size, cut_exemplar, spread
 from ..pipeline.crop import box_to_crop
 from ..pipeline.models import LipSyncModels
@@ -141,7 +140,7 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
                       np.stack(audio).astype(np.float32), state.reference.numpy(), None)
     if small:
         footage.bank = hear(MouthBank.from_crops(np.stack(small), np.stack(large)), footage,
-                            read_track(state))
+                            state.heard)
     return footage
 
 
@@ -168,19 +167,10 @@ def collect_bank(paths: Sequence[str | Path | None], track: CharacterTrack, fps:
 def hear(bank: MouthBank, footage: Footage, visemes: np.ndarray | None) -> MouthBank:
     """`bank` with the sound of `footage`'s frames (`MouthBank.hearing`): their crops and
     the viseme weights (F, 7) of the whole track `visemes` (as it was driven, or
-    `read_track`); as it is when there are none (no viseme reader)."""
+    `CharacterState.heard`); as it is when there are none (no viseme reader)."""
     if visemes is None:
         return bank
     return bank.hearing(footage.crops, footage.masks, np.asarray(visemes)[footage.frames])
-
-
-def read_track(state: CharacterState) -> np.ndarray | None:
-    """The viseme weights (F, 7) the models' reader reads in the track's speech, None
-    without a reader."""
-    reader = state.models.reader
-    if reader is None:
-        return None
-    return read_visemes(reader, state.samples, state.timing, state.n_frames)
 
 
 def _unit(image: np.ndarray) -> np.ndarray:

@@ -4,12 +4,13 @@ per moment, the mouth shapes a rig would take for that speech.
 Input: the log-mel spectrogram (`audio.features.mel_spectrogram`, n_mels x T columns,
 100 a second), each band less its mean over the track, all over one standard deviation
 (`normalise`), so neither loudness nor the recording chain shifts it. A stack of dilated
-1-D convolutions sees 0.66 s each side of a column (`reach_columns`) (speech anticipates and carries
-over mouth shapes); a softmax gives weights (7, T) that sum to 1, like the factory's
-(`speech.visemes.viseme_weights`), which it learns from (`core/train/visemes.py`).
+1-D convolutions sees 2 + 2 x sum(dilations) columns each side of a column (0.66 s: speech
+anticipates and carries over mouth shapes); a softmax gives weights (7, T) that sum to 1,
+like the factory's (`speech.visemes.viseme_weights`), which it learns from
+(`core/train/visemes.py`).
 
-A learnt mouth bank keeps each exemplar's weights, read from the speech it was rendered
-or filmed with; a new track's weights choose among them (`pipeline.bank`).
+A learnt mouth bank keeps the weights of every frame it learnt from; a new track's weights
+choose among them (`pipeline.bank.MouthBank.choose`).
 """
 
 from __future__ import annotations
@@ -32,25 +33,20 @@ MODEL = "visemes"   # the model name its weights files carry
 
 @dataclass(frozen=True)
 class ReaderConfig:
-    width: int = 128                                     # channels of every layer
-    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1)     # one residual block each (kernel 3)
+    width: int = 128                                  # channels of every layer
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1)  # one residual block each (kernel 3)
     audio: AudioFrontEnd = FRONT_END                  # the log-mel it reads (n_mels, hop)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
         object.__setattr__(self, "audio", front_end_field(self.audio))
 
-    @property
-    def reach_columns(self) -> int:
-        """Columns seen on each side of the one read."""
-        return 2 + 2 * sum(self.dilations)
-
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 class _Dilated(nn.Module):
-    """x + conv(relu(norm(conv_dilated(x)))): one residual block over time."""
+    """x + conv(gelu(norm(conv_dilated(x)))): one residual block over time."""
 
     def __init__(self, width: int, dilation: int):
         super().__init__()

@@ -288,13 +288,12 @@ class CharacterState:
         return out
 
     @cached_property
-    def visemes(self) -> np.ndarray | None:
-        """The track's viseme weights (n_frames, 7), read when the models' bank heard its
-        frames' (`bank.MouthBank.choose`), else None."""
-        reader, bank = self.models.reader, self.models.bank
-        if reader is None or bank is None or bank.sounds is None:
-            return None
-        return read_visemes(reader, self.samples, self.timing, self.n_frames)
+    def heard(self) -> np.ndarray | None:
+        """The track's viseme weights (n_frames, 7) as the models' viseme reader reads its
+        speech, None without a reader."""
+        reader = self.models.reader
+        return None if reader is None else read_visemes(reader, self.samples, self.timing,
+                                                        self.n_frames)
 
     def _bank_rows(self, indices: list[int], wanted: torch.Tensor) -> list[int | None]:
         """Per frame of `indices` with wanted crops `wanted` (N, 3, S, S): the row of the
@@ -306,7 +305,7 @@ class CharacterState:
         masks = np.stack([mouth_region_mask(self.points[i], (size, size))[None]
                           for i in indices]).astype(np.float32)
         return bank.choose(wanted, torch.from_numpy(masks).to(wanted.device),
-                           None if self.visemes is None else self.visemes[indices])
+                           self.heard[indices] if self.models.hears else None)
 
     def _shown_probs(self, rows: list[int | None], made: torch.Tensor) -> torch.Tensor:
         """Parser probabilities (N, 12, S, S) of the mouths the frames will show: the

@@ -35,6 +35,12 @@ class LipSyncModels:
     reader: VisemeReader | None = None
 
     @property
+    def hears(self) -> bool:
+        """Whether a bank's mouths are chosen by the sound: its bank heard the frames it
+        learnt from and the viseme reader is there to read new speech."""
+        return self.bank is not None and self.bank.sounds is not None and self.reader is not None
+
+    @property
     def size(self) -> int:
         """Crop side (px) the sync expert and the generator take."""
         return self.generator.config.size

@@ -172,10 +172,9 @@ def lipsync_frames(frame_paths: Sequence[str | os.PathLike], characters: Sequenc
 
 def _bank_note(models: LipSyncModels) -> str:
     """How a learnt file's mouth bank picks its mouths, for the report ('' without one)."""
-    bank = models.bank
-    if bank is None:
+    if models.bank is None:
         return ""
-    if bank.sounds is not None and models.reader is not None:
+    if models.hears:
         return "; its own mouths chosen by the sound"
     return ("; its own mouths chosen by the generated mouth (a file learnt before 2026-12-05: "
             "learn the character again to choose them by the sound)")

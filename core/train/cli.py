@@ -20,7 +20,8 @@ from ..cli.exit_codes import exit_code_of
 from ..errors import InputError
 
 STAGES = ("sync", "generator", "parser", "visemes")
-DEFAULT_STEPS = {"sync": 10000, "generator": 3000, "parser": 3000, "visemes": 5000}  # the shipped recipe
+DEFAULT_STEPS = {"sync": 10000, "generator": 3000, "parser": 3000,
+                 "visemes": 5000}                                  # the shipped recipe
 
 
 def make_stage(name: str, args: argparse.Namespace):
