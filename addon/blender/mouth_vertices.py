@@ -12,8 +12,10 @@ In order, the first that gives at least 25 vertices:
 4. a jaw bone: an armature (modifier) bone whose name contains 'jaw', turned open about
    its own X axis, its vertex group's weights giving each vertex its share
    (`core.mesh.lips.lips_from_jaw`);
-5. the faces of material slots named lip/mouth (last: a 'mouth' material is often the
+5. the faces of material slots named lip/mouth (a 'mouth' material is often the
    inside of the mouth, hidden behind the lips);
+6. with a camera given, a mouth painted in the texture, as that camera sees the face
+   (`core.mesh.painted`): its lips are points between vertices (`MouthVertices.points`);
 else an InputError that says how to name the lips.
 """
 
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...core.errors import InputError
+from ...core.mesh.surface import SurfacePoints
 from ...core.preprocess.keypoints import N_MOUTH_KEYPOINTS
 
 LOG = logging.getLogger(__name__)
@@ -37,11 +40,18 @@ JAW_OPENING_DEG = 20.0   # the turn that opens a jaw bone, degrees (any clear op
 
 @dataclass(frozen=True, eq=False)
 class MouthVertices:
-    """The lips of a mesh: indices (M,) int64 into the evaluated mesh, M >= 25, and
-    where they came from, for the user ("vertex group 'mouth'", "shape keys (jawOpen)"...)."""
+    """The lips of a mesh: indices (M,) int64 into the evaluated mesh, M >= 25, where they
+    came from, for the user ("vertex group 'mouth'", "shape keys (jawOpen)"...), and the
+    points on the surface that stand for them (default: those vertices; a painted mouth's
+    lie between its vertices `indices`)."""
 
     indices: np.ndarray
     source: str
+    points: SurfacePoints | None = None
+
+    def __post_init__(self):
+        if self.points is None:
+            object.__setattr__(self, "points", SurfacePoints.of_vertices(self.indices))
 
 
 def group_vertices(mesh, group_index: int) -> np.ndarray:
@@ -144,11 +154,29 @@ def _from_materials(obj, mesh):
     return found, f"material {names}"
 
 
-def find_mouth_vertices(obj, mesh, group_name: str = "", opening_keys=()) -> MouthVertices:
+def _from_paint(obj, mesh, camera) -> MouthVertices | None:
+    from ...core.mesh.painted import painted_mouth
+    from .textured_mesh import camera_axes, textured_mesh
+
+    textured, images = textured_mesh(obj, mesh)
+    if not images:
+        return None
+    found = painted_mouth(textured, *camera_axes(obj, camera))
+    if found is None:
+        return None
+    used = textured.texture_of[found.triangles]
+    image = images[np.bincount(used[used >= 0], minlength=len(images)).argmax()]
+    return MouthVertices(found.lips.vertices, f"paint of image '{image}' (a painted mouth)",
+                         found.lips)
+
+
+def find_mouth_vertices(obj, mesh, group_name: str = "", opening_keys=(),
+                        camera=None) -> MouthVertices:
     """The lips of `obj` as vertices of `mesh` (its evaluated mesh); see the module docstring
     for the order of the sources; `opening_keys`: shape keys known to open the mouth (else
-    those of the viseme map that fits the key names). Raises InputError when none gives 25
-    vertices."""
+    those of the viseme map that fits the key names); `camera`: the camera whose view a
+    painted mouth is looked for in (None: not looked for). Raises InputError when none gives
+    25 points."""
     if group_name:
         group = obj.vertex_groups.get(group_name)
         if group is None:
@@ -176,11 +204,16 @@ def find_mouth_vertices(obj, mesh, group_name: str = "", opening_keys=()) -> Mou
     result = _from_materials(obj, mesh)
     if result is not None and result[0].size >= N_MOUTH_KEYPOINTS:
         return MouthVertices(*result)
+    painted = _from_paint(obj, mesh, camera) if camera is not None else None
+    if painted is not None:
+        return painted
     raise InputError(
         f"Could not find the mouth of '{obj.name}': no vertex group or material named lip/"
-        "mouth, and no mouth shape keys (jawOpen, viseme_aa, Fcl_MTH_A...) or jaw bone that "
+        "mouth, no mouth shape keys (jawOpen, viseme_aa, Fcl_MTH_A...) or jaw bone that "
         "open a closed mouth"
         + ("" if same_topology else " (its modifiers change the vertex count, so shape keys "
            "and bones were not used)")
+        + (", and no mouth painted in its texture on the side the camera sees"
+           if camera is not None else "")
         + ". Assign the lip vertices to a vertex group and pick it in the Lip Sync panel "
         "(Mouth group), or pass --mouth-group on the command line.")

@@ -2,7 +2,8 @@
 
 Per frame the character's evaluated mesh (shape keys, armature, modifiers applied)
 is projected with the camera's own projection matrix. The 25 mouth keypoints are
-25 fixed vertices of the mouth, chosen once per shot by
+25 fixed points of the lips (vertices, or points between them for a mouth painted in the
+texture), chosen once per shot by
 `core.preprocess.keypoints.select_mouth_landmarks` on the first frame where the
 mouth lies in front of the camera, so the points move with the mesh and never jump
 between vertices. A point is visible when it is inside the image and no surface hides it
@@ -18,6 +19,7 @@ import bpy
 import numpy as np
 
 from ...core.errors import InputError
+from ...core.mesh.surface import SurfacePoints
 from ...core.mesh.viseme_map import opening_keys
 from ...core.preprocess.keypoints import KeypointTrack, N_MOUTH_KEYPOINTS, select_mouth_landmarks
 from .mouth_vertices import (MOUTH_NAME, basis_and_edges, find_mouth_vertices,  # noqa: F401
@@ -35,12 +37,6 @@ def require_mesh(scene, name: str) -> bpy.types.Object:
         raise InputError(f"Character '{name}' is not a mesh object of scene '{scene.name}' "
                          f"(meshes: {meshes}): pick the character's mesh in the Lip Sync panel.")
     return obj
-
-
-def mouth_vertex_indices(obj, mesh, group_name: str = "") -> np.ndarray:
-    """Indices (M,) of the mouth's vertices in `mesh` (the evaluated mesh of `obj`): see
-    `mouth_vertices.find_mouth_vertices` for where they come from."""
-    return find_mouth_vertices(obj, mesh, group_name).indices
 
 
 def _face_vertex_indices(obj, mesh) -> np.ndarray | None:
@@ -91,8 +87,8 @@ class MouthProjector:
         self.scene, self.obj, self.camera, self.mouth_group = scene, obj, camera, mouth_group
         self.open_mouth = open_mouth    # choose the 25 vertices on the mouth opened by its
                                         # opening shape keys (False: as posed at that frame)
-        self.landmarks: np.ndarray | None = None  # (25,) vertex indices, chosen once
-        self.mouth: np.ndarray | None = None
+        self.landmarks: np.ndarray | None = None  # (25,) indices into `lips`, chosen once
+        self.lips: SurfacePoints | None = None    # the lips' points on the surface
         self.mouth_source = ""          # where the lips came from, for the user
         self.face: np.ndarray | None = face
         self._face_given = face is not None
@@ -136,11 +132,11 @@ class MouthProjector:
         obj_eval = self.obj.evaluated_get(depsgraph)
         mesh = obj_eval.to_mesh()
         try:
-            if self.mouth is None:
-                found = find_mouth_vertices(self.obj, mesh, self.mouth_group)
-                self.mouth, self.mouth_source = found.indices, found.source
-                LOG.info("character '%s': %d mouth vertices from the %s", self.obj.name,
-                         len(found.indices), found.source)
+            if self.lips is None:
+                found = find_mouth_vertices(self.obj, mesh, self.mouth_group, camera=self.camera)
+                self.lips, self.mouth_source = found.points, found.source
+                LOG.info("character '%s': %d lip points from the %s", self.obj.name,
+                         len(found.points), found.source)
                 if not self._face_given:
                     self.face = _face_vertex_indices(self.obj, mesh)
                 self.n_vertices = len(mesh.vertices)
@@ -155,7 +151,7 @@ class MouthProjector:
         return self._keypoints(depsgraph, world)
 
     def _opened(self, mouth: np.ndarray) -> np.ndarray | None:
-        """The mouth's world vertices `mouth` (M, 3) moved by the character's opening shape
+        """The lips' world points `mouth` (P, 3) moved by the character's opening shape
         keys (each at 1), or None without such keys or with modifiers that change the
         vertex count."""
         keys = self.obj.data.shape_keys
@@ -167,7 +163,7 @@ class MouthProjector:
         basis, _ = basis_and_edges(self.obj)
         delta = sum(shape_key_deltas(self.obj, basis, names).values())           # (N, 3)
         matrix = np.array(self.obj.matrix_world)[:3, :3]
-        return mouth + delta[self.mouth] @ matrix.T
+        return mouth + self.lips.at(delta) @ matrix.T
 
     def _keypoints(self, depsgraph, world):
         width, height = render_size(self.scene)
@@ -179,7 +175,7 @@ class MouthProjector:
             hi = np.clip(box_px[box_front].max(axis=0), 0, [width, height])
             box[:] = [lo[0], lo[1], hi[0], hi[1]]
 
-        mouth = world[self.mouth]
+        mouth = self.lips.at(world)
         mouth_px, mouth_front = project_points(self.scene, depsgraph, self.camera, mouth)
         if self.landmarks is None:
             if not mouth_front.all():

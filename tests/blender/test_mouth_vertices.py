@@ -157,7 +157,7 @@ def test_oculus_keys_open_the_mouth_with_the_maps_key_not_a_stray_one():
     scene.camera = camera
     projector = MouthProjector(scene, face, camera)
     points, visible, _ = projector.project(1)
-    lips = co[projector.mouth] / size
+    lips = projector.lips.at(co) / size
     assert np.abs(lips[:, 0]).max() <= 0.6 and np.abs(lips[:, 2]).max() <= 0.35
     assert visible.all()
     assert np.ptp(points[:, 1]) <= 0.6 * np.ptp(points[:, 0])       # not over the chin
