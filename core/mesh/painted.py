@@ -7,16 +7,18 @@ on the surface between vertices (`SurfacePoints`), found as the camera sees the 
 1. the triangles that face the camera are sampled evenly, about one point per texel (and at
    least `FLAT_SAMPLES` points over those without a texture), each point taking the colour
    of its texture (or of its material) there; points hidden behind nearer ones are dropped;
-2. the skin is the visible points' median colour; paint is a point further from it than
-   `PAINT` (RGB distance, 0-1 units);
-3. paint points laid out as the camera sees them, within a cell or two of each other, make
-   strokes;
+2. paint is a point further than `PAINT` (RGB distance, 0-1 units) from its surroundings'
+   colour, the median over a window `BACKGROUND` of the visible width wide (a large patch
+   of one colour, as hair, is its own surroundings);
+3. paint points of like colours (`JOIN`) laid out as the camera sees them, within a cell or
+   two of each other, make strokes;
 4. the mouth is a stroke that crosses the face's middle (the mesh's symmetry plane: x = the
    vertices' median x, object space), lies inside the visible surface (a stroke at its edge
-   is hair or an outline) and is at least `MIN_CELLS` cells wide; among those, the lowest
-   with a stroke above it on either side of the middle within `EYES_REACH` of its widths
-   (the eyes), else the lowest. Eyes, blush and eyebrows lie off the middle, a nose above
-   the mouth.
+   is hair or an outline) and is `MIN_CELLS` cells to `MAX_SHARE` of the visible width
+   wide; among those, the lowest with a stroke on either side of the middle above it
+   (`EYES_REACH`, in its widths: the eyes, painted or eyeballs of their own colour).
+   Eyes, blush and eyebrows lie off the middle, a nose above the mouth, a hairline above
+   the eyes.
 
 Conventions: object space throughout; `forward` and `up` are the camera's viewing and up
 directions in that space (unit (3,)); a texture is (H, W, 3) float RGB 0-1 with row 0 at
@@ -30,20 +32,28 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.ndimage import distance_transform_edt
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .surface import SurfacePoints
 
-PAINT = 0.25           # colour distance from the skin that makes paint (RGB 0-1)
+PAINT = 0.25           # colour distance from the surroundings that makes paint (RGB 0-1)
+BACKGROUND = 0.25      # the surroundings: a window this share of the visible width wide
 FACING = 0.05          # a triangle faces the camera: cos(normal, toward camera) above this
 FLAT_SAMPLES = 100_000  # points over the facing triangles when none has a texture
-MAX_SAMPLES = 3_000_000  # points in all at most (the per-triangle density scales down)
+MAX_SAMPLES = 1_500_000  # points in all at most (the per-triangle density scales down)
 MAX_K = 64             # subdivisions of a triangle's sides at most
 CELL = 1.5             # a layout cell: this x the median spacing of the points
 MAX_GRID = 4096        # layout cells along a side at most
 DEPTH = 3.0            # a point this many cells behind its cell's nearest is hidden
 EDGE = 3               # a stroke within this many cells of the visible edge: not a mouth
+JOIN = 0.15            # paint cells of colours this close (RGB distance) join a stroke
+REACH = 2              # ... up to this many cells apart
 MIN_CELLS = 4          # a mouth is at least this many cells wide
-EYES_REACH = 5.0       # eyes lie within this many mouth widths above the mouth
+MAX_SHARE = 0.6        # ... and at most this share of the visible surface's width
+EYES_REACH = (0.5, 5.0)  # eyes lie this many mouth widths above the mouth
+EYE_WIDTH = 0.25       # ... and are at least this share of its width wide
 MIN_POINTS = 25        # the mouth keypoints need this many lip points
 MAX_POINTS = 4000      # lip points kept at most (evenly thinned)
 
@@ -97,7 +107,7 @@ def _subdivisions(mesh: TexturedMesh, chosen: np.ndarray) -> np.ndarray:
         uv = mesh.uvs[chosen[textured]] * sizes[mesh.texture_of[chosen[textured]]][:, None]
         k[textured] = np.linalg.norm(uv - np.roll(uv, 1, axis=1), axis=2).max(axis=1)
     if (~textured).any():                    # as fine as the textured points, or a budget
-        spacing = (np.median(side[textured] / k[textured]) if textured.any()
+        spacing = (np.median(side[textured] / np.maximum(k[textured], 1)) if textured.any()
                    else np.sqrt(2.0 * area.sum() / FLAT_SAMPLES))
         k[~textured] = side[~textured] / max(spacing, 1e-12)
     k = np.clip(np.ceil(k), 1, MAX_K)
@@ -139,11 +149,89 @@ def _colours(mesh: TexturedMesh, triangle: np.ndarray, weights: np.ndarray) -> n
     return colour
 
 
-def _strokes(paint_cells: np.ndarray) -> tuple[int, np.ndarray]:
-    """Connected strokes of a (H, W) bool grid, gaps of a cell closed: (count, labels)."""
-    closed = cv2.morphologyEx(paint_cells.astype(np.uint8), cv2.MORPH_CLOSE,
-                              np.ones((3, 3), np.uint8))
-    return cv2.connectedComponents(closed, connectivity=8)
+def _background(colour: np.ndarray, cells: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float colour around each cell: the median over a window `BACKGROUND` of the
+    visible width wide of the cells' mean colours (empty cells take their nearest's)."""
+    counts = np.bincount(cells, minlength=visible.size)
+    mean = np.stack([np.bincount(cells, colour[:, c], minlength=visible.size)
+                     for c in range(3)], axis=1) / np.maximum(counts, 1)[:, None]
+    mean = mean.reshape(visible.shape + (3,))
+    nearest = distance_transform_edt(visible == 0, return_distances=False, return_indices=True)
+    filled = np.clip(mean[nearest[0], nearest[1]] * 255 + 0.5, 0, 255).astype(np.uint8)
+    columns = np.flatnonzero(visible.any(axis=0))
+    size = int(BACKGROUND * (columns[-1] - columns[0] + 1)) // 2 * 2 + 1
+    return cv2.medianBlur(filled, int(np.clip(size, 3, 255))).astype(np.float64) / 255
+
+
+def _strokes(colour: np.ndarray, contrast: np.ndarray, cells: np.ndarray,
+             shape: tuple[int, int]) -> np.ndarray:
+    """(H*W,) int stroke labels (0: none) of the cells of paint points (`colour` (S, 3),
+    `contrast` (S,) distance from the surroundings, `cells` (S,)). A cell takes its most
+    contrasting point's colour; cells up to `REACH` apart whose colours differ by less than
+    `JOIN` make one stroke, so a stroke of one colour does not run into another (eyes stay
+    apart from the hair's edge they touch) and a thin line's gaps are bridged."""
+    order = np.lexsort((-contrast, cells))
+    first = np.r_[True, cells[order][1:] != cells[order][:-1]]
+    cell_colour = np.zeros((shape[0] * shape[1], 3))
+    painted = np.zeros(shape[0] * shape[1], bool)
+    cell_colour[cells[order][first]] = colour[order][first]
+    painted[cells[order][first]] = True
+    grid_colour, grid_painted = cell_colour.reshape(shape + (3,)), painted.reshape(shape)
+    index = np.arange(painted.size).reshape(shape)
+    pairs = []
+    for dy in range(0, REACH + 1):
+        for dx in range(-REACH, REACH + 1):
+            if (dy, dx) <= (0, 0):
+                continue
+            a = (slice(0, shape[0] - dy), slice(max(0, -dx), shape[1] - max(0, dx)))
+            b = (slice(dy, shape[0]), slice(max(0, dx), shape[1] - max(0, -dx)))
+            join = (grid_painted[a] & grid_painted[b]
+                    & (np.linalg.norm(grid_colour[a] - grid_colour[b], axis=2) < JOIN))
+            pairs.append(np.stack([index[a][join], index[b][join]], axis=1))
+    pairs = np.concatenate(pairs)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                       shape=(painted.size, painted.size))
+    _, labels = connected_components(graph, directed=False)
+    return np.where(painted, labels + 1, 0)
+
+
+@dataclass(frozen=True, eq=False)
+class _Stroke:
+    members: np.ndarray    # (K,) indices of its points
+    height: float          # its centre along the camera's up
+    width: float           # along the camera's right
+    side: float            # -1 or 1: left or right of the face's middle, 0: across it
+
+
+def _measure(label, x, xy, cells, inside, middle: float) -> list[_Stroke]:
+    """The strokes of the points' `label` (S,) (0: no paint) that hold `MIN_POINTS` and lie
+    inside the visible surface (`inside` per cell); `x` (S,) object-space x, `xy` (S, 2)."""
+    order = np.argsort(label, kind="stable")
+    names, starts = np.unique(label[order], return_index=True)
+    strokes = []
+    for name, members in zip(names, np.split(order, starts[1:])):
+        if name == 0 or len(members) < MIN_POINTS or not inside[cells[members]].all():
+            continue
+        across = x[members].min() < middle < x[members].max()
+        side = 0.0 if across else float(np.sign(np.median(x[members]) - middle))
+        strokes.append(_Stroke(members, float(xy[members, 1].mean()),
+                               float(np.ptp(xy[members, 0])), side))
+    return strokes
+
+
+def _choose(strokes: list[_Stroke], min_width: float, max_width: float) -> _Stroke | None:
+    """The lowest stroke across the middle, `min_width` to `max_width` wide, with strokes on
+    both sides above it (the eyes: `EYES_REACH` of its widths above, `EYE_WIDTH` of its
+    width wide at least), or None."""
+    for mouth in sorted(strokes, key=lambda s: s.height):
+        if mouth.side != 0.0 or not min_width <= mouth.width <= max_width:
+            continue
+        low, high = (mouth.height + reach * mouth.width for reach in EYES_REACH)
+        eyes = {s.side for s in strokes
+                if low < s.height <= high and s.width >= EYE_WIDTH * mouth.width}
+        if {-1.0, 1.0} <= eyes:
+            return mouth
+    return None
 
 
 def painted_mouth(mesh: TexturedMesh, forward: np.ndarray, up: np.ndarray) -> PaintedMouth | None:
@@ -173,38 +261,24 @@ def painted_mouth(mesh: TexturedMesh, forward: np.ndarray, up: np.ndarray) -> Pa
     triangle, weights, points, xy, cells = (a[seen] for a in (triangle, weights, points, xy, cells))
 
     colour = _colours(mesh, triangle, weights)
-    paint = np.linalg.norm(colour - np.median(colour, axis=0), axis=1) > PAINT
     visible = np.zeros(shape, np.uint8)
     visible.flat[cells] = 1
+    contrast = np.linalg.norm(colour - _background(colour, cells, visible).reshape(-1, 3)[cells],
+                              axis=1)
+    paint = contrast > PAINT
     visible = cv2.morphologyEx(visible, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     inside = cv2.erode(visible, np.ones((2 * EDGE + 1, 2 * EDGE + 1), np.uint8)).ravel() > 0
-    painted = np.zeros(shape, bool)
-    painted.flat[cells[paint]] = True
-    count, labels = _strokes(painted)
-    label = np.where(paint, labels.ravel()[cells], 0)
-
-    middle = float(np.median(mesh.positions[:, 0]))
-    x = points[:, 0]
-    strokes = []                        # (label, centre y, width, centre x side)
-    for stroke in range(1, count):
-        member = label == stroke
-        if member.sum() < MIN_POINTS or not inside[np.unique(cells[member])].all():
-            continue
-        width = float(np.ptp(xy[member, 0]))
-        side = np.sign(np.median(x[member]) - middle)
-        crosses = x[member].min() < middle < x[member].max()
-        strokes.append((stroke, float(xy[member, 1].mean()), width, 0.0 if crosses else side))
-    mouths = sorted((s for s in strokes if s[3] == 0.0 and s[2] >= MIN_CELLS * cell),
-                    key=lambda s: s[1])
-    if not mouths:
+    if paint.sum() < MIN_POINTS:
         return None
+    label = np.zeros(len(paint), np.int64)
+    label[paint] = _strokes(colour[paint], contrast[paint], cells[paint], shape)[cells[paint]]
 
-    def has_eyes(mouth) -> bool:
-        above = [s for s in strokes if mouth[1] < s[1] <= mouth[1] + EYES_REACH * mouth[2]]
-        return {-1.0, 1.0} <= {s[3] for s in above}
-
-    chosen = next((m for m in mouths if has_eyes(m)), mouths[0])
-    member = np.flatnonzero(label == chosen[0])
+    strokes = _measure(label, points[:, 0], xy, cells, inside,
+                       middle=float(np.median(mesh.positions[:, 0])))
+    chosen = _choose(strokes, MIN_CELLS * cell, MAX_SHARE * float(np.ptp(xy[:, 0])))
+    if chosen is None:
+        return None
+    member = chosen.members
     member = member[np.linspace(0, len(member) - 1, min(len(member), MAX_POINTS)).astype(int)]
     return PaintedMouth(SurfacePoints(mesh.triangles[triangle[member]], weights[member]),
                         triangle[member])
