@@ -38,6 +38,7 @@ DEFAULT_INPUT_MIX = {"neutral": 0.5, "dub": 0.25, "talking": 0.25}  # generator 
 CACHE_VERSION = 2       # 2: passes made at pass_side(size), not at the stored crops' side
 MIN_NEGATIVE_SHIFT = 3   # off-sync pairs are at least this many frames apart
 AUDIO_OF = {"talking": "audio.wav", "dub": "dub_audio.wav"}
+VISEMES_OF_TALKING = "visemes.npy"
 PART_LABELS, MATTE_LABELS = "parts", "matte"   # clip.json "labels" (absent: parts)
 UNLABELLED = 255    # a matte clip's label on the character's pixels (its parts unknown)
 
@@ -58,6 +59,8 @@ class Clip:
     labels: np.ndarray                # (F, S, S) uint8 part classes of the talking frames
     mfcc: dict[str, np.ndarray]       # 'talking' / 'dub' -> (M, T) float32 MFCC
     labelled: bool = True             # False: `labels` is a matte (UNLABELLED / 0), no parts
+    visemes: np.ndarray | None = None  # (F, 7) float32 viseme weights the talking render
+                                       # was driven by (None: the clip holds none)
 
     @property
     def n_frames(self) -> int:
@@ -122,7 +125,19 @@ def load_clip(data: Path, record: dict, size: int = 64,
         keypoints={v: arrays[f"keypoints_{v}"] for v in versions},
         visible={v: arrays[f"visible_{v}"] for v in versions},
         labels=arrays["labels"], mfcc=feats,
-        labelled=meta.get("labels", PART_LABELS) == PART_LABELS)
+        labelled=meta.get("labels", PART_LABELS) == PART_LABELS,
+        visemes=_visemes(folder / VISEMES_OF_TALKING, arrays["labels"].shape[0]))
+
+
+def _visemes(path: Path, n_frames: int) -> np.ndarray | None:
+    """(F, 7) float32 viseme weights of a clip's talking render, or None without the file."""
+    if not path.exists():
+        return None
+    weights = np.load(path).astype(np.float32)
+    if len(weights) < n_frames:
+        raise InputError(f"'{path}' holds {len(weights)} frames of viseme weights for a "
+                         f"clip of {n_frames}: render the clip again.")
+    return weights[:n_frames]
 
 
 def _prepare(folder: Path, meta: dict, size: int, config: PreprocessConfig) -> dict:
@@ -255,7 +270,9 @@ class ClipSet:
             mask (B, T, 1, S, S): mouth region of the input version's keypoints;
             input (B, T, 3, S, S): the unblurred input crops (kept outside the mask);
             target (B, T, 3, S, S): the talking crops;
-            reference (B, 3, S, S): the neutral crop at a random frame (identity).
+            reference (B, 3, S, S): the neutral crop at a random frame (identity);
+            visemes (B, T, 7): the viseme weights the talking frames were driven by
+                (zeros for a clip without them).
         """
         mix = input_mix or DEFAULT_INPUT_MIX
         names, shares = list(mix), np.array(list(mix.values()), float)
@@ -286,6 +303,8 @@ class ClipSet:
             "input": np.stack([clip.image(version, t) for t in frames]),
             "target": np.stack([clip.image("talking", t) for t in frames]),
             "reference": clip.image("neutral", reference),
+            "visemes": (np.zeros((self.group, 7), np.float32) if clip.visemes is None
+                        else clip.visemes[first:first + self.group]),
         }
 
     @property

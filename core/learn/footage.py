@@ -60,6 +60,8 @@ class Footage:
     audio: np.ndarray
     reference: np.ndarray
     bank: MouthBank | None  # footage: its own mouths (`core.pipeline.bank`); renders: None
+    visemes: np.ndarray | None = None  # (F', 7) the sound's viseme weights as the models'
+                                       # reader reads them (None: no reader)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -137,7 +139,8 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
     crops, masks = np.stack(crops), np.stack(masks).astype(np.float32)
     footage = Footage(visible, crops, crops if targets is None else np.stack(inputs), passes,
                       np.stack(heatmaps).astype(np.float32), masks,
-                      np.stack(audio).astype(np.float32), state.reference.numpy(), None)
+                      np.stack(audio).astype(np.float32), state.reference.numpy(), None,
+                      None if state.heard is None else state.heard[visible])
     if small:
         footage.bank = hear(MouthBank.from_crops(np.stack(small), np.stack(large)), footage,
                             state.heard)

@@ -90,7 +90,8 @@ class Tuner:
                                      self._tensor(f.passes[f.frames[rows]]),
                                      self._tensor(f.heatmaps[rows]), crops)
         reference = self._tensor(f.reference)[None].expand(len(rows), -1, -1, -1)
-        made = self.generator(source, heat, reference, visual, audio)
+        visemes = self._tensor(f.visemes[rows]) if self.generator.config.visemes else None
+        made = self.generator(source, heat, reference, visual, audio, visemes)
         return composite(made, crops, mask), self._tensor(f.crops[rows]), mask
 
     def step(self) -> float:

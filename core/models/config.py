@@ -48,9 +48,12 @@ def front_end_field(value: object) -> AudioFrontEnd:
 
 def config_from_dict(cls: type[C], data: dict, path: object) -> C:
     """`cls` (a config dataclass) from the config stored in weights file `path`;
-    InputError when fields are missing or unknown (weights written by another version)."""
+    InputError when fields are missing or unknown (weights written by another version).
+    Fields `cls.LATER_FIELDS` names (added later, their default the earlier behaviour) may
+    be missing."""
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown, missing = sorted(set(data) - names), sorted(names - set(data))
+    later = set(getattr(cls, "LATER_FIELDS", ()))
+    unknown, missing = sorted(set(data) - names), sorted(names - set(data) - later)
     if unknown or missing:
         raise InputError(
             f"weights file '{path}' has a {cls.__name__} this version cannot read ("

@@ -6,7 +6,8 @@ Generator: one output crop per target frame, from
 - a reference crop of the same character at another time (3 channels: identity),
 conditioned at the bottleneck on the frozen sync expert's visual embedding of the frame's
 group of frames and audio embedding of the same moment (`GeneratorConfig.audio`: the audio
-front end of those embeddings). A U-Net (S -> S/8 px and back) with the condition tiled
+front end of those embeddings) and, `GeneratorConfig.visemes` > 0, on the frame's viseme
+weights (the mouth shape the sound asks for, as `core.models.visemes` reads it). A U-Net (S -> S/8 px and back) with the condition tiled
 over the S/8 x S/8 bottleneck. Output RGB in [0, 1]; the caller composites
 it back inside the feathered mouth-region mask (`composite`), so pixels outside the region
 are the input's own. Two heads (`GeneratorConfig.output`): "rgb" draws the crop; "warp"
@@ -34,6 +35,7 @@ from .warp import WARP_CHANNELS, WarpParts, compose, split_head
 # (the shipped default). Unused channels are zeros, so all four share one architecture.
 INPUT_VARIANTS = ("masked", "blur", "blur+gradient", "blur+gradient+keypoints")
 OUTPUTS = ("rgb", "warp")   # the head: the crop's colour, or a warp of the reference
+VISEME_COUNT = 7            # the viseme weights per frame (`core.mesh.viseme_names.VISEMES`)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class GeneratorConfig:
     inputs: str = "blur+gradient+keypoints"  # what the generator sees: one of INPUT_VARIANTS
     audio: AudioFrontEnd = FRONT_END  # the audio its sync expert's embeddings read
     output: str = "rgb"      # the head: one of OUTPUTS
+    visemes: int = 0         # viseme weights per frame the condition reads: 0 or VISEME_COUNT
+    LATER_FIELDS = ("visemes",)   # files written before it read none
 
     def __post_init__(self) -> None:
         check_size(self.size, "generator")
@@ -53,6 +57,8 @@ class GeneratorConfig:
             raise ValueError(f"inputs must be one of {INPUT_VARIANTS}, got {self.inputs!r}")
         if self.output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
+        if self.visemes not in (0, VISEME_COUNT):
+            raise ValueError(f"visemes must be 0 or {VISEME_COUNT}, got {self.visemes!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,7 +75,8 @@ class Generator(nn.Module):
         self.enc2 = conv(w, 2 * w, 2)                       # S/2
         self.enc3 = conv(2 * w, 3 * w, 2)                   # S/4
         self.enc4 = conv(3 * w, 4 * w, 2)                   # S/8
-        self.condition = nn.Sequential(nn.Linear(2 * config.embedding, 4 * w), nn.ReLU(inplace=True))
+        self.condition = nn.Sequential(nn.Linear(2 * config.embedding + config.visemes, 4 * w),
+                                       nn.ReLU(inplace=True))
         self.middle = nn.Sequential(conv(8 * w, 4 * w), Residual(4 * w), Residual(4 * w))
         self.up3 = Up(4 * w, 3 * w, 3 * w)
         self.up2 = Up(3 * w, 2 * w, 2 * w)
@@ -83,32 +90,40 @@ class Generator(nn.Module):
 
     def forward(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
                 visual_embedding: torch.Tensor, audio_embedding: torch.Tensor,
-                return_features: bool = False):
-        """source (B,4,S,S), heatmap (B,1,S,S), reference (B,3,S,S), embeddings (B,D) each
-        -> RGB (B,3,S,S) in [0, 1] (a warping head's parts composed with the reference);
-        with `return_features` also the bottleneck features (B,4W,S/8,S/8)."""
-        raw, features = self.raw(source, heatmap, reference, visual_embedding, audio_embedding)
+                visemes: torch.Tensor | None = None, return_features: bool = False):
+        """source (B,4,S,S), heatmap (B,1,S,S), reference (B,3,S,S), embeddings (B,D) each,
+        visemes (B,7) (only for a generator that reads them) -> RGB (B,3,S,S) in [0, 1] (a
+        warping head's parts composed with the reference); with `return_features` also the
+        bottleneck features (B,4W,S/8,S/8)."""
+        raw, features = self.raw(source, heatmap, reference, visual_embedding, audio_embedding,
+                                 visemes)
         rgb = compose(split_head(raw), reference) if self.warps else torch.sigmoid(raw)
         return (rgb, features) if return_features else rgb
 
     def parts(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
-              visual_embedding: torch.Tensor, audio_embedding: torch.Tensor) -> WarpParts:
+              visual_embedding: torch.Tensor, audio_embedding: torch.Tensor,
+              visemes: torch.Tensor | None = None) -> WarpParts:
         """A warping generator's parts at model size (inputs as `forward`)."""
         if not self.warps:
             raise ValueError("an RGB generator has no warp parts")
         return split_head(self.raw(source, heatmap, reference, visual_embedding,
-                                   audio_embedding)[0])
+                                   audio_embedding, visemes)[0])
 
     def raw(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
-            visual_embedding: torch.Tensor, audio_embedding: torch.Tensor
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+            visual_embedding: torch.Tensor, audio_embedding: torch.Tensor,
+            visemes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The head's output before its activation (B, 3 or 6, S, S) and the bottleneck
         features (B, 4W, S/8, S/8)."""
+        condition = [visual_embedding, audio_embedding]
+        if self.config.visemes:
+            if visemes is None:
+                raise ValueError("this generator reads the frames' viseme weights: pass them")
+            condition.append(visemes.to(visual_embedding.dtype))
         e1 = self.enc1(torch.cat([source, heatmap, reference], dim=1))
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
         e4 = self.enc4(e3)
-        c = self.condition(torch.cat([visual_embedding, audio_embedding], dim=1))
+        c = self.condition(torch.cat(condition, dim=1))
         c = c[:, :, None, None].expand(-1, -1, *e4.shape[-2:])
         features = self.middle(torch.cat([e4, c], dim=1))
         x = self.up1(self.up2(self.up3(features, e3), e2), e1)

@@ -348,12 +348,13 @@ class CharacterState:
         reference = self.reference.to(device)[None].expand(len(indices), -1, -1, -1)
         source, heat = select_inputs(models.generator.config.inputs, tensor(source),
                                      tensor(heat), crops)
+        visemes = tensor(self.heard[indices]) if models.generator.config.visemes else None
         parts = None
         if models.generator.warps:
-            parts = models.generator.parts(source, heat, reference, visual, sound)
+            parts = models.generator.parts(source, heat, reference, visual, sound, visemes)
             rgb = compose(parts, reference)
         else:
-            rgb = models.generator(source, heat, reference, visual, sound)
+            rgb = models.generator(source, heat, reference, visual, sound, visemes)
         rgb = sharpen(rgb) if self.sharpen else rgb
         probs = models.parse(crops)                                        # (N, 12, S, S)
         made = models.parse(rgb)

@@ -67,6 +67,7 @@ class LipSyncModels:
         _check_pair(sync, network, f"the weights in '{folder}'")
         reader_file = folder / "visemes.safetensors"
         reader = load_reader(reader_file, torch_device) if reader_file.exists() else None
+        _check_reads(network, reader, learnt or folder / "generator.safetensors")
         warm_up_audio()
         return cls(sync, network, parser, torch_device, learnt and MouthBank.of_file(learnt),
                    reader)
@@ -81,6 +82,7 @@ class LipSyncModels:
         theirs; the sync expert and parser are shared. InputError as `load`."""
         generator = load_generator(Path(path), self.device)
         _check_pair(self.sync, generator, f"'{path}' and the sync expert")
+        _check_reads(generator, self.reader, path)
         return LipSyncModels(self.sync, generator, self.parser, self.device,
                              MouthBank.of_file(path), self.reader)
 
@@ -110,6 +112,15 @@ def _check_pair(sync: SyncExpert, generator: Generator, what: str) -> None:
             "must read the same audio; the generator is trained on this expert's "
             "embeddings of its own crops: train them as one set (make train) or restore "
             "the shipped models/.")
+
+
+def _check_reads(generator: Generator, reader: VisemeReader | None, path) -> None:
+    """InputError when the generator of file `path` reads viseme weights and no viseme
+    reader is there to read them from the sound."""
+    if generator.config.visemes and reader is None:
+        raise InputError(f"the generator '{path}' reads the sound's viseme weights, and its "
+                         "models folder has no viseme reader (visemes.safetensors): copy it "
+                         "there from the shipped models/.")
 
 
 def warm_up_audio() -> None:

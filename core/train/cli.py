@@ -34,10 +34,11 @@ def make_stage(name: str, args: argparse.Namespace):
         return lambda run, device: SyncStage(run, device, config, eval_split=args.split,
                                              augment=args.augment, cosine=args.cosine_lr)
     if name == "generator":
-        from ..models.generator import GeneratorConfig
+        from ..models.generator import VISEME_COUNT, GeneratorConfig
         from .generator import GeneratorStage
 
-        config = GeneratorConfig(size=args.size, inputs=args.inputs, output=args.output)
+        config = GeneratorConfig(size=args.size, inputs=args.inputs, output=args.output,
+                                 visemes=VISEME_COUNT if args.visemes else 0)
         return lambda run, device: GeneratorStage(run, device, config, sync_weights=args.sync,
                                                   eval_split=args.split,
                                                   finetune_steps=args.finetune_steps,
@@ -97,6 +98,10 @@ def add_parser(commands) -> None:
                        help="generator: its head draws the crop (rgb) or warps the reference's "
                             "own pixels and draws only what they lack (warp); --init from an rgb "
                             "generator grows its head into a warping one")
+    train.add_argument("--visemes", action="store_true",
+                       help="generator: it also reads each frame's viseme weights (those the "
+                            "talking render was driven by in training, the viseme reader's in "
+                            "use); --init from one that does not grows its condition")
     train.add_argument("--flow-weight", type=float, default=None,
                        help="generator (warp): weight of the flow's roughness (default 0.05)")
     train.add_argument("--blend-weight", type=float, default=None,

@@ -10,6 +10,9 @@ Per step: the discriminator learns real talking crops vs composited generated on
     + ADV_WEIGHT * BCE(discriminator(generated), real)
     + ssim_weight * (1 - SSIM(generated, truth) in the mouth region).
 
+A generator that reads viseme weights (`GeneratorConfig.visemes`) is given those the talking
+frames were driven by, with noise (`VISEME_NOISE`) as a reader of the sound would miss them.
+
 A warping generator (`GeneratorConfig.output` "warp") adds
     + flow_weight * the flow's roughness (`core.models.warp.flow_roughness`)
     + blend_weight * the mouth region's mean (1 - blend),
@@ -72,6 +75,7 @@ TEMPORAL_WEIGHT = 1.0  # w of the fine-tune: L1(f_t - f_t+1) + w * (J_t + J_t+1)
 STEADY_SCALE = 0.01    # truth change (0-1 units, mouth region) at which a pair counts 1/e
 TEMPORAL_TERMS = ("features", "steady")
 EVAL_SEED = 4321
+VISEME_NOISE = 0.05    # std of the noise on the driven viseme weights a step reads
 EVAL_VERSIONS = ("neutral", "dub", "talking")
 
 
@@ -160,7 +164,8 @@ class GeneratorStage:
                                         batch["heatmap"].flatten(0, 1),
                                         batch["input"].flatten(0, 1))
         reference = batch["reference"][:, None].expand(-1, t, -1, -1, -1).flatten(0, 1)
-        raw, features = self.generator.raw(source, heatmap, reference, visual, audio)
+        visemes = batch["visemes"].flatten(0, 1) if self.config.visemes else None
+        raw, features = self.generator.raw(source, heatmap, reference, visual, audio, visemes)
         if self.generator.warps:
             parts = split_head(raw)
             rgb = compose(parts, reference)
@@ -225,6 +230,9 @@ class GeneratorStage:
         self.discriminator.train()
         batch = self._tensors(self.train_set.generator_batch(rng, max(1, self.run.batch // 4),
                                                              self.input_mix))
+        if self.config.visemes:                  # as a reader of the sound would miss them
+            noise = torch.from_numpy(rng.normal(0, VISEME_NOISE, batch["visemes"].shape))
+            batch["visemes"] = (batch["visemes"] + noise.to(batch["visemes"])).clamp(0, 1)
         out, features = self.generate(batch)
 
         real = self.discriminator(batch["target"].flatten(0, 1))
@@ -340,8 +348,16 @@ class GeneratorStage:
 
     def load(self, path) -> None:
         """Weights of a trained generator; an RGB generator's head is grown into a
-        warping one (`core.models.warp.grow_head`) when this generator warps."""
+        warping one (`core.models.warp.grow_head`) when this generator warps, and a
+        generator's condition that reads no viseme weights is grown into one that reads
+        them (their columns start at 0: the same output until they are learnt)."""
         tensors, config = load_model_weights(path, "generator")
+        if config.get("visemes", 0) != self.config.visemes:
+            if config.get("visemes", 0):
+                raise InputError(f"'{path}' reads viseme weights: go on from it with --visemes.")
+            weight = tensors["condition.0.weight"]
+            tensors["condition.0.weight"] = torch.cat(
+                [weight, weight.new_zeros(weight.shape[0], self.config.visemes)], dim=1)
         if config.get("output", "rgb") == "warp" and not self.generator.warps:
             raise InputError(f"'{path}' is a warping generator: go on from it with "
                              "--output warp.")

@@ -100,6 +100,41 @@ def test_a_warping_generator_keeps_the_frames_own_pixels_at_their_resolution(tmp
         assert np.abs(out - noise).max() <= 1
 
 
+def test_a_generator_that_reads_viseme_weights_gets_the_readers_and_needs_one(tmp_path):
+    """A generator that reads viseme weights runs on the weights the shipped viseme reader
+    reads from the shot's sound (frame by frame, as `CharacterState.heard`); a models folder
+    without the reader is refused, saying what to copy."""
+    import shutil
+
+    from lipsync.core.models import shipped
+    from lipsync.core.models.generator import VISEME_COUNT
+
+    _save_set(tmp_path / "models", 96, 96, 96)
+    torch.manual_seed(0)
+    reading = Generator(GeneratorConfig(size=96, visemes=VISEME_COUNT))
+    save_weights(tmp_path / "models" / "generator.safetensors", dict(reading.state_dict()),
+                 {"model": "generator", "config": json.dumps(reading.config.to_dict())})
+    with pytest.raises(InputError, match="reads the sound's viseme weights.*visemes.safetensors"):
+        LipSyncModels.load("cpu", tmp_path / "models")
+    shutil.copy(shipped("visemes"), tmp_path / "models" / "visemes.safetensors")
+    models = LipSyncModels.load("cpu", tmp_path / "models")
+    seen = []
+    forward = models.generator.forward
+
+    def spy(*args):
+        seen.append(args[5].clone())
+        return forward(*args)
+    models.generator.forward = spy
+    paths, hero = _shot(tmp_path / "in")
+    report = lipsync_frames(paths, [hero], 25, tmp_path / "out",
+                            PipelineOptions(LipSyncOptions(device="cpu", batch=2), chunk=3),
+                            models=models)
+    assert report.characters == {"hero": N_FRAMES}
+    weights = torch.cat(seen)
+    assert weights.shape == (N_FRAMES, VISEME_COUNT)
+    assert torch.allclose(weights.sum(dim=1), torch.ones(N_FRAMES), atol=1e-4)
+
+
 def test_a_sync_expert_and_generator_of_different_sizes_are_refused(tmp_path):
     _save_set(tmp_path, 64, 96, 96)
     with pytest.raises(InputError, match="sync expert reads 64 px.*generator 96 px"):

@@ -312,3 +312,48 @@ def test_generator_fine_tune_steady_term_asks_only_still_pairs_and_ignores_scale
     assert plain.item() == pytest.approx((features[:, 1:] - features[:, :-1]).abs().mean().item())
     assert GeneratorStage.temporal_term(SimpleNamespace(temporal="features"), features * 0.1,
                                         target, mask).item() < plain.item()
+
+
+def test_a_generator_grows_to_read_viseme_weights_and_learns_from_them(tiny_data, tmp_path,
+                                                                       recording):
+    """--visemes --init a generator that reads none: the condition's new columns start at
+    0 (the same output as the shipped generator), the batches carry the clips' driven
+    weights, a few steps make the output depend on them, and the file says it reads them."""
+    from lipsync.core.models import shipped
+    from lipsync.core.models.generator import VISEME_COUNT
+
+    config = GeneratorConfig(output="warp", visemes=VISEME_COUNT)
+    run = RunConfig(data=str(tiny_data), out=str(tmp_path / "v"), steps=8, batch=4, lr=1e-3,
+                    eval_every=100)
+    stage = GeneratorStage(run, torch.device("cpu"), config, init=shipped("generator"))
+    batch = stage._tensors(stage.train_set.generator_batch(np.random.default_rng(0), 2))
+    assert batch["visemes"].shape == (2, 5, VISEME_COUNT)
+    clip = stage.train_set.clips[0]
+    assert clip.visemes is not None and clip.visemes.shape == (clip.n_frames, VISEME_COUNT)
+    assert float(batch["visemes"].sum()) > 0, "the talking frames' weights, not zeros"
+    plain = load_generator(shipped("generator"))
+    stage.generator.eval()
+    with torch.no_grad():
+        out, _ = stage.generate(batch)
+        stage.generator, grown = plain, stage.generator
+        stage.config = plain.config
+        before, _ = stage.generate(batch)
+        stage.generator, stage.config = grown, config
+    assert torch.allclose(out, before, atol=1e-6)
+
+    outputs: list = []
+    run_stage(recording(GeneratorStage, outputs, config=config, init=shipped("generator")),
+              run)
+    trained = load_generator(tmp_path / "v" / "generator.safetensors")
+    assert trained.config.visemes == VISEME_COUNT
+    args = [torch.rand(2, 4, 64, 64), torch.rand(2, 1, 64, 64), torch.rand(2, 3, 64, 64),
+            torch.rand(2, 64), torch.rand(2, 64)]
+    with torch.no_grad():
+        closed = trained(*args, torch.zeros(2, VISEME_COUNT))
+        opened = trained(*args, torch.eye(VISEME_COUNT)[[2, 2]])      # "open" alone
+    assert (closed - opened).abs().max() > 1e-4
+    with pytest.raises(ValueError, match="reads the frames' viseme weights"):
+        trained(*args)
+    with pytest.raises(InputError, match="go on from it with --visemes"):
+        GeneratorStage(run, torch.device("cpu"), GeneratorConfig(output="warp"),
+                       init=tmp_path / "v" / "generator.safetensors")
