@@ -28,6 +28,8 @@ FAMILY_DATA ?= build/data/families
 FAMILIES ?= cartoon,anime,creature
 # rounds of the warping head, STEPS:BLEND_WEIGHT each (the blend prior, docs/training.md)
 WARP_ROUNDS ?= 900:0 900:0.1 900:0.2
+# then a round in which it also reads each frame's viseme weights (grown from the last)
+VISEME_ROUND ?= 1200
 
 .PHONY: setup demo test test-fast bench eval eval-heldout eval-native extension clean data \
 	data-families train judge
@@ -100,8 +102,9 @@ data-families: setup
 # scratch on every input version, then rounds of DUB_STEPS on dubbed (else neutral) input
 # only, each going on from the last at a restarted cosine learning rate, so that it follows
 # the audio rather than the source mouth; then SSIM_ROUNDS that add 1 - SSIM of the mouth
-# region to the loss; then the warping head on the families' set. The viseme reader needs
-# no data set (it speaks its own): it trains last.
+# region to the loss; then the warping head on the families' set, and a round in which it
+# also reads the frames' viseme weights. The viseme reader needs no data set (it speaks
+# its own): it trains last.
 VISEME_STEPS ?= 5000
 train: data data-families
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
@@ -130,6 +133,12 @@ train: data data-families
 	    --ssim-weight 2 --blend-weight $${r##*:} --eval-every 300 || exit 1; \
 	  weights=$(RUNS)/warp$$round/generator.safetensors; \
 	done; \
+	$(PY) -m lipsync train generator --data $(FAMILY_DATA) --out $(RUNS)/visemes \
+	  --steps $(VISEME_ROUND) --output warp --visemes --init $$weights \
+	  --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 2e-4 --sync-weight 0.05 \
+	  --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
+	  || exit 1; \
+	weights=$(RUNS)/visemes/generator.safetensors; \
 	cp $$weights $(RUNS)/generator.safetensors; \
 	cp $${weights%.safetensors}.md $(RUNS)/generator.md
 	$(PY) -m lipsync train visemes --out $(RUNS) --steps $(VISEME_STEPS) --eval-every 500

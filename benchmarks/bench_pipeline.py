@@ -331,18 +331,20 @@ def bench_networks(models, batch: int, min_seconds: float) -> dict:
     audio = rand(batch, 1, config.audio.n_mfcc, config.audio.window_columns)
     source, heat = rand(batch, 4, size, size), rand(batch, 1, size, size)
     reference, crops = rand(batch, 3, size, size), rand(batch, 3, size, size)
+    visemes = (torch.softmax(rand(batch, models.generator.config.visemes), dim=1)
+               if models.generator.config.visemes else None)
     keep = list(KEEP_CLASSES)
     with torch.no_grad():
         visual, sound = models.sync.embed_visual(groups), models.sync.embed_audio(audio)
         parts = {
             "sync": lambda: (models.sync.embed_visual(groups), models.sync.embed_audio(audio)),
-            "generator": lambda: models.generator(source, heat, reference, visual, sound),
+            "generator": lambda: models.generator(source, heat, reference, visual, sound, visemes),
             "parser": lambda: torch.softmax(models.parser(crops)[0], dim=1)[:, keep].sum(1),
         }
 
         def all_three():
             v, a = models.sync.embed_visual(groups), models.sync.embed_audio(audio)
-            models.generator(source, heat, reference, v, a)
+            models.generator(source, heat, reference, v, a, visemes)
             torch.softmax(models.parser(crops)[0], dim=1)[:, keep].sum(1)
 
         def per_frame_ms(fn, seconds):

@@ -50,9 +50,11 @@ def test_shipped_networks_run_one_batch():
     with torch.no_grad():
         visual = sync.embed_visual(torch.rand(2, 20, 64, 64))
         audio = sync.embed_audio(torch.randn(2, 1, 13, 20))
+        visemes = torch.softmax(torch.randn(2, generator.config.visemes), dim=1)
         out = generator(torch.rand(2, 4, 64, 64), torch.rand(2, 1, 64, 64),
-                        torch.rand(2, 3, 64, 64), visual, audio)
+                        torch.rand(2, 3, 64, 64), visual, audio, visemes)
     assert out.shape == (2, 3, 64, 64) and torch.isfinite(out).all()
+    assert generator.config.visemes == 7, "the shipped generator reads the viseme weights"
     labels = segment(parser, np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), np.uint8))
     assert labels.shape == (2, 64, 64) and labels.dtype == np.uint8
     from lipsync.core.models.visemes import load_reader
