@@ -234,11 +234,23 @@ def _choose(strokes: list[_Stroke], min_width: float, max_width: float) -> _Stro
     return None
 
 
-def painted_mouth(mesh: TexturedMesh, forward: np.ndarray, up: np.ndarray) -> PaintedMouth | None:
-    """The mouth painted on `mesh` as the camera (`forward`, `up`) sees it, or None
-    (see the module docstring)."""
-    forward = np.asarray(forward, np.float64) / np.linalg.norm(forward)
-    up = np.asarray(up, np.float64) / np.linalg.norm(up)
+@dataclass(frozen=True, eq=False)
+class _View:
+    """The surface points the camera sees (S of them), laid out on a grid of `shape`
+    (rows, columns) with cells `cell` wide (object units)."""
+
+    triangle: np.ndarray   # (S,) int64 the triangle of each point
+    weights: np.ndarray    # (S, 3) its barycentric weights there
+    points: np.ndarray     # (S, 3) object space
+    xy: np.ndarray         # (S, 2) along the camera's right and up
+    cells: np.ndarray      # (S,) int64 flat index of its grid cell
+    shape: tuple[int, int]
+    cell: float
+
+
+def _view(mesh: TexturedMesh, forward: np.ndarray, up: np.ndarray) -> _View | None:
+    """The points of the triangles facing the camera, those behind nearer ones dropped
+    (step 1 of the module docstring); None when no triangle faces it."""
     right = np.cross(forward, up)
     corners = mesh.positions[mesh.triangles]
     normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
@@ -248,37 +260,45 @@ def painted_mouth(mesh: TexturedMesh, forward: np.ndarray, up: np.ndarray) -> Pa
         return None
     triangle, weights, spacing = _sample(mesh, np.flatnonzero(facing))
     points = np.einsum("sk,skd->sd", weights, corners[triangle])              # (S, 3)
-    cell = CELL * float(np.median(spacing))
     xy = np.stack([points @ right, points @ up], axis=1)
-    cell = max(cell, float(np.ptp(xy, axis=0).max()) / (MAX_GRID - 2 * EDGE - 4))
+    cell = max(CELL * float(np.median(spacing)),
+               float(np.ptp(xy, axis=0).max()) / (MAX_GRID - 2 * EDGE - 4))
     grid = np.floor((xy - xy.min(axis=0)) / cell).astype(np.int64) + EDGE + 2
-    shape = tuple(grid.max(axis=0)[::-1] + EDGE + 3)                           # rows, columns
+    shape = tuple(int(n) for n in grid.max(axis=0)[::-1] + EDGE + 3)
     cells = grid[:, 1] * shape[1] + grid[:, 0]
     depth = points @ forward
     nearest = np.full(shape[0] * shape[1], np.inf)
     np.minimum.at(nearest, cells, depth)
     seen = depth <= nearest[cells] + DEPTH * cell
-    triangle, weights, points, xy, cells = (a[seen] for a in (triangle, weights, points, xy, cells))
+    return _View(triangle[seen], weights[seen], points[seen], xy[seen], cells[seen], shape, cell)
 
-    colour = _colours(mesh, triangle, weights)
-    visible = np.zeros(shape, np.uint8)
-    visible.flat[cells] = 1
-    contrast = np.linalg.norm(colour - _background(colour, cells, visible).reshape(-1, 3)[cells],
-                              axis=1)
+
+def painted_mouth(mesh: TexturedMesh, forward: np.ndarray, up: np.ndarray) -> PaintedMouth | None:
+    """The mouth painted on `mesh` as the camera (`forward`, `up`) sees it, or None
+    (see the module docstring)."""
+    view = _view(mesh, np.asarray(forward, np.float64) / np.linalg.norm(forward),
+                 np.asarray(up, np.float64) / np.linalg.norm(up))
+    if view is None:
+        return None
+    colour = _colours(mesh, view.triangle, view.weights)
+    visible = np.zeros(view.shape, np.uint8)
+    visible.flat[view.cells] = 1
+    contrast = np.linalg.norm(
+        colour - _background(colour, view.cells, visible).reshape(-1, 3)[view.cells], axis=1)
     paint = contrast > PAINT
-    visible = cv2.morphologyEx(visible, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    inside = cv2.erode(visible, np.ones((2 * EDGE + 1, 2 * EDGE + 1), np.uint8)).ravel() > 0
     if paint.sum() < MIN_POINTS:
         return None
+    visible = cv2.morphologyEx(visible, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    inside = cv2.erode(visible, np.ones((2 * EDGE + 1, 2 * EDGE + 1), np.uint8)).ravel() > 0
     label = np.zeros(len(paint), np.int64)
-    label[paint] = _strokes(colour[paint], contrast[paint], cells[paint], shape)[cells[paint]]
-
-    strokes = _measure(label, points[:, 0], xy, cells, inside,
+    label[paint] = _strokes(colour[paint], contrast[paint], view.cells[paint],
+                            view.shape)[view.cells[paint]]
+    strokes = _measure(label, view.points[:, 0], view.xy, view.cells, inside,
                        middle=float(np.median(mesh.positions[:, 0])))
-    chosen = _choose(strokes, MIN_CELLS * cell, MAX_SHARE * float(np.ptp(xy[:, 0])))
+    chosen = _choose(strokes, MIN_CELLS * view.cell, MAX_SHARE * float(np.ptp(view.xy[:, 0])))
     if chosen is None:
         return None
-    member = chosen.members
-    member = member[np.linspace(0, len(member) - 1, min(len(member), MAX_POINTS)).astype(int)]
-    return PaintedMouth(SurfacePoints(mesh.triangles[triangle[member]], weights[member]),
-                        triangle[member])
+    kept = chosen.members[np.linspace(0, len(chosen.members) - 1,
+                                      min(len(chosen.members), MAX_POINTS)).astype(int)]
+    triangles = view.triangle[kept]
+    return PaintedMouth(SurfacePoints(mesh.triangles[triangles], view.weights[kept]), triangles)
