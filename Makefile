@@ -32,7 +32,7 @@ WARP_ROUNDS ?= 900:0 900:0.1 900:0.2
 VISEME_ROUND ?= 1200
 
 .PHONY: setup demo test test-fast bench eval eval-heldout eval-native extension clean data \
-	data-families train judge
+	data-families train judge results
 
 setup: $(STAMP)
 
@@ -160,6 +160,10 @@ eval-native: setup
 	$(PY) -m lipsync dataset make --out $(NATIVE) --clips 150 --seed 3 --splits test \
 	  --families $(FAMILIES) --resolution 512 --engine BLENDER_WORKBENCH --workers 2
 	$(PY) -m lipsync eval --data $(NATIVE) --split test --out build/eval_native
+
+# The README's results table: both evaluations above, then the table written from them.
+results: eval eval-native
+	$(PY) -m lipsync.core.evaluate.table build/eval build/eval_native --readme README.md
 
 clean:
 	rm -rf build dist demo/out
