@@ -352,17 +352,17 @@ class GeneratorStage:
         generator's condition that reads no viseme weights is grown into one that reads
         them (their columns start at 0: the same output until they are learnt)."""
         tensors, config = load_model_weights(path, "generator")
-        if config.get("visemes", 0) != self.config.visemes:
-            if config.get("visemes", 0):
-                raise InputError(f"'{path}' reads viseme weights: go on from it with --visemes.")
-            weight = tensors["condition.0.weight"]
-            tensors["condition.0.weight"] = torch.cat(
-                [weight, weight.new_zeros(weight.shape[0], self.config.visemes)], dim=1)
         if config.get("output", "rgb") == "warp" and not self.generator.warps:
             raise InputError(f"'{path}' is a warping generator: go on from it with "
                              "--output warp.")
+        if config.get("visemes", 0) and not self.config.visemes:
+            raise InputError(f"'{path}' reads viseme weights: go on from it with --visemes.")
         if self.generator.warps and config.get("output", "rgb") == "rgb":
             head = grow_head({"weight": tensors["head.weight"], "bias": tensors["head.bias"]})
             tensors["head.weight"], tensors["head.bias"] = head["weight"], head["bias"]
+        if self.config.visemes and not config.get("visemes", 0):
+            weight = tensors["condition.0.weight"]
+            tensors["condition.0.weight"] = torch.cat(
+                [weight, weight.new_zeros(weight.shape[0], self.config.visemes)], dim=1)
         self.generator.load_state_dict(tensors)
 

@@ -217,7 +217,7 @@ def test_generator_can_start_from_trained_weights(tiny_data, tmp_path):
     from lipsync.core.models import shipped
 
     run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=2, batch=4)
-    warping = GeneratorConfig(output="warp")              # the shipped generator's head
+    warping = GeneratorConfig(output="warp", visemes=7)   # the shipped generator's
     stage = GeneratorStage(run, torch.device("cpu"), warping, init=shipped("generator"))
     shipped_weights = load_weights(shipped("generator"))[0]
     for name, value in stage.generator.state_dict().items():
@@ -226,6 +226,9 @@ def test_generator_can_start_from_trained_weights(tiny_data, tmp_path):
         GeneratorStage(run, torch.device("cpu"), warping, init=shipped("parser"))
     with pytest.raises(InputError, match="is a warping generator: go on from it with --output"):
         GeneratorStage(run, torch.device("cpu"), init=shipped("generator"))
+    with pytest.raises(InputError, match="reads viseme weights: go on from it with --visemes"):
+        GeneratorStage(run, torch.device("cpu"), GeneratorConfig(output="warp"),
+                       init=shipped("generator"))
 
 
 def _rgb_generator(path) -> None:
