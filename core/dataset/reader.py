@@ -26,6 +26,7 @@ import numpy as np
 from ..audio import FRONT_END, AudioFrontEnd, AudioTiming, group_window, load_audio, mfcc
 from ..errors import InputError
 from ..models.config import pass_side
+from ..models.generator import VISEME_COUNT
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.keypoints import Face, KeypointTrack
 from ..preprocess.mouth_blur import mouth_blur_picture
@@ -303,7 +304,7 @@ class ClipSet:
             "input": np.stack([clip.image(version, t) for t in frames]),
             "target": np.stack([clip.image("talking", t) for t in frames]),
             "reference": clip.image("neutral", reference),
-            "visemes": (np.zeros((self.group, 7), np.float32) if clip.visemes is None
+            "visemes": (np.zeros((self.group, VISEME_COUNT), np.float32) if clip.visemes is None
                         else clip.visemes[first:first + self.group]),
         }
 
