@@ -140,7 +140,7 @@ class _StripFootage:
         located = locate_footage(self.frame_paths, self.models.parser, progress, should_cancel,
                                  locator=self.request.locator)
         track = CharacterTrack(self.request.strip, located.track, self.samples, located.reasons,
-                               weights=weights)
+                               weights=weights, own_mouths=located.source == "landmarks")
         return track, list(located.notes)
 
     def abort(self) -> None:

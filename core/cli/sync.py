@@ -97,7 +97,7 @@ def load_characters(args: argparse.Namespace, frames: list[Path], models, progre
     from ..pipeline.character import CharacterTrack
     from ..preprocess.keypoints import KeypointTrack
 
-    reasons, notes = {}, []
+    reasons, notes, real = {}, [], False
     if args.keypoints is not None:
         track = KeypointTrack.load(args.keypoints)
     else:
@@ -105,6 +105,7 @@ def load_characters(args: argparse.Namespace, frames: list[Path], models, progre
 
         located = locate_footage(frames, models.parser, progress, locator=args.locator)
         track, reasons, notes = located.track, located.reasons, located.notes
+        real = located.source == "landmarks"
     if track.n_frames != len(frames):
         raise InputError(f"the keypoints cover {track.n_frames} frames but '{args.frames}' "
                          f"holds {len(frames)}: use the keypoints made with these frames.")
@@ -113,7 +114,7 @@ def load_characters(args: argparse.Namespace, frames: list[Path], models, progre
                          f"{len(args.audio)} --audio file(s) were given: give one per character.")
     characters = [CharacterTrack(f"character {c + 1}" if len(args.audio) > 1 else path.stem,
                                  _one_character(track, c), load_audio(path, FRONT_END.sample_rate),
-                                 reasons)
+                                 reasons, own_mouths=real)
                   for c, path in enumerate(args.audio)]
     return characters, notes
 

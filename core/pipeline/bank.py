@@ -40,6 +40,7 @@ import torch
 
 from ..models.weights import BESIDE, load_weights
 from .crop import crop, uncrop
+from .region import JAW, RegionForm
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +157,14 @@ def place_exemplar(exemplar: np.ndarray, big: np.ndarray,
 @dataclass(frozen=True)
 class Exemplar:
     """A bank's mouth drawn on one frame: `pixels` (B, B, 3) float32 in [0, 1] over the
-    frame's box `box` (4,) px (`bank_box` of its crop box)."""
+    frame's box `box` (4,) px (`bank_box` of its crop box), over the region of `form`;
+    `whole`: drawn whole wherever it shows the face (a learnt character's own skin), else
+    faded into the frame at the region's edge (another frame of footage)."""
 
     pixels: np.ndarray
     box: np.ndarray
+    form: RegionForm = JAW
+    whole: bool = True
 
 
 def exemplar_pixels(exemplar: Exemplar, rect: tuple[int, int, int, int], light: np.ndarray,

@@ -46,6 +46,7 @@ from .finish import (KEEP_CLASSES, bank_keep, colour_reference, match_colour, ne
                      sharpen)
 from .models import LipSyncModels
 from .native import NativeWarp
+from .own_mouths import OwnMouths, choose_sources, mouth_shapes, usable
 
 HALF_GROUP = FRONT_END.group_frames // 2   # frames each side of a frame in its sync group
 NO_MOUTH = "mouth not visible in the keypoints"
@@ -62,7 +63,9 @@ class CharacterTrack:
     samples: (N,) float32 mono audio at `FRONT_END.sample_rate` whose time 0 is the shot's
     first frame; reasons: frame index -> why that frame has no mouth (from the locator;
     frames not named are reported as `NO_MOUTH`); weights: a generator learnt for this
-    character (Learn Character) to use in place of the run's, or None.
+    character (Learn Character) to use in place of the run's, or None; own_mouths: the
+    frames are footage of a real face, so a re-voiced mouth is taken from the shot's own
+    frames (`own_mouths`).
     """
 
     name: str
@@ -70,6 +73,7 @@ class CharacterTrack:
     samples: np.ndarray
     reasons: dict[int, str] = field(default_factory=dict)
     weights: Path | None = None
+    own_mouths: bool = False
 
     def visible(self) -> np.ndarray:
         """(F,) bool: frames whose whole mouth is visible."""
@@ -132,6 +136,32 @@ class CharacterState:
         self.rest_crops: dict[int, np.ndarray] = {}              # revoice: i -> (S, S, 3) uint8
         self.passes: dict[int, np.ndarray] = {}                  # i -> (4, S, S) float32
         self.points: dict[int, np.ndarray] = {}                  # i -> (25, 2) crop px
+        self.sources = self._own_sources()       # (F,) frames whose own mouths are shown
+        self.own: OwnMouths | None = None        # ... read from the frames (`read_from`)
+
+    def _own_sources(self) -> np.ndarray | None:
+        """Per frame the shot's frame whose mouth it shows (`own_mouths.choose_sources`),
+        or None: not real footage re-voiced, a learnt bank, no viseme reader, or mouths
+        that barely open (a note says why)."""
+        if not (self.active and self.track.own_mouths and self.revoice) or self.models.bank:
+            return None
+        kp, name = self.track.keypoints, f"character '{self.track.name}'"
+        shapes = mouth_shapes(kp.points[:, 0], kp.boxes[:, 0])
+        if self.models.reader is None or not usable(shapes, self.visible):
+            why = ("the models folder has no viseme reader" if self.models.reader is None
+                   else "its mouth barely opens in the shot")
+            self.notes.append(f"{name}: drawn by the generator, not with the speaker's own "
+                              f"mouths from the shot ({why})")
+            return None
+        self.notes.append(f"{name}: re-voiced with the speaker's own mouths, taken from the "
+                          "shot's frames and chosen by the sound")
+        return choose_sources(shapes, self.visible, self.heard)
+
+    def read_from(self, read) -> None:
+        """Where the shot's own mouths are read: `read` (frame index -> display pixels
+        (H, W, 3) uint8); nothing without own mouths."""
+        if self.sources is not None:
+            self.own = OwnMouths(self.sources, self.boxes, read)
 
     def speaking_spread(self) -> float:
         """The input's lip-height standard deviation over its visible frames, in mouth
@@ -307,15 +337,37 @@ class CharacterState:
         return bank.choose(wanted, torch.from_numpy(masks).to(wanted.device),
                            self.heard[indices] if self.models.hears else None)
 
-    def _shown_probs(self, rows: list[int | None], made: torch.Tensor) -> torch.Tensor:
-        """Parser probabilities (N, 12, S, S) of the mouths the frames will show: the
-        bank's at `rows`, else the generated ones `made`."""
-        picked = [k for k, r in enumerate(rows) if r is not None]
+    def _exemplars(self, indices: list[int], wanted: torch.Tensor
+                   ) -> tuple[list[torch.Tensor | None], list[Exemplar | None]]:
+        """Per frame of `indices` the mouth drawn whole in place of the generated one:
+        (its crop (3, S, S) at the networks' size, its `Exemplar`), both None for the
+        generated mouth. The shot's own mouths (`own`), else the learnt bank's
+        (`_bank_rows`, the generated crops `wanted` (N, 3, S, S) choosing)."""
+        if self.own is None:
+            rows = self._bank_rows(indices, wanted)
+            bank = self.models.bank
+            return ([None if r is None else bank.small_on(wanted.device)[r] for r in rows],
+                    [None if r is None else bank.exemplar(r, self.boxes[i])
+                     for r, i in zip(rows, indices)])
+        smalls, exemplars = [], []
+        for i in indices:
+            made = self.own.exemplar(i)
+            small = None if made is None else self.crop_frame(made[0], int(self.sources[i]))
+            smalls.append(None if small is None else torch.from_numpy(
+                small.transpose(2, 0, 1).astype(np.float32) / 255).to(wanted.device))
+            exemplars.append(None if made is None else made[1])
+        return smalls, exemplars
+
+    def _shown_probs(self, smalls: list[torch.Tensor | None], made: torch.Tensor
+                     ) -> torch.Tensor:
+        """Parser probabilities (N, 12, S, S) of the mouths the frames will show: those
+        of `smalls` (crops (3, S, S), `_exemplars`), else the generated ones `made`."""
+        picked = [k for k, small in enumerate(smalls) if small is not None]
         if not picked:
             return made
-        small = self.models.bank.small_on(made.device)[[rows[k] for k in picked]]
         shown = made.clone()
-        shown[picked] = self.models.parse(small.to(made.dtype))
+        shown[picked] = self.models.parse(torch.stack([smalls[k] for k in picked])
+                                          .to(made.dtype))
         return shown
 
     def _run_networks(self, indices: list[int]
@@ -364,8 +416,9 @@ class CharacterState:
             rest_probs = models.parse(rest)
         matched = match_colour(rgb, *colour_reference(crops, probs, made, rest, rest_probs))
         still = crops if rest is None else rest                       # the mouth at rest
-        rows = self._bank_rows(indices, (still + BANK_REACH * (matched - still)).clamp(0, 1))
-        shown = self._shown_probs(rows, made)
+        smalls, exemplars = self._exemplars(
+            indices, (still + BANK_REACH * (matched - still)).clamp(0, 1))
+        shown = self._shown_probs(smalls, made)
         if parts is not None:            # the colour correction moves the drawn colour only
             colour = sharpen(parts.colour) if self.sharpen else parts.colour
             matched = (colour + matched - rgb).clamp(0, 1)
@@ -373,11 +426,9 @@ class CharacterState:
         face = list(KEEP_CLASSES)
         keep = (probs[:, face].sum(dim=1) * near_mouth(probs, shown) if self.refine
                 else torch.ones_like(probs[:, 0]))
-        banked = [k for k, r in enumerate(rows) if r is not None]
+        banked = [k for k, e in enumerate(exemplars) if e is not None]
         if self.refine and banked:       # the bank's own skin: the whole face, and its jaw
             keep[banked] = bank_keep(probs[banked], shown[banked])
-        exemplars = [None if r is None else models.bank.exemplar(r, self.boxes[i])
-                     for r, i in zip(rows, indices)]
         return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
                 keep.float().cpu().numpy(), parts, exemplars)
 

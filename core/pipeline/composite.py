@@ -18,7 +18,7 @@ from .crop import uncrop
 from .damage import box_pixels
 from .native import native_pixels
 from .pixels import blend_into, to_display
-from .region import JAW, MOUTH, RegionForm, mouth_region_bounds, mouth_region_mask
+from .region import MOUTH, RegionForm, mouth_region_bounds, mouth_region_mask
 
 EDGE_FEATHER = 0.08      # the mask fades to 0 over this share of the crop side at its edge
 KEEP_BLUR = 0.03         # the parser's face probability is blurred by this share of the side
@@ -29,7 +29,7 @@ def composite_mouth(raw: np.ndarray, made: Generated, matte: np.ndarray | None) 
     never outside its face box; False when nothing was blended (an empty region)."""
     banked = made.exemplar is not None     # a bank's mouth: its jaw, and its own skin
     edge = made.exemplar.box if banked else made.box                  # what is drawn
-    form = JAW if banked else MOUTH
+    form = made.exemplar.form if banked else MOUTH
     bx0, by0, bx1, by1 = edge
     bounds = np.array([mouth_region_bounds(points, form=form) for points in made.regions])
     rx0, ry0 = bounds[:, :2].min(axis=0)
@@ -40,7 +40,7 @@ def composite_mouth(raw: np.ndarray, made: Generated, matte: np.ndarray | None) 
     if rect[2] - rect[0] < 2 or rect[3] - rect[1] < 2:
         return False
     mask = _region_mask(made, rect, edge, form)
-    if banked:                             # no fade into the input: the skin is its own
+    if banked and made.exemplar.whole:     # no fade into the input: the skin is its own
         mask = np.clip(mask / WHOLE_ABOVE, 0.0, 1.0)
     if not (mask > 0).any():
         return False

@@ -29,6 +29,8 @@ JAW = RegionForm(1.45, 1.15, 0.6)     # a bank's mouth: the same top, the jaw's 
                                       # (a realistic avatar's chin moves 1.5 mouth widths
                                       # below the mouth centre, an anime one's jaw line 1.4
                                       # to the side)
+FOOTAGE_JAW = RegionForm(1.45, 1.0, 0.6)   # another frame's mouth in footage: the jaw,
+                                          # below the nose (its pose differs a little)
 FEATHER = 0.25             # soft edge inside the ellipse, in mouth widths
 
 
