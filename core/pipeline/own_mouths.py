@@ -84,6 +84,22 @@ def wanted_shapes(visemes: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     return np.stack([opening, shape * width], 1).astype(np.float32)
 
 
+def plan_sources(points: np.ndarray, boxes: np.ndarray, visible: np.ndarray, reads: bool,
+                 heard: Callable[[], np.ndarray]) -> tuple[np.ndarray | None, str]:
+    """(per frame the frame whose mouth it shows (`choose_sources`) or None, a note for the
+    report saying which) of a re-voiced real face: mouth keypoints `points` (F, 25, 2) px,
+    face boxes `boxes` (F, 4) px, `visible` (F,) bool; `reads`: the models have a viseme
+    reader; `heard()`: the new track's viseme weights (F, 7)."""
+    shapes = mouth_shapes(points, boxes)
+    if not reads or not usable(shapes, visible):
+        why = ("the models folder has no viseme reader" if not reads
+               else "its mouth barely opens in the shot")
+        return None, f"drawn by the generator, not with the speaker's own mouths ({why})"
+    return (choose_sources(shapes, visible, heard()),
+            "re-voiced with the speaker's own mouths, taken from the shot's frames and "
+            "chosen by the sound")
+
+
 def choose_sources(shapes: np.ndarray, visible: np.ndarray, visemes: np.ndarray
                    ) -> np.ndarray:
     """(F,) int: per frame the frame of the shot whose mouth it shows, -1 where the frame

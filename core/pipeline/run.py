@@ -254,7 +254,7 @@ class _Streamer:
             if state.active:
                 index = state.reference_frame()
                 state.set_reference(to_display(read_frame_raw(self.paths[index])), index)
-                state.read_from(lambda i: to_display(read_frame_raw(self.paths[i])))
+                state.whole.read_from(lambda i: to_display(read_frame_raw(self.paths[i])))
 
     def _check_shape(self, raw: np.ndarray, index: int) -> None:
         if index == 0:
