@@ -31,8 +31,8 @@ WARP_ROUNDS ?= 900:0 900:0.1 900:0.2
 # then a round in which it also reads each frame's viseme weights (grown from the last)
 VISEME_ROUND ?= 1200
 
-.PHONY: setup demo test test-fast bench eval eval-heldout eval-native extension clean data \
-	data-families train judge results
+.PHONY: setup demo test test-fast bench bench-real eval eval-heldout eval-native extension \
+	clean data data-families train judge results
 
 setup: $(STAMP)
 
@@ -63,6 +63,13 @@ test-fast: setup
 bench: setup
 	$(PY) benchmarks/bench_preprocess.py
 	$(PY) benchmarks/bench_pipeline.py
+
+# A real talking video dubbed, measured by MediaPipe's face mesh (not the product's dlib):
+# requirements-measure.txt says why --no-deps.
+bench-real: setup
+	$(PY) -m pip install -q -r requirements-measure.txt
+	$(PY) -m pip install -q --no-deps mediapipe==0.10.14
+	$(PY) benchmarks/bench_real_video.py
 
 # The shipped weights on the held-out split of `make data` (docs/evaluation.md).
 eval: setup

@@ -12,11 +12,12 @@ is dubbed with two sentences of espeak-ng speech (English, Mandarin) three ways:
   sound (`core/pipeline/own_mouths.py`).
 MediaPipe's face mesh (independent of dlib, which the product uses) measures per frame the
 inner-lip opening (landmarks 13-14 over the corners 61-291). Printed per track and way:
-- corr new: the opening's correlation with the new speech's loudness (RMS per frame);
+- corr new: the opening's correlation with the new speech's loudness (RMS per frame), over
+  all frames and over those the run changed (the rest pass through: no confident face);
 - corr old: its correlation with the input's own opening;
 - sharpness: variance of the Laplacian over the lips' box (MediaPipe's outer lips, grown by
   half their width) of the output over the input's, frames where both are found;
-- found: frames where MediaPipe finds the face.
+- changed: frames the run changed; frames/s: the run's speed (locating the face apart).
 Issue 23 asks corr new above the input's, and sharpness at least 0.8.
 """
 
@@ -142,24 +143,27 @@ def main() -> None:
     old, boxes = mesh.measure(frames)
     print(f"carphone x{args.scale}: {len(frames)} frames {cv2.imread(str(frames[0])).shape[1]}"
           f"x{cv2.imread(str(frames[0])).shape[0]}, located by {located.source}")
-    print(f"{'track':6} {'way':11} {'corr new':>9} {'corr old':>9} {'sharpness':>10} "
-          f"{'found':>6}")
+    print(f"{'track':6} {'way':11} {'corr new':>9} {'(changed)':>10} {'corr old':>9} "
+          f"{'sharpness':>10} {'changed':>8} {'frames/s':>9}")
     for name, (voice, text) in TRACKS.items():
         samples = speech(voice, text)
         loud = loudness(samples, len(frames))
-        print(f"{name:6} {'do nothing':11} {correlation(old, loud):9.3f} {1.0:9.3f} "
-              f"{1.0:10.2f} {np.isfinite(old).sum():6d}")
+        print(f"{name:6} {'do nothing':11} {correlation(old, loud):9.3f} {'':10} {1.0:9.3f} "
+              f"{1.0:10.2f} {0:8d}")
         for way, own in (("generator", False), ("own mouths", True)):
             out = root / f"{name}_{way.replace(' ', '_')}"
             track = CharacterTrack(name, located.track, samples, located.reasons,
                                    own_mouths=own)
-            lipsync_frames(frames, [track], AudioTiming(fps=FPS), out,
-                           PipelineOptions(), models)
+            report = lipsync_frames(frames, [track], AudioTiming(fps=FPS), out,
+                                    PipelineOptions(), models)
             made = [out / p.name for p in frames]
             opening, _ = mesh.measure(made)
+            changed = np.ones(len(frames), bool)
+            changed[report.passed_through] = False
             print(f"{name:6} {way:11} {correlation(opening, loud):9.3f} "
+                  f"{correlation(opening[changed], loud[changed]):10.3f} "
                   f"{correlation(opening, old):9.3f} {sharpness(made, frames, boxes):10.2f} "
-                  f"{np.isfinite(opening).sum():6d}")
+                  f"{changed.sum():8d} {report.frames_per_second:9.1f}")
     print(f"frames in {root}")
 
 
