@@ -97,8 +97,9 @@ class Generated:
     warp: NativeWarp | None = None   # a warping generator's parts: `rgb` is then its
                                      # synthesised colour, applied with the warped
                                      # reference frame at frame resolution (`native`)
-    exemplar: Exemplar | None = None   # a learnt character's own mouth for this frame
-                                       # (`bank`), or None
+    exemplar: Exemplar | None = None   # a mouth drawn whole for this frame: a learnt
+                                       # character's (`bank`), or another frame's of the
+                                       # shot (`own_mouths`); None: the generated one
 
 
 class CharacterState:
