@@ -141,8 +141,9 @@ def main() -> None:
     located = locate_footage(frames, models.parser)
     mesh = Mesh()
     old, boxes = mesh.measure(frames)
-    print(f"carphone x{args.scale}: {len(frames)} frames {cv2.imread(str(frames[0])).shape[1]}"
-          f"x{cv2.imread(str(frames[0])).shape[0]}, located by {located.source}")
+    height, width = cv2.imread(str(frames[0])).shape[:2]
+    print(f"carphone x{args.scale}: {len(frames)} frames {width}x{height}, located by "
+          f"{located.source}")
     print(f"{'track':6} {'way':11} {'corr new':>9} {'(changed)':>10} {'corr old':>9} "
           f"{'sharpness':>10} {'changed':>8} {'frames/s':>9}")
     for name, (voice, text) in TRACKS.items():

@@ -143,11 +143,12 @@ class CharacterState:
     def _own_sources(self) -> np.ndarray | None:
         """Per frame the shot's frame whose mouth it shows (`own_mouths.plan_sources`), or
         None: not real footage re-voiced, or a learnt bank."""
-        if not (self.active and self.track.own_mouths and self.revoice) or self.models.bank:
+        if (not (self.active and self.track.own_mouths and self.revoice)
+                or self.models.bank is not None):
             return None
         kp = self.track.keypoints
         sources, note = plan_sources(kp.points[:, 0], kp.boxes[:, 0], self.visible,
-                                     self.models.reader is not None, lambda: self.heard)
+                                     self.heard)
         self.notes.append(f"character '{self.track.name}': {note}")
         return sources
 

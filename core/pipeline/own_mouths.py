@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from ..preprocess.keypoints import INNER, LEFT_CORNER, RIGHT_CORNER, contour_heights
+from ..speech.visemes import VISEMES, jaw_open
 from .region import FOOTAGE_JAW
 from .bank import SIDE_RANGE, Exemplar, bank_box, cut_exemplar, spread
 
@@ -71,8 +72,6 @@ def wanted_shapes(visemes: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     sound opens as far as their `FULL_OPEN` quantile) and by rank (the track's n-th
     quantile of opening asks for theirs: the shot's whole range is used). A round sound
     narrows their median width by `ROUND_WIDTH`, a wide one widens it by `WIDE_WIDTH`."""
-    from ..speech.visemes import VISEMES, jaw_open
-
     weights = np.asarray(visemes, np.float32)
     sound = jaw_open(weights)
     ranks = (np.argsort(np.argsort(sound, kind="stable")) + 0.5) / len(sound)
@@ -84,18 +83,18 @@ def wanted_shapes(visemes: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     return np.stack([opening, shape * width], 1).astype(np.float32)
 
 
-def plan_sources(points: np.ndarray, boxes: np.ndarray, visible: np.ndarray, reads: bool,
-                 heard: Callable[[], np.ndarray]) -> tuple[np.ndarray | None, str]:
+def plan_sources(points: np.ndarray, boxes: np.ndarray, visible: np.ndarray,
+                 heard: np.ndarray | None) -> tuple[np.ndarray | None, str]:
     """(per frame the frame whose mouth it shows (`choose_sources`) or None, a note for the
     report saying which) of a re-voiced real face: mouth keypoints `points` (F, 25, 2) px,
-    face boxes `boxes` (F, 4) px, `visible` (F,) bool; `reads`: the models have a viseme
-    reader; `heard()`: the new track's viseme weights (F, 7)."""
+    face boxes `boxes` (F, 4) px, `visible` (F,) bool; `heard`: the new track's viseme
+    weights (F, 7), None without a viseme reader."""
     shapes = mouth_shapes(points, boxes)
-    if not reads or not usable(shapes, visible):
-        why = ("the models folder has no viseme reader" if not reads
+    if heard is None or not usable(shapes, visible):
+        why = ("the models folder has no viseme reader" if heard is None
                else "its mouth barely opens in the shot")
         return None, f"drawn by the generator, not with the speaker's own mouths ({why})"
-    return (choose_sources(shapes, visible, heard()),
+    return (choose_sources(shapes, visible, heard),
             "re-voiced with the speaker's own mouths, taken from the shot's frames and "
             "chosen by the sound")
 
