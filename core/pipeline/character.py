@@ -300,8 +300,9 @@ class CharacterState:
                     parts.flow[k].permute(1, 2, 0).float().cpu().numpy(),
                     parts.blend[k, 0].float().cpu().numpy(), *self.reference_pixels)
                 regions, face = self.region_points(i), self.track.keypoints.boxes[i, 0]
-                if exemplars[k] is not None:
-                    face = jaw_face(face, regions)
+                if exemplars[k] is not None and exemplars[k].whole:   # a learnt jaw may
+                    face = jaw_face(face, regions)    # drop below the face box; footage's
+                                                      # box holds the chin
                 out[i] = Generated(self.boxes[i], rgb[k], keep[k], regions, face, warp,
                                    exemplars[k])
         return out

@@ -3,8 +3,10 @@
 The generator's mouth is drawn over the `MOUTH` region, faded to 0 at the crop box's edge
 and where the face parser does not see the face near the mouth; a learnt character's own
 mouth (`bank`) over the larger `JAW` region, whole wherever it shows the face, in the
-frame's own light. Nothing changes outside the character's face box (for a bank's mouth:
-down to its jaw, `region.jaw_face`).
+frame's own light; another frame's mouth of footage (`own_mouths`) over the
+`FOOTAGE_JAW` region, in the frame's light, faded to 0 at the region's and the face box's
+edges. Nothing changes outside the character's face box (for a learnt bank's mouth: down
+to its jaw, `region.jaw_face`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def composite_mouth(raw: np.ndarray, made: Generated, matte: np.ndarray | None) 
     never outside its face box; False when nothing was blended (an empty region)."""
     banked = made.exemplar is not None     # a bank's mouth: its jaw, and its own skin
     edge = made.exemplar.box if banked else made.box                  # what is drawn
+    if banked and not made.exemplar.whole:   # footage's own mouth: faded out inside the
+        edge = np.concatenate([np.maximum(edge[:2], made.face[:2]),    # face box, not cut
+                               np.minimum(edge[2:], made.face[2:])])
     form = made.exemplar.form if banked else MOUTH
     bx0, by0, bx1, by1 = edge
     bounds = np.array([mouth_region_bounds(points, form=form) for points in made.regions])
