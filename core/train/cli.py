@@ -49,8 +49,7 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   input_mix=args.input_mix,
                                                   ssim_weight=args.ssim_weight,
                                                   flow_weight=args.flow_weight,
-                                                  blend_weight=args.blend_weight,
-                                                  augment=args.augment)
+                                                  blend_weight=args.blend_weight)
     if name == "visemes":
         from .visemes import VisemeStage
 
@@ -112,8 +111,7 @@ def add_parser(commands) -> None:
     train.add_argument("--sync-weight", type=float, default=None,
                        help="generator: weight of the sync expert's loss (default 0.05)")
     train.add_argument("--augment", action="store_true",
-                       help="sync: shift/gain augmentation after the first quarter of the run; "
-                            "generator: each sample in other colours (core/train/colour.py)")
+                       help="sync: shift/gain augmentation after the first quarter of the run")
     train.add_argument("--cosine-lr", action="store_true",
                        help="sync, generator: learning rate falling as a cosine to 5 %% of --lr")
     train.add_argument("--temporal", default="steady", choices=("steady", "features"),

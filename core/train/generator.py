@@ -38,7 +38,6 @@ feature term (`temporal`):
 
 `cosine` lowers both learning rates as a cosine to 5 % over the run (as for the sync
 expert), so the last steps, the fine-tune among them, settle instead of jumping.
-`augment` shows each sample in other colours (`core.train.colour`).
 `input_mix` sets the share of samples per input version (default `DEFAULT_INPUT_MIX`,
 a quarter of them talking). The talking input's blur picture and lip contours show the target mouth,
 which teaches the generator to copy the source; the shipped generator goes on from such a
@@ -63,7 +62,6 @@ from ..models.sync import load_sync_expert
 from ..models.warp import compose, flow_roughness, grow_head, split_head
 from ..models.weights import load_model_weights, save_weights
 from ..preprocess.config import PreprocessConfig
-from .colour import colour_jitter
 from .loop import RunConfig
 from ..models.ssim import masked_ssim
 from .sync import cosine_lr
@@ -100,14 +98,13 @@ class GeneratorStage:
                  sync_weight: float | None = None, adv_weight: float | None = None,
                  init=None, temporal: str = "steady", cosine: bool = False,
                  input_mix: dict[str, float] | None = None, ssim_weight: float = 0.0,
-                 flow_weight: float | None = None, blend_weight: float | None = None,
-                 augment: bool = False):
+                 flow_weight: float | None = None, blend_weight: float | None = None):
         from ..models import shipped
 
         if temporal not in TEMPORAL_TERMS:
             raise InputError(f"unknown temporal term '{temporal}': use one of "
                              f"{', '.join(TEMPORAL_TERMS)}")
-        self.temporal, self.cosine, self.augment = temporal, cosine, augment
+        self.temporal, self.cosine = temporal, cosine
         self.input_mix = check_input_mix(input_mix) if input_mix is not None else None
         self.device, self.run, self.config = device, run, config
         self.sync_weight = SYNC_WEIGHT if sync_weight is None else sync_weight
@@ -231,8 +228,8 @@ class GeneratorStage:
                     group["lr"] = cosine_lr(self.run.lr, step, self.run.steps)
         self.generator.train()
         self.discriminator.train()
-        batch = self.train_set.generator_batch(rng, max(1, self.run.batch // 4), self.input_mix)
-        batch = self._tensors(colour_jitter(rng, batch) if self.augment else batch)
+        batch = self._tensors(self.train_set.generator_batch(rng, max(1, self.run.batch // 4),
+                                                             self.input_mix))
         if self.config.visemes:                  # as a reader of the sound would miss them
             noise = torch.from_numpy(rng.normal(0, VISEME_NOISE, batch["visemes"].shape))
             batch["visemes"] = (batch["visemes"] + noise.to(batch["visemes"])).clamp(0, 1)
@@ -347,7 +344,7 @@ class GeneratorStage:
                 "input_mix": json.dumps(self.input_mix or DEFAULT_INPUT_MIX),
                 "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight),
                 "ssim_weight": str(self.ssim_weight), "flow_weight": str(self.flow_weight),
-                "blend_weight": str(self.blend_weight), "colour_jitter": str(self.augment)}
+                "blend_weight": str(self.blend_weight)}
 
     def load(self, path) -> None:
         """Weights of a trained generator; an RGB generator's head is grown into a
