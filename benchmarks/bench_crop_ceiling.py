@@ -14,15 +14,15 @@ matte's own limit) are printed beside it, per character family.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
 from lipsync.core.dataset.reader import read_manifest
 from lipsync.core.evaluate.metrics import ssim
+from lipsync.core.evaluate.report import GROUP_DEFAULTS
 from lipsync.core.pipeline.crop import crop, crop_boxes, uncrop
-from lipsync.core.pipeline.region import mouth_region_mask
+from lipsync.core.pipeline.region import composite, mouth_region_mask
 from lipsync.core.preprocess.keypoints import KeypointTrack
 
 
@@ -37,19 +37,14 @@ def clip_ceilings(folder: Path, sides: list[int]) -> dict[str, float]:
     height, width = given.shape[1:3]
     scores: dict[str, list[float]] = {}
     for i in np.flatnonzero(visible):
-        soft = mouth_region_mask(points[i], (height, width))[..., None]   # (H, W, 1)
-        inside = soft[..., 0] > 0
-        base = given[i].astype(np.float32) / 255
+        soft = mouth_region_mask(points[i], (height, width))              # (H, W)
         made = {"do nothing": given[i], "full resolution": truth[i]}
         for side in sides:
-            drawn = uncrop(crop(truth[i], boxes[i], side).astype(np.float32) / 255, boxes[i],
-                           (0, 0, width, height))
-            made[f"{side} px"] = drawn
+            made[f"{side} px"] = uncrop(crop(truth[i], boxes[i], side), boxes[i],
+                                        (0, 0, width, height))                 # uint8
         for name, image in made.items():
-            image = image.astype(np.float32) / 255 if image.dtype == np.uint8 else image
-            mixed = np.clip(soft * image + (1 - soft) * base, 0, 1)
             scores.setdefault(name, []).append(
-                ssim((mixed * 255 + 0.5).astype(np.uint8), truth[i], inside))
+                ssim(composite(given[i], image, soft), truth[i], soft > 0))
     return {name: float(np.mean(values)) for name, values in scores.items()}
 
 
@@ -64,7 +59,7 @@ def main() -> None:
         folder = args.data / record["clip_id"]
         if record["split"] != args.split or not (folder / "frames.npz").exists():
             continue
-        family = json.loads((folder / "clip.json").read_text())["plan"].get("family", "cartoon")
+        family = record.get("family", GROUP_DEFAULTS["family"])
         by_family.setdefault(family, []).append(clip_ceilings(folder, args.sides))
     if not by_family:
         raise SystemExit(f"no {args.split} clip with full frames in {args.data}: "
