@@ -32,6 +32,7 @@ import torch
 from ..audio import FRONT_END, AudioTiming, group_window, mfcc, shot_audio
 from ..errors import InputError
 from ..models.config import pass_side
+from ..models.detail import DetailNet
 from ..models.generator import select_inputs
 from ..models.visemes import read_visemes
 from ..models.warp import WarpParts, compose
@@ -100,6 +101,8 @@ class Generated:
     exemplar: Exemplar | None = None   # a mouth drawn whole for this frame: a learnt
                                        # character's (`bank`), or another frame's of the
                                        # shot (`own_mouths`); None: the generated one
+    detail: DetailNet | None = None    # restores the edges of `rgb` scaled to the frame
+                                       # (`models.detail`); None: bicubic only
 
 
 class CharacterState:
@@ -304,7 +307,7 @@ class CharacterState:
                     face = jaw_face(face, regions)    # drop below the face box; footage's
                                                       # box holds the chin
                 out[i] = Generated(self.boxes[i], rgb[k], keep[k], regions, face, warp,
-                                   exemplars[k])
+                                   exemplars[k], self.models.detail if self.sharpen else None)
         return out
 
     @cached_property

@@ -53,7 +53,7 @@ def composite_mouth(raw: np.ndarray, made: Generated, matte: np.ndarray | None) 
         light = to_display(raw[rect[1]:rect[3], rect[0]:rect[2]]) / 255.0
         pixels = exemplar_pixels(made.exemplar, rect, light, _unmoved(made, rect))
     else:
-        pixels = native_pixels(made.rgb, made.box, rect, made.warp)
+        pixels = native_pixels(made.rgb, made.box, rect, made.warp, made.detail)
     blend_into(raw, rect, pixels, mask)
     if matte is not None:
         x0, y0, x1, y1 = rect

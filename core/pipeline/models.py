@@ -1,5 +1,6 @@
 """The trained networks the pipeline runs (sync expert, generator, face parser and, when the
-models folder holds it, the viseme reader), loaded together and checked to match."""
+models folder holds them, the viseme reader and the detail network), loaded together and
+checked to match."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..models import MODELS_DIR
+from ..models.detail import DetailNet, load_detail
 from ..models.device import pick_device
 from ..models.generator import Generator, load_generator
 from ..models.parser import FaceParser, load_parser
@@ -33,6 +35,7 @@ class LipSyncModels:
     device: torch.device
     bank: MouthBank | None = None
     reader: VisemeReader | None = None
+    detail: DetailNet | None = None
 
     @property
     def hears(self) -> bool:
@@ -53,9 +56,10 @@ class LipSyncModels:
     def load(cls, device: str = "auto", folder: str | Path | None = None,
              generator: str | Path | None = None) -> "LipSyncModels":
         """Load `sync`, `generator` and `parser` .safetensors from `folder` (default: the
-        shipped models/), each at the size its weights say, and `visemes` when the folder
+        shipped models/), each at the size its weights say, `visemes` when the folder
         holds it (the viseme reader; a folder without one chooses a bank's mouths by the
-        generated crop, `bank.MouthBank.choose`); `generator`: a learnt
+        generated crop, `bank.MouthBank.choose`) and `detail` when it holds it (the drawn
+        colour's edges at the frame's pixels; without: bicubic); `generator`: a learnt
         generator's file to use instead of the folder's. InputError names a missing,
         corrupt or mismatched file and what to do."""
         folder = Path(folder) if folder else MODELS_DIR
@@ -68,9 +72,11 @@ class LipSyncModels:
         reader_file = folder / "visemes.safetensors"
         reader = load_reader(reader_file, torch_device) if reader_file.exists() else None
         _check_reads(network, reader, learnt or folder / "generator.safetensors")
+        detail_file = folder / "detail.safetensors"
+        detail = load_detail(detail_file, torch_device) if detail_file.exists() else None
         warm_up_audio()
         return cls(sync, network, parser, torch_device, learnt and MouthBank.of_file(learnt),
-                   reader)
+                   reader, detail)
 
     @classmethod
     def for_options(cls, options) -> "LipSyncModels":
@@ -84,7 +90,7 @@ class LipSyncModels:
         _check_pair(self.sync, generator, f"'{path}' and the sync expert")
         _check_reads(generator, self.reader, path)
         return LipSyncModels(self.sync, generator, self.parser, self.device,
-                             MouthBank.of_file(path), self.reader)
+                             MouthBank.of_file(path), self.reader, self.detail)
 
     def parse(self, images: torch.Tensor) -> torch.Tensor:
         """Parser class probabilities of crops: (N, 3, S, S) in [0, 1] -> (N, 12, S, S).

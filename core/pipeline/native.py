@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..models.detail import DetailNet, add_detail
 from .crop import uncrop
 
 
@@ -39,17 +40,22 @@ class NativeWarp:
 
 
 def native_pixels(colour: np.ndarray, box: np.ndarray, rect: tuple[int, int, int, int],
-                  warp: NativeWarp | None = None) -> np.ndarray:
+                  warp: NativeWarp | None = None, detail: DetailNet | None = None
+                  ) -> np.ndarray:
     """The generated mouth over frame pixels `rect` = (x0, y0, x1, y1) (ints, end
     exclusive) -> (y1-y0, x1-x0, 3) float32 sRGB in [0, 1].
 
     colour: (S, S, 3) float32, the model-size crop of `box` (an RGB generator's output, or a
-    warping generator's synthesised colour); warp: the warping generator's parts, or None.
+    warping generator's synthesised colour), scaled to the frame's pixels and given back a
+    render's edges by `detail` (`models.detail`) when there is one; warp: the warping
+    generator's parts, or None.
     """
-    drawn = uncrop(colour, box, rect)
+    size = colour.shape[0]
+    drawn = np.clip(uncrop(colour, box, rect), 0.0, 1.0)
+    if detail is not None:
+        drawn = add_detail(detail, drawn, float(box[2] - box[0]) / size)
     if warp is None:
         return np.clip(drawn, 0.0, 1.0)
-    size = colour.shape[0]
     flow = uncrop(warp.flow, box, rect)                                   # (h, w, 2)
     blend = np.clip(uncrop(warp.blend, box, rect), 0.0, 1.0)[..., None]  # (h, w, 1)
     x0, y0, x1, y1 = rect

@@ -1,5 +1,6 @@
 """`python -m lipsync train {sync,generator,parser} --data DIR --out DIR [--steps N] ...`,
-`python -m lipsync train visemes --out DIR` (its speech is made by the trainer: no --data)
+`python -m lipsync train visemes --out DIR` (its speech is made by the trainer: no --data),
+`python -m lipsync train detail --data DIR --out DIR` (a data set of full frames at 512 px)
 
 Trains one stage with a progress bar, held-out evaluation every --eval-every steps,
 checkpoints under OUT/<stage>/ (--resume goes on from the last one) and, at the end,
@@ -19,9 +20,9 @@ from ..cli.arguments import add_verbose_argument
 from ..cli.exit_codes import exit_code_of
 from ..errors import InputError
 
-STAGES = ("sync", "generator", "parser", "visemes")
+STAGES = ("sync", "generator", "parser", "visemes", "detail")
 DEFAULT_STEPS = {"sync": 10000, "generator": 3000, "parser": 3000,
-                 "visemes": 5000}                                  # the shipped recipe
+                 "visemes": 5000, "detail": 3000}                                  # the shipped recipe
 
 
 def make_stage(name: str, args: argparse.Namespace):
@@ -50,6 +51,10 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   ssim_weight=args.ssim_weight,
                                                   flow_weight=args.flow_weight,
                                                   blend_weight=args.blend_weight)
+    if name == "detail":
+        from .detail import DetailStage
+
+        return lambda run, device: DetailStage(run, device)
     if name == "visemes":
         from .visemes import VisemeStage
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from lipsync.core.models.detail import DetailConfig, DetailNet, add_detail
 from lipsync.core.models.generator import Generator, GeneratorConfig
 from lipsync.core.models.warp import (MAX_FLOW, WarpParts, compose, flow_roughness,
                                       grow_head, split_head, warp)
@@ -119,3 +120,26 @@ def test_a_shut_blend_gives_the_drawn_colour_and_no_warp_the_resampled_crop(refe
     drawn = np.clip(uncrop(colour, BOX, RECT), 0, 1)
     assert np.allclose(native_pixels(colour, BOX, RECT, shut), drawn, atol=1e-6)
     assert np.allclose(native_pixels(colour, BOX, RECT), drawn, atol=1e-6)
+
+
+def test_the_detail_network_changes_the_drawn_colour_only(reference):
+    """Where the blend keeps the warped reference, its pixels stay exactly; where it shows
+    the drawn colour, that colour is the detail network's, given the crop's scale."""
+    torch.manual_seed(0)
+    detail = DetailNet(DetailConfig(width=8, dilations=(1, 2))).eval()
+    colour = np.random.default_rng(1).random((S, S, 3)).astype(np.float32)
+    half = np.ones((S, S), np.float32)
+    half[:, S // 2:] = 0                          # the left half moved, the right drawn
+    parts = NativeWarp(np.zeros((S, S, 2), np.float32), half, reference, BOX)
+    plain = native_pixels(colour, BOX, RECT, parts)
+    detailed = native_pixels(colour, BOX, RECT, parts, detail)
+    drawn = add_detail(detail, np.clip(uncrop(colour, BOX, RECT), 0, 1), 160 / S)
+    split = int(BOX[0] + (BOX[2] - BOX[0]) / 2) - RECT[0]     # frame column of crop S / 2
+    near = 12                                   # bicubic reaches 2 crop px = 10 frame px
+    assert np.allclose(detailed[:, :split - near], plain[:, :split - near], atol=1e-5)
+    assert np.allclose(detailed[:, split + near:], drawn[:, split + near:], atol=1e-5)
+    assert np.abs(detailed[:, split + near:] - plain[:, split + near:]).max() > 1e-3
+    no_warp = native_pixels(colour, BOX, RECT, None, detail)
+    assert np.allclose(no_warp, drawn, atol=1e-6)
+    odd = add_detail(detail, np.random.default_rng(2).random((13, 7, 3)).astype(np.float32), 3.0)
+    assert odd.shape == (13, 7, 3) and 0 <= odd.min() and odd.max() <= 1
