@@ -7,8 +7,7 @@ which leaves every edge as wide as that factor: even the talking truth itself, c
 and scaled back, keeps a fifth to a third of its mouth's sharpness. This network reads the
 scaled colour at the frame's resolution, with the scale (frame px per crop px, over
 `SCALE_UNIT`) as a fourth channel, and adds a residual: dilated 3x3 convolutions over 2 x 2
-pixel blocks, `2 x (2 + sum(dilations))` px of context each side of a pixel, as wide as a
-5x edge.
+pixel blocks, `DetailNet.reach` px of context each side of a pixel, as wide as a 5x edge.
 It is trained on renders at 512 px (`core/train/detail.py`), the frame cut to S px and
 scaled back being its input and the frame its target.
 """
@@ -55,6 +54,11 @@ class DetailNet(nn.Module):
             layers += [nn.Conv2d(w, w, 3, padding=d, dilation=d), nn.ReLU()]
         layers += [nn.Conv2d(w, 12, 3, padding=1), nn.PixelShuffle(2)]
         self.body = nn.Sequential(*layers)
+
+    @property
+    def reach(self) -> int:
+        """How far (frame px) a pixel's output sees each side: 2 px per block pixel."""
+        return 2 * (2 + sum(self.config.dilations))
 
     def forward(self, colour: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         h, w = colour.shape[-2:]

@@ -23,6 +23,9 @@ from ..models.detail import DetailNet, add_detail
 from .crop import uncrop
 
 
+SHOWN = 1 - 1 / 512   # a drawn pixel shows where the blend is under this
+
+
 @dataclass
 class NativeWarp:
     """A warping generator's output for one frame, to be applied at frame resolution.
@@ -51,13 +54,14 @@ def native_pixels(colour: np.ndarray, box: np.ndarray, rect: tuple[int, int, int
     generator's parts, or None.
     """
     size = colour.shape[0]
+    scale = float(box[2] - box[0]) / size                         # frame px per crop px
     drawn = np.clip(uncrop(colour, box, rect), 0.0, 1.0)
-    if detail is not None:
-        drawn = add_detail(detail, drawn, float(box[2] - box[0]) / size)
     if warp is None:
-        return np.clip(drawn, 0.0, 1.0)
-    flow = uncrop(warp.flow, box, rect)                                   # (h, w, 2)
+        return drawn if detail is None else add_detail(detail, drawn, scale)
     blend = np.clip(uncrop(warp.blend, box, rect), 0.0, 1.0)[..., None]  # (h, w, 1)
+    if detail is not None:
+        drawn = _detail_where_shown(detail, drawn, scale, blend[..., 0] < SHOWN)
+    flow = uncrop(warp.flow, box, rect)                                   # (h, w, 2)
     x0, y0, x1, y1 = rect
     side = float(box[2] - box[0])
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
@@ -73,3 +77,20 @@ def native_pixels(colour: np.ndarray, box: np.ndarray, rect: tuple[int, int, int
                        cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32) / 255
     return np.clip(blend * warped + (1 - blend) * drawn, 0.0, 1.0)
+
+
+def _detail_where_shown(detail: DetailNet, drawn: np.ndarray, scale: float,
+                        shown: np.ndarray) -> np.ndarray:
+    """`drawn` (h, w, 3) with the detail network's edges over the bounding box of `shown`
+    (h, w) bool, grown by the network's reach so that it sees what it would over the whole;
+    elsewhere (never shown) as it was."""
+    rows, cols = np.flatnonzero(shown.any(axis=1)), np.flatnonzero(shown.any(axis=0))
+    if not len(rows):
+        return drawn
+    reach = detail.reach + 2
+    y0, y1 = max(rows[0] - reach, 0), min(rows[-1] + 1 + reach, drawn.shape[0])
+    x0, x1 = max(cols[0] - reach, 0), min(cols[-1] + 1 + reach, drawn.shape[1])
+    y0, x0 = y0 - y0 % 2, x0 - x0 % 2           # the network's 2 x 2 blocks, as over all
+    out = drawn.copy()
+    out[y0:y1, x0:x1] = add_detail(detail, drawn[y0:y1, x0:x1], scale)
+    return out

@@ -143,3 +143,19 @@ def test_the_detail_network_changes_the_drawn_colour_only(reference):
     assert np.allclose(no_warp, drawn, atol=1e-6)
     odd = add_detail(detail, np.random.default_rng(2).random((13, 7, 3)).astype(np.float32), 3.0)
     assert odd.shape == (13, 7, 3) and 0 <= odd.min() and odd.max() <= 1
+
+
+def test_the_detail_network_runs_only_where_drawn_pixels_show_with_the_same_result(reference):
+    torch.manual_seed(1)
+    detail = DetailNet(DetailConfig(width=8, dilations=(1, 2))).eval()
+    colour = np.random.default_rng(3).random((S, S, 3)).astype(np.float32)
+    hole = np.ones((S, S), np.float32)
+    hole[14:18, 12:20] = 0                        # a small opening in the moved reference
+    parts = NativeWarp(np.zeros((S, S, 2), np.float32), hole, reference, BOX)
+    shut = NativeWarp(np.zeros((S, S, 2), np.float32), np.zeros((S, S), np.float32),
+                      reference, BOX)
+    everywhere = native_pixels(colour, BOX, RECT, shut, detail)     # detail over the rect
+    blend = np.clip(uncrop(hole, BOX, RECT), 0, 1)[..., None]
+    plain = native_pixels(colour, BOX, RECT, parts)
+    expected = plain + (1 - blend) * (everywhere - np.clip(uncrop(colour, BOX, RECT), 0, 1))
+    assert np.allclose(native_pixels(colour, BOX, RECT, parts, detail), expected, atol=1e-5)
