@@ -30,9 +30,17 @@ FAMILIES ?= cartoon,anime,creature
 WARP_ROUNDS ?= 900:0 900:0.1 900:0.2
 # then a round in which it also reads each frame's viseme weights (grown from the last)
 VISEME_ROUND ?= 1200
+# then rounds on the families' training characters rendered at 512 px (crops as sharp as
+# a mouth 100-300 px wide in the frame), each going on from the last; the same set teaches
+# the detail network (`make detail`: not shipped, docs/method.md)
+HIRES_DATA ?= build/data/hires512
+HIRES_PLAN := --clips 48 --seed 5 --splits train --families $(FAMILIES) --resolution 512 \
+  --engine BLENDER_WORKBENCH --full-frame-share 1
+HIRES_ROUNDS ?= 1200 1200
+DETAIL_STEPS ?= 12000
 
 .PHONY: setup demo test test-fast bench bench-real eval eval-heldout eval-native extension \
-	clean data data-families train judge results
+	clean data data-families data-hires train detail judge results
 
 setup: $(STAMP)
 
@@ -105,15 +113,20 @@ data-families: setup
 	  --families $(FAMILIES) --workers 2
 	$(PY) -m lipsync dataset show $(FAMILY_DATA)
 
+data-hires: setup
+	$(PY) -m lipsync dataset make --out $(HIRES_DATA) $(HIRES_PLAN) --workers 2
+	$(PY) -m lipsync dataset show $(HIRES_DATA)
+
 # sync and parser train side by side on one thread each, then the generator on two: from
 # scratch on every input version, then rounds of DUB_STEPS on dubbed (else neutral) input
 # only, each going on from the last at a restarted cosine learning rate, so that it follows
 # the audio rather than the source mouth; then SSIM_ROUNDS that add 1 - SSIM of the mouth
 # region to the loss; then the warping head on the families' set, and a round in which it
-# also reads the frames' viseme weights. The viseme reader needs no data set (it speaks
-# its own): it trains last.
+# also reads the frames' viseme weights, then the HIRES_ROUNDS on sharp 512 px renders
+# (their own clips: --split train). The viseme reader needs no data set (it speaks its
+# own): it trains last.
 VISEME_STEPS ?= 5000
-train: data data-families
+train: data data-families data-hires
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
 	  --cosine-lr --augment --eval-every 1000 & \
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train parser --data $(DATA) --out $(RUNS) --steps $(PARSER_STEPS); \
@@ -145,11 +158,27 @@ train: data data-families
 	  --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 2e-4 --sync-weight 0.05 \
 	  --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
 	  || exit 1; \
-	weights=$(RUNS)/visemes/generator.safetensors; \
+	weights=$(RUNS)/visemes/generator.safetensors; round=0; \
+	for steps in $(HIRES_ROUNDS); do round=$$((round + 1)); \
+	  $(PY) -m lipsync train generator --data $(HIRES_DATA) --out $(RUNS)/hires$$round \
+	    --steps $$steps --output warp --visemes --init $$weights \
+	    --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 --sync-weight 0.05 \
+	    --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
+	    --split train --eval-batches 2 || exit 1; \
+	  weights=$(RUNS)/hires$$round/generator.safetensors; \
+	done; \
 	cp $$weights $(RUNS)/generator.safetensors; \
 	cp $${weights%.safetensors}.md $(RUNS)/generator.md
 	$(PY) -m lipsync train visemes --out $(RUNS) --steps $(VISEME_STEPS) --eval-every 500
 	cp $(RUNS)/{sync,parser,generator,visemes}.{safetensors,md} models/
+
+# The detail network (docs/method.md), opt-in: a models folder holding detail.safetensors
+# beside the shipped files uses it (`--models build/models_detail`).
+detail: data-hires
+	$(PY) -m lipsync train detail --data $(HIRES_DATA) --out $(RUNS) --steps $(DETAIL_STEPS) \
+	  --eval-every 1000
+	mkdir -p build/models_detail
+	cp models/*.safetensors $(RUNS)/detail.safetensors build/models_detail/
 
 # The evaluation's independent sync expert (another seed, a cosine learning rate; the
 # generator never sees it), on the 240-clip set.

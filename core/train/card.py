@@ -121,6 +121,9 @@ def write_card(path: Path, record: dict, command: str, size_bytes: int) -> None:
                       + ", ".join(f"{k} {v:.3f}" for k, v in sorted(h["train"].items()))
                       + f" | {h['heldout'].get(headline, float('nan')):.3f} |"
                       for h in record["history"])
+    split = record.get('split', 'val')
+    measured_on = ("the training split `train` (not held out)" if split == "train"
+                   else f"held-out split `{split}`")
     text = f"""# Model card: `{stage}.safetensors`
 
 {DESCRIPTIONS.get(stage, '').format(size=size)}
@@ -146,7 +149,7 @@ License: {LICENSE}.
 - time: {record['seconds']} s on {record['device']}
 - file: {size_bytes / 1e6:.2f} MB (safetensors; config and steps in its metadata)
 
-## Metrics (held-out split `{record.get('split', 'val')}`, at the last step)
+## Metrics ({measured_on}, at the last step)
 | metric | value |
 |---|---|
 {metrics}
