@@ -22,7 +22,7 @@ from ..errors import InputError
 
 STAGES = ("sync", "generator", "parser", "visemes", "detail")
 DEFAULT_STEPS = {"sync": 10000, "generator": 3000, "parser": 3000,
-                 "visemes": 5000, "detail": 3000}                                  # the shipped recipe
+                 "visemes": 5000, "detail": 12000}       # the recipe (detail: `make detail`)
 
 
 def make_stage(name: str, args: argparse.Namespace):

@@ -13,15 +13,15 @@ Gaussian blur of up to `BLUR_MAX` crop px; half of the time the pipeline's unsha
 scaled back (`uncrop`, bicubic), and a `WINDOW` px square of it about the mouth, inside the
 crop box where the box is that wide. Loss: the squared error against the patch itself,
 inside the box (it learns the edges sooner than L1, whose flat pixels' noise drowns them),
-at a learning rate falling as a cosine to 5 % of --lr. Held-out measures over the same windows (no degradation but the
-cut): L1, and the mouth's sharpness (`evaluate.metrics.sharpness`) over the frame's, of
-the scaled crop and of the network's output.
+at a learning rate falling as a cosine to 5 % of --lr (`sync.cosine_lr`). Held-out measures
+over the same windows (no degradation but the cut): L1, and the mouth's sharpness
+(`evaluate.metrics.sharpness`) over the frame's, of the scaled crop and of the network's
+output.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import cv2
@@ -34,8 +34,10 @@ from ..errors import InputError
 from ..evaluate.metrics import sharpness
 from ..models.detail import MODEL, DetailConfig, DetailNet, load_detail
 from ..pipeline.crop import CROP_UP_SHIFT, crop, crop_boxes, uncrop
+from ..pipeline.finish import SHARPEN_AMOUNT, SHARPEN_SIGMA
 from ..preprocess.keypoints import KeypointTrack
 from .loop import RunConfig
+from .sync import cosine_lr
 
 SIZE = 64             # the networks' crop side (px) the detail is restored from
 FRAME_STEP = 2        # every this-many-th frame of a clip is used
@@ -54,13 +56,13 @@ def _patches(folder: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     track = KeypointTrack.load(folder / "keypoints_neutral.npz")
     visible = track.visible[:, 0].all(axis=1)
     boxes = crop_boxes(track.points[:, 0], visible)
+    h, w = frames.shape[1:3]
     out = []
     for i in np.flatnonzero(visible)[::FRAME_STEP]:
         box = boxes[i]
         grow = MARGIN * float(box[2] - box[0])
         x0, y0 = int(np.floor(box[0] - grow)), int(np.floor(box[1] - grow))
         side = int(np.ceil(box[2] - box[0] + 2 * grow))
-        h, w = frames.shape[1:3]
         pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
         image = cv2.copyMakeBorder(frames[i], pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         patch = image[y0 + pad:y0 + pad + side, x0 + pad:x0 + pad + side]
@@ -79,7 +81,8 @@ def degrade(patch: np.ndarray, box: np.ndarray, rng: np.random.Generator | None
         if sigma > 0.2:
             low = cv2.GaussianBlur(low, (0, 0), sigma)
         if rng.random() < 0.5:         # the pipeline's unsharp mask (`finish.sharpen`)
-            low = np.clip(1.5 * low - 0.5 * cv2.GaussianBlur(low, (0, 0), 1.0), 0, 1)
+            blurred = cv2.GaussianBlur(low, (0, 0), SHARPEN_SIGMA * SIZE)
+            low = np.clip(low + SHARPEN_AMOUNT * (low - blurred), 0, 1)
     side = patch.shape[0]
     return np.clip(uncrop(low, box, (0, 0, side, side)), 0, 1)
 
@@ -166,9 +169,8 @@ class DetailStage:
         self.model.train()
         made, target, inside, scale = self._batch(self.train_patches, rng, self.run.batch,
                                                   True)
-        for group in self.optimizer.param_groups:     # cosine to 5 % of the rate
-            group["lr"] = self.run.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(
-                math.pi * (step - 1) / self.run.steps)))
+        for group in self.optimizer.param_groups:
+            group["lr"] = cosine_lr(self.run.lr, step, self.run.steps)
         out = self.model(made, scale)
         loss = _inside_mean((out - target) ** 2, inside)
         self.optimizer.zero_grad(set_to_none=True)
