@@ -31,14 +31,12 @@ WARP_ROUNDS ?= 900:0 900:0.1 900:0.2
 # then a round in which it also reads each frame's viseme weights (grown from the last)
 VISEME_ROUND ?= 1200
 # then rounds on the families' training characters rendered at 512 px (crops as sharp as
-# a mouth 100-300 px wide in the frame), each going on from the last: none in the shipped
-# weights (HIRES_ROUNDS="1200 1200" after `make data-hires` makes the generator of
-# docs/experiments.md, 2026-12-05 sixth session); the same set teaches the detail network
-# (`make detail`: not shipped, docs/method.md)
+# a mouth 100-300 px wide in the frame), each going on from the last; the same set teaches
+# the detail network (`make detail`: not shipped, docs/method.md)
 HIRES_DATA ?= build/data/hires512
 HIRES_PLAN := --clips 48 --seed 5 --splits train --families $(FAMILIES) --resolution 512 \
   --engine BLENDER_WORKBENCH --full-frame-share 1
-HIRES_ROUNDS ?=
+HIRES_ROUNDS ?= 1200 1200
 DETAIL_STEPS ?= 12000
 
 .PHONY: setup demo test test-fast bench bench-real eval eval-heldout eval-native extension \
@@ -124,11 +122,11 @@ data-hires: setup
 # only, each going on from the last at a restarted cosine learning rate, so that it follows
 # the audio rather than the source mouth; then SSIM_ROUNDS that add 1 - SSIM of the mouth
 # region to the loss; then the warping head on the families' set, and a round in which it
-# also reads the frames' viseme weights, then any HIRES_ROUNDS on sharp 512 px renders
+# also reads the frames' viseme weights, then the HIRES_ROUNDS on sharp 512 px renders
 # (their own clips: --split train). The viseme reader needs no data set (it speaks its
 # own): it trains last.
 VISEME_STEPS ?= 5000
-train: data data-families
+train: data data-families data-hires
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
 	  --cosine-lr --augment --eval-every 1000 & \
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train parser --data $(DATA) --out $(RUNS) --steps $(PARSER_STEPS); \

@@ -17,7 +17,7 @@ the character's own mouth for that sound (Video Rewrite's choice by the sound, n
 drawn guess). Otherwise (files of before
 2026-12-05, or no reader) it takes the exemplar closest to the generated crop, its change
 from the input taken `BANK_REACH` times as far (mean squared difference in the mouth
-region, at the networks' size). Either way a generated crop further than `MAX_MISMATCH`
+region, at the networks' size, both blurred by `MATCH_BLUR`). Either way a generated crop further than `MAX_MISMATCH`
 from every exemplar keeps the generator's own pixels. The chosen mouth's pixels are drawn
 by whole pixels (`place_exemplar`) over the whole `region.JAW` region, wherever the input
 or the exemplar shows the face (`WHOLE_ABOVE`: not faded into the input as the
@@ -40,6 +40,7 @@ import torch
 
 from ..models.weights import BESIDE, load_weights
 from .crop import crop, uncrop
+from .finish import gaussian_blur
 from .region import JAW, RegionForm
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ WHOLE_ABOVE = 0.02    # a bank's mouth is drawn whole where the blend mask excee
                       # skin is the character's own: no fade into the input is needed)
 MAX_MISMATCH = 0.12   # RMS difference (0-1 units) in the mouth region above which a
                       # generated crop keeps its own pixels
+MATCH_BLUR = 1 / 64   # crop sides: both sides are matched blurred by a Gaussian of this
+                      # sigma (the mouth's shape, not the generator's finer edges)
 BANK_GEOMETRY = (1.25, 0.38)   # the exemplars' box: its side and how far its centre lies
                                # below the crop box's, in crop sides (it holds `region.JAW`)
 OLD_GEOMETRY = (1.0, 0.15)     # the box of the files that store none (2026-12-04)
@@ -194,7 +197,7 @@ class MouthBank:
     geometry: tuple[float, float] = BANK_GEOMETRY
     sounds: np.ndarray | None = None
     shows: np.ndarray | None = None
-    _on_device: dict = field(default_factory=dict, repr=False)   # device -> `small` there
+    _on_device: dict = field(default_factory=dict, repr=False)   # (device, blurred) -> `small`
 
     def __len__(self) -> int:
         return len(self.small)
@@ -275,8 +278,10 @@ class MouthBank:
     def _crop_error(self, crops: torch.Tensor, masks: torch.Tensor
                     ) -> tuple[np.ndarray, np.ndarray]:
         """(mean squared difference (N, K) of crops (N, 3, S, S) from every exemplar's
-        `small` over their mouth regions `masks` (N, 1, S, S), the regions' weights (N,))."""
-        small = self.small_on(crops.device).to(crops.dtype).flatten(2)        # (K, 3, P)
+        `small`, both blurred by `MATCH_BLUR`, over their mouth regions `masks`
+        (N, 1, S, S), the regions' weights (N,))."""
+        small = self.small_on(crops.device, blurred=True).to(crops.dtype).flatten(2)  # (K, 3, P)
+        crops = gaussian_blur(crops, MATCH_BLUR * crops.shape[-1], "replicate")
         mask, crops = masks.flatten(1), crops.flatten(2)                     # (N, P), (N, 3, P)
         weight = mask.sum(1) * 3                                              # (N,)
         error = (torch.einsum("np,kp->nk", mask, (small ** 2).sum(1))
@@ -285,11 +290,14 @@ class MouthBank:
         error = (error.clamp_min(0) / weight.clamp_min(1e-6)[:, None]).cpu().numpy()
         return error, weight.cpu().numpy()
 
-    def small_on(self, device: torch.device) -> torch.Tensor:
-        """`small` as a tensor on `device`, made once per device."""
-        key = str(device)
+    def small_on(self, device: torch.device, blurred: bool = False) -> torch.Tensor:
+        """`small` as a tensor on `device` (`blurred`: by `MATCH_BLUR`, as matched), made
+        once per device."""
+        key = (str(device), blurred)
         if key not in self._on_device:
-            self._on_device[key] = torch.from_numpy(self.small).to(device)
+            small = torch.from_numpy(self.small).to(device)
+            self._on_device[key] = (gaussian_blur(small, MATCH_BLUR * small.shape[-1],
+                                                  "replicate") if blurred else small)
         return self._on_device[key]
 
     def exemplar(self, row: int, box: np.ndarray) -> Exemplar:
