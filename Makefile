@@ -31,12 +31,13 @@ WARP_ROUNDS ?= 900:0 900:0.1 900:0.2
 # then a round in which it also reads each frame's viseme weights (grown from the last)
 VISEME_ROUND ?= 1200
 # then rounds on the families' training characters rendered at 512 px (crops as sharp as
-# a mouth 100-300 px wide in the frame), each going on from the last; the same set teaches
+# a mouth 100-300 px wide in the frame), each going on from the last (the shipped weights'
+# first two rounds saw the set's first 43 clips, `--clips 48`); the same set teaches
 # the detail network (`make detail`: not shipped, docs/method.md)
 HIRES_DATA ?= build/data/hires512
-HIRES_PLAN := --clips 48 --seed 5 --splits train --families $(FAMILIES) --resolution 512 \
+HIRES_PLAN := --clips 96 --seed 5 --splits train --families $(FAMILIES) --resolution 512 \
   --engine BLENDER_WORKBENCH --full-frame-share 1
-HIRES_ROUNDS ?= 1200 1200
+HIRES_ROUNDS ?= 1200 1200 1200 1200
 DETAIL_STEPS ?= 12000
 
 .PHONY: setup demo test test-fast bench bench-real eval eval-heldout eval-native extension \
