@@ -14,16 +14,15 @@ was driven by or those the viseme reader, `models.visemes`, read in its speech, 
 exemplar it looks most like) finds the learnt frame whose weights are closest (L1) to
 those read in the new track at that frame, and takes the exemplar that frame looks like:
 the character's own mouth for that sound (Video Rewrite's choice by the sound, not by a
-drawn guess). Otherwise (files of before
-2026-12-05, or no reader) it takes the exemplar closest to the generated crop, its change
-from the input taken `BANK_REACH` times as far (mean squared difference in the mouth
-region, at the networks' size, both blurred by `MATCH_BLUR`). Either way a generated crop further than `MAX_MISMATCH`
-from every exemplar keeps the generator's own pixels. The chosen mouth's pixels are drawn
-by whole pixels (`place_exemplar`) over the whole `region.JAW` region, wherever the input
-or the exemplar shows the face (`WHOLE_ABOVE`: not faded into the input as the
-generator's are), its light following the frame's where the mouth does not move it
-(`exemplar_pixels`); the lips, teeth, tongue and jaw are the character's own
-(figures: docs/experiments.md).
+drawn guess). Otherwise (files of before 2026-12-05, or no reader) it takes the exemplar
+closest to the generated crop, its change from the input taken `BANK_REACH` times as far
+(mean squared difference in the mouth region, at the networks' size, both blurred by
+`MATCH_BLUR`). Either way a generated crop further than `MAX_MISMATCH` from every exemplar
+keeps the generator's own pixels. The chosen mouth's pixels are drawn by whole pixels
+(`place_exemplar`) over the whole `region.JAW` region, wherever the input or the exemplar
+shows the face (`WHOLE_ABOVE`: not faded into the input as the generator's are), its light
+following the frame's where the mouth does not move it (`exemplar_pixels`); the lips,
+teeth, tongue and jaw are the character's own (figures: docs/experiments.md).
 
 Stored in the learnt generator's file as the tensors `BANK_TENSORS` (uint8), with the
 exemplars' box (`BANK_GEOMETRY`, float32) as `BOX_TENSOR` and what it heard as
@@ -96,6 +95,11 @@ def cover(visemes: np.ndarray, most: int) -> list[int]:
         picked.append(int(gain.argmax()))
         closest = np.minimum(closest, distance[:, picked[-1]])
     return sorted(int(rows[k]) for k in picked)
+
+
+def _as_matched(crops: torch.Tensor) -> torch.Tensor:
+    """Crops (N, 3, S, S) as the bank compares them: blurred by `MATCH_BLUR` crop sides."""
+    return gaussian_blur(crops, MATCH_BLUR * crops.shape[-1], "replicate")
 
 
 def bank_box(box: np.ndarray, geometry: tuple[float, float] = BANK_GEOMETRY) -> np.ndarray:
@@ -281,7 +285,7 @@ class MouthBank:
         `small`, both blurred by `MATCH_BLUR`, over their mouth regions `masks`
         (N, 1, S, S), the regions' weights (N,))."""
         small = self.small_on(crops.device, blurred=True).to(crops.dtype).flatten(2)  # (K, 3, P)
-        crops = gaussian_blur(crops, MATCH_BLUR * crops.shape[-1], "replicate")
+        crops = _as_matched(crops)
         mask, crops = masks.flatten(1), crops.flatten(2)                     # (N, P), (N, 3, P)
         weight = mask.sum(1) * 3                                              # (N,)
         error = (torch.einsum("np,kp->nk", mask, (small ** 2).sum(1))
@@ -296,8 +300,7 @@ class MouthBank:
         key = (str(device), blurred)
         if key not in self._on_device:
             small = torch.from_numpy(self.small).to(device)
-            self._on_device[key] = (gaussian_blur(small, MATCH_BLUR * small.shape[-1],
-                                                  "replicate") if blurred else small)
+            self._on_device[key] = _as_matched(small) if blurred else small
         return self._on_device[key]
 
     def exemplar(self, row: int, box: np.ndarray) -> Exemplar:
