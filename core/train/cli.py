@@ -50,7 +50,8 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   input_mix=args.input_mix,
                                                   ssim_weight=args.ssim_weight,
                                                   flow_weight=args.flow_weight,
-                                                  blend_weight=args.blend_weight)
+                                                  blend_weight=args.blend_weight,
+                                                  colour_weight=args.colour_weight)
     if name == "detail":
         from .detail import DetailStage
 
@@ -113,6 +114,10 @@ def add_parser(commands) -> None:
                        help="generator (warp): weight of the mouth region's mean drawn share "
                             "(1 - blend; default 0): asks it to move the reference's pixels "
                             "wherever they fit")
+    train.add_argument("--colour-weight", type=float, default=None,
+                       help="generator (warp): weight of the drawn colour's own error where "
+                            "it shows ((1 - blend) |colour - truth|; default 0): keeps a "
+                            "faintly shown colour from drifting far off")
     train.add_argument("--sync-weight", type=float, default=None,
                        help="generator: weight of the sync expert's loss (default 0.05)")
     train.add_argument("--augment", action="store_true",

@@ -15,10 +15,14 @@ frames were driven by, with noise (`VISEME_NOISE`) as a reader of the sound woul
 
 A warping generator (`GeneratorConfig.output` "warp") adds
     + flow_weight * the flow's roughness (`core.models.warp.flow_roughness`)
-    + blend_weight * the mouth region's mean (1 - blend),
+    + blend_weight * the mouth region's mean (1 - blend)
+    + colour_weight * the mouth region's mean (1 - blend) * |colour - truth|,
 so that its flow, upsampled to the frame's resolution, moves the reference smoothly, and
 it draws only where the reference cannot be moved into place (the drawn colour is made
-at model size, the moved reference at the frame's).
+at model size, the moved reference at the frame's); the last term asks the drawn colour
+itself to be right wherever it shows, not only the mix: without it a faint share (blend
+0.9) may carry a colour far off, (truth - moved) / (1 - blend), which the frame's
+resolution shows as red and green fringes.
 
 The SSIM term (off by default in the base recipe) asks directly for the structure the
 evaluation's SSIM measures; the shipped generator's last two rounds use it.
@@ -71,6 +75,7 @@ SYNC_WEIGHT = 0.05
 ADV_WEIGHT = 0.02
 FLOW_WEIGHT = 0.05
 BLEND_WEIGHT = 0.0     # the first warping round's; the shipped second round's is 0.1
+COLOUR_WEIGHT = 0.0    # the drawn colour's own error where it shows (off before run 18)
 TEMPORAL_WEIGHT = 1.0  # w of the fine-tune: L1(f_t - f_t+1) + w * (J_t + J_t+1)
 STEADY_SCALE = 0.01    # truth change (0-1 units, mouth region) at which a pair counts 1/e
 TEMPORAL_TERMS = ("features", "steady")
@@ -98,7 +103,8 @@ class GeneratorStage:
                  sync_weight: float | None = None, adv_weight: float | None = None,
                  init=None, temporal: str = "steady", cosine: bool = False,
                  input_mix: dict[str, float] | None = None, ssim_weight: float = 0.0,
-                 flow_weight: float | None = None, blend_weight: float | None = None):
+                 flow_weight: float | None = None, blend_weight: float | None = None,
+                 colour_weight: float | None = None):
         from ..models import shipped
 
         if temporal not in TEMPORAL_TERMS:
@@ -114,8 +120,9 @@ class GeneratorStage:
         self.ssim_weight = ssim_weight
         self.flow_weight = FLOW_WEIGHT if flow_weight is None else flow_weight
         self.blend_weight = BLEND_WEIGHT if blend_weight is None else blend_weight
-        if min(self.flow_weight, self.blend_weight) < 0:
-            raise InputError("the flow and blend weights must be >= 0")
+        self.colour_weight = COLOUR_WEIGHT if colour_weight is None else colour_weight
+        if min(self.flow_weight, self.blend_weight, self.colour_weight) < 0:
+            raise InputError("the flow, blend and colour weights must be >= 0")
         self.warp_terms: dict[str, torch.Tensor] = {}   # the last warp's (generate)
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
         self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes,
@@ -170,8 +177,11 @@ class GeneratorStage:
             parts = split_head(raw)
             rgb = compose(parts, reference)
             mask = batch["mask"].flatten(0, 1)
+            shown = (1 - parts.blend) * mask                               # (N, 1, S, S)
+            wrong = (parts.colour - batch["target"].flatten(0, 1)).abs().mean(1, keepdim=True)
             self.warp_terms = {"flow": flow_roughness(parts.flow),
-                               "drawn": ((1 - parts.blend) * mask).sum() / (mask.sum() + 1e-6)}
+                               "drawn": shown.sum() / (mask.sum() + 1e-6),
+                               "colour": (shown * wrong).sum() / (mask.sum() + 1e-6)}
         else:
             rgb = torch.sigmoid(raw)
         out = composite(rgb, batch["input"].flatten(0, 1), batch["mask"].flatten(0, 1))
@@ -199,7 +209,8 @@ class GeneratorStage:
         if self.generator.warps:
             losses.update(self.warp_terms)
             losses["total"] = (losses["total"] + self.flow_weight * self.warp_terms["flow"]
-                               + self.blend_weight * self.warp_terms["drawn"])
+                               + self.blend_weight * self.warp_terms["drawn"]
+                               + self.colour_weight * self.warp_terms["colour"])
         return losses
 
     # -- training -----------------------------------------------------------------------------
@@ -344,7 +355,8 @@ class GeneratorStage:
                 "input_mix": json.dumps(self.input_mix or DEFAULT_INPUT_MIX),
                 "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight),
                 "ssim_weight": str(self.ssim_weight), "flow_weight": str(self.flow_weight),
-                "blend_weight": str(self.blend_weight)}
+                "blend_weight": str(self.blend_weight),
+                "colour_weight": str(self.colour_weight)}
 
     def load(self, path) -> None:
         """Weights of a trained generator; an RGB generator's head is grown into a

@@ -270,6 +270,27 @@ def test_a_warping_generator_grows_from_an_rgb_one_and_trains_its_flow_and_blend
     assert load_generator(tmp_path / "w50.0" / "generator.safetensors").warps
 
 
+
+def test_the_colour_weight_brings_the_drawn_colour_to_the_truth_where_it_shows(
+        tiny_data, tmp_path, recording):
+    """--colour-weight: training reports the drawn colour's own error where it shows, and
+    the weight lowers it against a run without; a negative weight is refused."""
+    rgb = tmp_path / "rgb.safetensors"
+    _rgb_generator(rgb)
+    config = GeneratorConfig(output="warp")
+    wrong = {}
+    for weight in (0.0, 50.0):
+        outputs: list = []
+        run_stage(recording(GeneratorStage, outputs, config=config, init=rgb,
+                            colour_weight=weight),
+                  RunConfig(data=str(tiny_data), out=str(tmp_path / f"c{weight}"), steps=6,
+                            batch=4, lr=1e-3, eval_every=100))
+        wrong[weight] = outputs[-1]["colour"]
+    assert wrong[50.0] < wrong[0.0]
+    with pytest.raises(InputError, match="colour weights must be >= 0"):
+        GeneratorStage(RunConfig(data=str(tiny_data), out=str(tmp_path / "bad"), steps=1),
+                       torch.device("cpu"), config, colour_weight=-1.0)
+
 def test_generator_input_mix_picks_the_input_render_and_refuses_bad_mixes(tiny_data, tmp_path):
     """With {"neutral": 1} every input is the neutral render, with {"talking": 1} the target
     itself; a training step draws its batch with the stage's mix."""
