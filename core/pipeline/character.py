@@ -15,6 +15,10 @@ training used), and pixels may also change in the rest mouth's region carried in
 frame (`region_points`). 'auto' (the default) re-voices a character whose lips already
 move as in speech (results: docs/evaluation.md).
 
+The identity reference is the shot's most closed mouth (`reference_frame`); a warping
+generator takes each frame's own crop and pixels when its mouth is at rest (not speaking,
+not re-voiced): they lie exactly where the face is, a rest frame's a pixel off.
+
 The crops are cut at `pass_side` of the networks' side (the side the passes were made at
 in training) and shrunk to the networks' side; the generated crop is finished in `finish`.
 """
@@ -126,6 +130,8 @@ class CharacterState:
         self.notes: list[str] = []
         self.revoice = self.active and self._choose_revoice(revoice)
         self.rest_index = self.reference_frame() if self.revoice else None
+        self.own_reference = (models.generator.warps and not self.revoice     # (docstring)
+                              and self.speaking_spread() <= SPEAKING_SPREAD)
         if self.revoice:
             kp = track.keypoints
             self.boxes = steady_crop_boxes(kp.points[:, 0], self.visible, kp.boxes[:, 0],
@@ -301,7 +307,8 @@ class CharacterState:
             for k, i in enumerate(part):
                 warp = None if parts is None else NativeWarp(
                     parts.flow[k].permute(1, 2, 0).float().cpu().numpy(),
-                    parts.blend[k, 0].float().cpu().numpy(), *self.reference_pixels)
+                    parts.blend[k, 0].float().cpu().numpy(),
+                    *((None, self.boxes[i]) if self.own_reference else self.reference_pixels))
                 regions, face = self.region_points(i), self.track.keypoints.boxes[i, 0]
                 if exemplars[k] is not None and exemplars[k].whole:   # a learnt jaw may
                     face = jaw_face(face, regions)    # drop below the face box; footage's
@@ -345,7 +352,8 @@ class CharacterState:
         crops = images(self.crops)
         visual = models.sync.embed_visual(tensor(groups))
         sound = models.sync.embed_audio(tensor(audio))
-        reference = self.reference.to(device)[None].expand(len(indices), -1, -1, -1)
+        reference = (crops if self.own_reference else
+                     self.reference.to(device)[None].expand(len(indices), -1, -1, -1))
         source, heat = select_inputs(models.generator.config.inputs, tensor(source),
                                      tensor(heat), crops)
         visemes = tensor(self.heard[indices]) if models.generator.config.visemes else None

@@ -18,7 +18,7 @@ from .bank import WHOLE_ABOVE, exemplar_pixels
 from .character import Generated
 from .crop import uncrop
 from .damage import box_pixels
-from .native import native_pixels
+from .native import native_pixels, own_reference
 from .pixels import blend_into, to_display
 from .region import MOUTH, RegionForm, mouth_region_bounds, mouth_region_mask
 
@@ -53,7 +53,10 @@ def composite_mouth(raw: np.ndarray, made: Generated, matte: np.ndarray | None) 
         light = to_display(raw[rect[1]:rect[3], rect[0]:rect[2]]) / 255.0
         pixels = exemplar_pixels(made.exemplar, rect, light, _unmoved(made, rect))
     else:
-        pixels = native_pixels(made.rgb, made.box, rect, made.warp, made.detail)
+        warp = made.warp
+        if warp is not None and warp.reference is None:     # its own frame's pixels
+            warp = own_reference(warp, raw)
+        pixels = native_pixels(made.rgb, made.box, rect, warp, made.detail)
     blend_into(raw, rect, pixels, mask)
     if matte is not None:
         x0, y0, x1, y1 = rect

@@ -14,13 +14,15 @@ Coordinates: crop pixel index c of a box (x0, y0, x1, y1) is frame x = x0 + c * 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from ..models.detail import DetailNet, add_detail
+from ..models.warp import MAX_FLOW
 from .crop import uncrop
+from .pixels import to_display
 
 
 SHOWN = 1 - 1 / 512   # a drawn pixel shows where the blend is under this
@@ -32,14 +34,29 @@ class NativeWarp:
 
     flow: (S, S, 2) float32 (x, y) offsets into the reference crop, normalised crop units;
     blend: (S, S) float32 in [0, 1], 1 = the warped reference;
-    reference: (H, W, 3) uint8 display pixels of the reference frame (shared, not copied);
+    reference: (H, W, 3) uint8 display pixels of the reference frame (shared, not copied),
+    or None: the frame drawn into is its own reference (`own_reference`);
     reference_box: (4,) the reference crop's box in that frame, px.
     """
 
     flow: np.ndarray
     blend: np.ndarray
-    reference: np.ndarray
+    reference: np.ndarray | None
     reference_box: np.ndarray
+
+
+def own_reference(warp: NativeWarp, raw: np.ndarray) -> NativeWarp:
+    """`warp` with the stored frame `raw` it is drawn into as its reference: display
+    pixels of the reference box grown by the flow's reach (`MAX_FLOW`), so that no lookup
+    leaves them, and that box moved into them."""
+    box = warp.reference_box
+    reach = MAX_FLOW / 2 * float(box[2] - box[0]) + 4                       # px
+    x0, y0 = max(int(np.floor(box[0] - reach)), 0), max(int(np.floor(box[1] - reach)), 0)
+    x1 = min(int(np.ceil(box[2] + reach)), raw.shape[1])
+    y1 = min(int(np.ceil(box[3] + reach)), raw.shape[0])
+    pixels = to_display(raw[y0:y1, x0:x1])
+    return replace(warp, reference=pixels,
+                   reference_box=np.asarray(box, np.float32) - np.float32([x0, y0, x0, y0]))
 
 
 def native_pixels(colour: np.ndarray, box: np.ndarray, rect: tuple[int, int, int, int],

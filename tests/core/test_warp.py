@@ -97,6 +97,29 @@ def test_a_resting_flow_gives_the_reference_frames_own_pixels(reference):
     assert np.abs(out * 255 - reference[y0:y1, x0:x1]).max() < 1e-3
 
 
+
+def test_a_frame_that_is_its_own_reference_lends_its_stored_pixels(reference):
+    """own_reference: the stored frame drawn into (RGBA here) becomes the reference, cut to
+    the box and the flow's reach: a resting flow gives its pixels back, and a flow of one
+    crop pixel reads the frame's pixels 5 px away, as from the whole frame."""
+    from lipsync.core.pipeline.native import own_reference
+
+    raw = np.concatenate([reference, np.full((300, 400, 1), 9, np.uint8)], axis=2)
+    still = own_reference(NativeWarp(np.zeros((S, S, 2), np.float32),
+                                     np.ones((S, S), np.float32), None, BOX), raw)
+    assert still.reference.shape[2] == 3 and still.reference.shape[:2] < raw.shape[:2]
+    out = native_pixels(np.zeros((S, S, 3), np.float32), BOX, RECT, still)
+    x0, y0, x1, y1 = RECT
+    assert np.abs(out * 255 - reference[y0:y1, x0:x1]).max() < 1e-3
+    flow = np.zeros((S, S, 2), np.float32)
+    flow[..., 1] = -2 / S                           # one crop pixel up: 5 frame px
+    parts = NativeWarp(flow, np.ones((S, S), np.float32), None, BOX)
+    whole = native_pixels(np.zeros((S, S, 3), np.float32), BOX, RECT,
+                          NativeWarp(flow, parts.blend, reference, BOX))
+    cut = native_pixels(np.zeros((S, S, 3), np.float32), BOX, RECT, own_reference(parts, raw))
+    assert np.abs(cut - whole).max() < 1e-6
+    assert np.abs(cut * 255 - reference[y0 - 5:y1 - 5, x0:x1]).max() < 1e-3
+
 def test_a_flow_of_one_crop_pixel_moves_by_the_boxs_pixels(reference):
     """One crop pixel is 160 / 32 = 5 frame pixels; a reference box twice as wide doubles it."""
     flow = np.zeros((S, S, 2), np.float32)

@@ -336,6 +336,37 @@ def test_revoicing_draws_every_frame_from_the_rest_mouth(clip, models):
     assert np.array_equal(a.passes[rest], b.passes[rest])
 
 
+
+
+def test_not_revoiced_a_warping_generator_takes_each_frame_as_its_own_reference(clip, models):
+    """Not re-voiced, what a frame's warp moves is that frame (its crop and its stored
+    pixels, `reference` None), so another rest frame changes nothing of it; re-voiced, the
+    rest frame is every frame's reference, and so it is for a mouth that already speaks
+    left as it is (re-voicing off)."""
+    from lipsync.core.pipeline.character import CharacterState
+    from lipsync.core.preprocess.keypoints import CENTRE, OUTER
+
+    assert models.generator.warps
+    track = clip["track"]
+    points = track.points.copy()
+    centre = points[:, :, CENTRE:CENTRE + 1]
+    points[::2, :, OUTER] = centre[::2] + (points[::2, :, OUTER] - centre[::2]) * [1.0, 2.0]
+    speaking = KeypointTrack(points=points, visible=track.visible, boxes=track.boxes,
+                             frames=track.frames)
+    assert not CharacterState(CharacterTrack("hero", speaking, clip["audio"]), track.n_frames,
+                              clip["timing"], models, revoice="off").own_reference
+    frames = clip["neutral"]
+    for revoice in (False, True):
+        a, rest = _state(clip, models, revoice, frames)
+        inverted = frames.copy()
+        inverted[rest] = 255 - inverted[rest]                   # another rest frame
+        b, _ = _state(clip, models, revoice, inverted)
+        assert a.own_reference != revoice
+        other = next(i for i in range(len(frames)) if i != rest and a.visible[i])
+        made = [s.generate([other], 1)[other].warp for s in (a, b)]
+        assert (made[0].reference is None) != revoice
+        assert np.array_equal(made[0].flow, made[1].flow) != revoice
+
 def test_the_rest_box_follows_the_face_box(clip, models):
     """A frame whose face sits 6 px right and 1.5 times as wide as the rest frame's takes
     its source from where its crop box lies relative to its face, mapped into the rest."""
