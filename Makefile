@@ -31,13 +31,14 @@ WARP_ROUNDS ?= 900:0 900:0.1 900:0.2
 # then a round in which it also reads each frame's viseme weights (grown from the last)
 VISEME_ROUND ?= 1200
 # then rounds on the families' training characters rendered at 512 px (crops as sharp as
-# a mouth 100-300 px wide in the frame), each going on from the last (the shipped weights'
-# first two rounds saw the set's first 43 clips, `--clips 48`); the same set teaches
-# the detail network (`make detail`: not shipped, docs/method.md)
+# a mouth 100-300 px wide in the frame), each going on from the last, STEPS:COLOUR_WEIGHT
+# each (the drawn colour's own error, docs/training.md; the shipped weights' rounds saw
+# the set as it grew: 43, 43, 86, 86, 128 and 168 training clips, models/generator.md);
+# the same set teaches the detail network (`make detail`: not shipped, docs/method.md)
 HIRES_DATA ?= build/data/hires512
-HIRES_PLAN := --clips 96 --seed 5 --splits train --families $(FAMILIES) --resolution 512 \
+HIRES_PLAN := --clips 192 --seed 5 --splits train --families $(FAMILIES) --resolution 512 \
   --engine BLENDER_WORKBENCH --full-frame-share 1
-HIRES_ROUNDS ?= 1200 1200 1200 1200
+HIRES_ROUNDS ?= 1200:0 1200:0 1200:0 1200:0 1200:0 1200:4
 DETAIL_STEPS ?= 12000
 
 .PHONY: setup demo test test-fast bench bench-real eval eval-heldout eval-native extension \
@@ -160,12 +161,12 @@ train: data data-families data-hires
 	  --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
 	  || exit 1; \
 	weights=$(RUNS)/visemes/generator.safetensors; round=0; \
-	for steps in $(HIRES_ROUNDS); do round=$$((round + 1)); \
+	for r in $(HIRES_ROUNDS); do round=$$((round + 1)); \
 	  $(PY) -m lipsync train generator --data $(HIRES_DATA) --out $(RUNS)/hires$$round \
-	    --steps $$steps --output warp --visemes --init $$weights \
+	    --steps $${r%%:*} --output warp --visemes --init $$weights \
 	    --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 --sync-weight 0.05 \
 	    --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
-	    --split train --eval-batches 2 || exit 1; \
+	    --colour-weight $${r##*:} --split train --eval-batches 2 || exit 1; \
 	  weights=$(RUNS)/hires$$round/generator.safetensors; \
 	done; \
 	cp $$weights $(RUNS)/generator.safetensors; \
