@@ -5,7 +5,10 @@ parts (`core.models.warp`) are resampled instead, and the reference frame itself
 warped: each frame pixel inside the crop box looks up its place in the reference crop
 (`flow`, normalised crop units) and takes the reference frame's pixel there, so the lips
 and skin keep the render's texture at any mouth size; only where `blend` < 1 does the
-synthesised colour (the mouth interior, teeth, tongue) show.
+synthesised colour (the mouth interior, teeth, tongue) show. Where it shows only faintly
+(blend above `OWN_CHROMA`) it lends its brightness but takes the warped pixels' chroma:
+there the generator's colour is a small correction whose hue is noise, red and green
+fringes at the frame's resolution (docs/experiments.md, 2026-12-06).
 
 Coordinates: crop pixel index c of a box (x0, y0, x1, y1) is frame x = x0 + c * side / S
 (pixel centres, as `crop.crop_matrix`); normalised crop units n = (c + 0.5) / S * 2 - 1
@@ -26,6 +29,7 @@ from .pixels import to_display
 
 
 SHOWN = 1 - 1 / 512   # a drawn pixel shows where the blend is under this
+OWN_CHROMA = 0.5      # above this blend the drawn colour fades to the warped pixels' chroma
 
 
 @dataclass
@@ -93,7 +97,22 @@ def native_pixels(colour: np.ndarray, box: np.ndarray, rect: tuple[int, int, int
     warped = cv2.remap(warp.reference, map_x.astype(np.float32), map_y.astype(np.float32),
                        cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32) / 255
+    drawn = _chroma_of(warped, drawn, np.clip((blend - OWN_CHROMA) / (1 - OWN_CHROMA), 0, 1))
     return np.clip(blend * warped + (1 - blend) * drawn, 0.0, 1.0)
+
+
+def _chroma_of(warped: np.ndarray, drawn: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """`drawn` (h, w, 3) float32 RGB in [0, 1] with its chroma (YCrCb) moved to `warped`'s
+    by `share` (h, w, 1) in [0, 1]; its luma as it was, and where `share` is 0, itself."""
+    moved = share[..., 0] > 0
+    if not moved.any():
+        return drawn
+    ours = cv2.cvtColor(drawn.astype(np.float32), cv2.COLOR_RGB2YCrCb)
+    theirs = cv2.cvtColor(warped, cv2.COLOR_RGB2YCrCb)
+    ours[..., 1:] += share * (theirs[..., 1:] - ours[..., 1:])
+    out = drawn.copy()
+    out[moved] = np.clip(cv2.cvtColor(ours, cv2.COLOR_YCrCb2RGB), 0.0, 1.0)[moved]
+    return out
 
 
 def _detail_where_shown(detail: DetailNet, drawn: np.ndarray, scale: float,

@@ -145,6 +145,26 @@ def test_a_shut_blend_gives_the_drawn_colour_and_no_warp_the_resampled_crop(refe
     assert np.allclose(native_pixels(colour, BOX, RECT), drawn, atol=1e-6)
 
 
+
+@pytest.mark.parametrize("blend, hue_kept", [(0.9, False), (0.3, True)])
+def test_a_faintly_drawn_colour_lends_its_brightness_not_its_hue(blend, hue_kept):
+    """A green drawn colour over a grey frame: shown faintly (blend 0.9) the mix stays grey
+    but takes the green's brightness; shown mostly (0.3) its green shows."""
+    from lipsync.core.pipeline.native import OWN_CHROMA
+
+    grey = np.full((300, 400, 3), 100, np.uint8)
+    green = np.zeros((S, S, 3), np.float32)
+    green[..., 1] = 0.9
+    parts = NativeWarp(np.zeros((S, S, 2), np.float32), np.full((S, S), blend, np.float32),
+                       grey, BOX)
+    out = native_pixels(green, BOX, RECT, parts)
+    spread = out.max(axis=2) - out.min(axis=2)               # 0 for grey
+    luma = out @ np.float32([0.299, 0.587, 0.114])
+    mixed = blend * 100 / 255 + (1 - blend) * 0.9 * 0.587    # the plain mix's luma
+    assert np.allclose(luma, mixed, atol=2e-3)
+    assert spread.max() > 0.1 if hue_kept else spread.max() < 0.03   # the plain mix: 0.09
+    assert (blend > OWN_CHROMA) != hue_kept
+
 def test_the_detail_network_changes_the_drawn_colour_only(reference):
     """Where the blend keeps the warped reference, its pixels stay exactly; where it shows
     the drawn colour, that colour is the detail network's, given the crop's scale."""
@@ -169,6 +189,8 @@ def test_the_detail_network_changes_the_drawn_colour_only(reference):
 
 
 def test_the_detail_network_runs_only_where_drawn_pixels_show_with_the_same_result(reference):
+    from lipsync.core.pipeline.native import OWN_CHROMA, _chroma_of
+
     torch.manual_seed(1)
     detail = DetailNet(DetailConfig(width=8, dilations=(1, 2))).eval()
     colour = np.random.default_rng(3).random((S, S, 3)).astype(np.float32)
@@ -179,6 +201,8 @@ def test_the_detail_network_runs_only_where_drawn_pixels_show_with_the_same_resu
                       reference, BOX)
     everywhere = native_pixels(colour, BOX, RECT, shut, detail)     # detail over the rect
     blend = np.clip(uncrop(hole, BOX, RECT), 0, 1)[..., None]
-    plain = native_pixels(colour, BOX, RECT, parts)
-    expected = plain + (1 - blend) * (everywhere - np.clip(uncrop(colour, BOX, RECT), 0, 1))
+    moved = native_pixels(colour, BOX, RECT, NativeWarp(parts.flow, np.ones_like(hole),
+                                                        reference, BOX))
+    drawn = _chroma_of(moved, everywhere, np.clip((blend - OWN_CHROMA) / (1 - OWN_CHROMA), 0, 1))
+    expected = blend * moved + (1 - blend) * drawn
     assert np.allclose(native_pixels(colour, BOX, RECT, parts, detail), expected, atol=1e-5)
