@@ -257,18 +257,21 @@ def test_a_warping_generator_grows_from_an_rgb_one_and_trains_its_flow_and_blend
     assert torch.equal(state["head.weight"][:3], head["head.weight"])
     assert float(state["head.weight"][3:5].abs().max()) == 0
     assert float(state["head.bias"][5]) == BLEND_BIAS
-    drawn = {}
-    for weight in (0.0, 50.0):
-        outputs: list = []
-        run_stage(recording(GeneratorStage, outputs, config=config, init=rgb,
-                            blend_weight=weight),
-                  RunConfig(data=str(tiny_data), out=str(tmp_path / f"w{weight}"), steps=6,
-                            batch=4, lr=1e-3, eval_every=100))
-        assert {"flow", "drawn"} <= set(outputs[0])
-        drawn[weight] = outputs[-1]["drawn"]
-    assert drawn[50.0] < drawn[0.0]
+    drawn = {w: _warp_run(tiny_data, tmp_path / f"w{w}", recording, rgb, blend_weight=w)
+             for w in (0.0, 50.0)}
+    assert {"flow", "drawn"} <= set(drawn[0.0][0])
+    assert drawn[50.0][-1]["drawn"] < drawn[0.0][-1]["drawn"]
     assert load_generator(tmp_path / "w50.0" / "generator.safetensors").warps
 
+
+def _warp_run(tiny_data, out, recording, rgb, **weights) -> list[dict]:
+    """The losses each step of a 6-step warping run grown from `rgb` reports."""
+    outputs: list = []
+    run_stage(recording(GeneratorStage, outputs, config=GeneratorConfig(output="warp"),
+                        init=rgb, **weights),
+              RunConfig(data=str(tiny_data), out=str(out), steps=6, batch=4, lr=1e-3,
+                        eval_every=100))
+    return outputs
 
 
 def test_the_colour_weight_brings_the_drawn_colour_to_the_truth_where_it_shows(
@@ -277,19 +280,13 @@ def test_the_colour_weight_brings_the_drawn_colour_to_the_truth_where_it_shows(
     the weight lowers it against a run without; a negative weight is refused."""
     rgb = tmp_path / "rgb.safetensors"
     _rgb_generator(rgb)
-    config = GeneratorConfig(output="warp")
-    wrong = {}
-    for weight in (0.0, 50.0):
-        outputs: list = []
-        run_stage(recording(GeneratorStage, outputs, config=config, init=rgb,
-                            colour_weight=weight),
-                  RunConfig(data=str(tiny_data), out=str(tmp_path / f"c{weight}"), steps=6,
-                            batch=4, lr=1e-3, eval_every=100))
-        wrong[weight] = outputs[-1]["colour"]
-    assert wrong[50.0] < wrong[0.0]
+    wrong = {w: _warp_run(tiny_data, tmp_path / f"c{w}", recording, rgb, colour_weight=w)
+             for w in (0.0, 50.0)}
+    assert wrong[50.0][-1]["colour"] < wrong[0.0][-1]["colour"]
     with pytest.raises(InputError, match="colour weights must be >= 0"):
         GeneratorStage(RunConfig(data=str(tiny_data), out=str(tmp_path / "bad"), steps=1),
-                       torch.device("cpu"), config, colour_weight=-1.0)
+                       torch.device("cpu"), GeneratorConfig(output="warp"), colour_weight=-1.0)
+
 
 def test_generator_input_mix_picks_the_input_render_and_refuses_bad_mixes(tiny_data, tmp_path):
     """With {"neutral": 1} every input is the neutral render, with {"talking": 1} the target
