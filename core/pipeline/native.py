@@ -29,7 +29,7 @@ from .pixels import to_display
 
 
 SHOWN = 1 - 1 / 512   # a drawn pixel shows where the blend is under this
-OWN_CHROMA = 0.5      # above this blend the drawn colour fades to the warped pixels' chroma
+OWN_CHROMA = 0.8      # above this blend the drawn colour fades to the warped pixels' chroma
 
 
 @dataclass

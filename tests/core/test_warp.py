@@ -146,9 +146,9 @@ def test_a_shut_blend_gives_the_drawn_colour_and_no_warp_the_resampled_crop(refe
 
 
 
-@pytest.mark.parametrize("blend, hue_kept", [(0.9, False), (0.3, True)])
+@pytest.mark.parametrize("blend, hue_kept", [(0.95, False), (0.3, True)])
 def test_a_faintly_drawn_colour_lends_its_brightness_not_its_hue(blend, hue_kept):
-    """A green drawn colour over a grey frame: shown faintly (blend 0.9) the mix stays grey
+    """A green drawn colour over a grey frame: shown faintly (blend 0.95) the mix stays grey
     but takes the green's brightness; shown mostly (0.3) its green shows."""
     from lipsync.core.pipeline.native import OWN_CHROMA
 
@@ -162,7 +162,7 @@ def test_a_faintly_drawn_colour_lends_its_brightness_not_its_hue(blend, hue_kept
     luma = out @ np.float32([0.299, 0.587, 0.114])
     mixed = blend * 100 / 255 + (1 - blend) * 0.9 * 0.587    # the plain mix's luma
     assert np.allclose(luma, mixed, atol=2e-3)
-    assert spread.max() > 0.1 if hue_kept else spread.max() < 0.03   # the plain mix: 0.09
+    assert spread.max() > 0.1 if hue_kept else spread.max() < 0.03   # the plain mix: 0.045
     assert (blend > OWN_CHROMA) != hue_kept
 
 def test_the_detail_network_changes_the_drawn_colour_only(reference):
