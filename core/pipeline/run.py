@@ -252,8 +252,9 @@ class _Streamer:
     def _set_references(self) -> None:
         for state in self.states:
             if state.active:
-                index = state.reference_frame()
-                state.set_reference(to_display(read_frame_raw(self.paths[index])), index)
+                if not state.own_reference:           # else each frame is its own
+                    index = state.reference_frame()
+                    state.set_reference(to_display(read_frame_raw(self.paths[index])), index)
                 state.whole.read_from(lambda i: to_display(read_frame_raw(self.paths[i])))
 
     def _check_shape(self, raw: np.ndarray, index: int) -> None:
