@@ -128,10 +128,10 @@ class CharacterState:
         self.boxes = (crop_boxes(track.keypoints.points[:, 0], self.visible)
                       if self.visible.any() else None)
         self.notes: list[str] = []
+        self.at_rest = self.speaking_spread() <= SPEAKING_SPREAD   # not moving as in speech
         self.revoice = self.active and self._choose_revoice(revoice)
         self.rest_index = self.reference_frame() if self.revoice else None
-        self.own_reference = (models.generator.warps and not self.revoice     # (docstring)
-                              and self.speaking_spread() <= SPEAKING_SPREAD)
+        self.own_reference = models.generator.warps and self.at_rest and not self.revoice
         if self.revoice:
             kp = track.keypoints
             self.boxes = steady_crop_boxes(kp.points[:, 0], self.visible, kp.boxes[:, 0],
@@ -172,11 +172,10 @@ class CharacterState:
         keeps a mouth that already speaks."""
         if mode == "on":
             return True
-        spread = self.speaking_spread()
-        if spread <= SPEAKING_SPREAD:
+        if self.at_rest:
             return False
         moving = (f"character '{self.track.name}': its mouth already moves in the frames "
-                  f"(lip height varies {spread:.2f} of its width)")
+                  f"(lip height varies {self.speaking_spread():.2f} of its width)")
         if mode == "auto":
             self.notes.append(f"{moving}, so it was re-voiced from its most closed mouth "
                               "(Re-voice 'Off' in the panel, --revoice off on the command "
