@@ -33,12 +33,12 @@ VISEME_ROUND ?= 1200
 # then rounds on the families' training characters rendered at 512 px (crops as sharp as
 # a mouth 100-300 px wide in the frame), each going on from the last, STEPS:COLOUR_WEIGHT
 # each (the drawn colour's own error, docs/training.md; the shipped weights' rounds saw
-# the set as it grew: 43, 43, 86, 86, 128 and 168 training clips, models/generator.md);
+# the set as it grew: 43, 43, 86, 86, 128, 168 and 206 training clips, models/generator.md);
 # the same set teaches the detail network (`make detail`: not shipped, docs/method.md)
 HIRES_DATA ?= build/data/hires512
-HIRES_PLAN := --clips 192 --seed 5 --splits train --families $(FAMILIES) --resolution 512 \
+HIRES_PLAN := --clips 240 --seed 5 --splits train --families $(FAMILIES) --resolution 512 \
   --engine BLENDER_WORKBENCH --full-frame-share 1
-HIRES_ROUNDS ?= 1200:0 1200:0 1200:0 1200:0 1200:0 1200:4
+HIRES_ROUNDS ?= 1200:0 1200:0 1200:0 1200:0 1200:0 1200:4 1200:4
 DETAIL_STEPS ?= 12000
 
 .PHONY: setup demo test test-fast bench bench-real eval eval-heldout eval-native extension \
