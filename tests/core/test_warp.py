@@ -12,7 +12,7 @@ from lipsync.core.models.generator import Generator, GeneratorConfig
 from lipsync.core.models.warp import (MAX_FLOW, WarpParts, compose, flow_roughness,
                                       grow_head, split_head, warp)
 from lipsync.core.pipeline.crop import uncrop
-from lipsync.core.pipeline.native import NativeWarp, native_pixels
+from lipsync.core.pipeline.native import OWN_CHROMA, NativeWarp, _chroma_of, native_pixels
 
 S = 32
 
@@ -145,13 +145,10 @@ def test_a_shut_blend_gives_the_drawn_colour_and_no_warp_the_resampled_crop(refe
     assert np.allclose(native_pixels(colour, BOX, RECT), drawn, atol=1e-6)
 
 
-
 @pytest.mark.parametrize("blend, hue_kept", [(0.95, False), (0.3, True)])
 def test_a_faintly_drawn_colour_lends_its_brightness_not_its_hue(blend, hue_kept):
     """A green drawn colour over a grey frame: shown faintly (blend 0.95) the mix stays grey
     but takes the green's brightness; shown mostly (0.3) its green shows."""
-    from lipsync.core.pipeline.native import OWN_CHROMA
-
     grey = np.full((300, 400, 3), 100, np.uint8)
     green = np.zeros((S, S, 3), np.float32)
     green[..., 1] = 0.9
@@ -164,6 +161,7 @@ def test_a_faintly_drawn_colour_lends_its_brightness_not_its_hue(blend, hue_kept
     assert np.allclose(luma, mixed, atol=2e-3)
     assert spread.max() > 0.1 if hue_kept else spread.max() < 0.03   # the plain mix: 0.045
     assert (blend > OWN_CHROMA) != hue_kept
+
 
 def test_the_detail_network_changes_the_drawn_colour_only(reference):
     """Where the blend keeps the warped reference, its pixels stay exactly; where it shows
@@ -189,8 +187,6 @@ def test_the_detail_network_changes_the_drawn_colour_only(reference):
 
 
 def test_the_detail_network_runs_only_where_drawn_pixels_show_with_the_same_result(reference):
-    from lipsync.core.pipeline.native import OWN_CHROMA, _chroma_of
-
     torch.manual_seed(1)
     detail = DetailNet(DetailConfig(width=8, dilations=(1, 2))).eval()
     colour = np.random.default_rng(3).random((S, S, 3)).astype(np.float32)
