@@ -47,6 +47,8 @@ class ClipOptions:
     full_frame_share: float = 0.1  # share of training clips that also keep full frames
     max_frames: int | None = None  # cut every clip to at most this many frames (tests)
     fps: int | None = None     # one frame rate for every clip (default: the shot's 24/25/30)
+    mouth_styles: tuple[str, ...] = ()  # anime training mouths drawn from these (default:
+    #                                     the family's own, `family_specs.with_mouth_styles`)
 
 
 class ClipRenderer:
@@ -225,6 +227,7 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
 
     from .character import build_character, face_anchor, set_viseme_weights
     from .character_spec import CharacterSpec
+    from .family_specs import with_mouth_styles
     from .shot import ShotSpec, setup_shot
     from .realistic_look import style_scene as style_realistic
     from .toon import style_scene
@@ -239,7 +242,9 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
         scene = bpy.context.scene
         scene.frame_start, scene.frame_end = 1, speech.n_frames
         scene.render.fps, scene.render.fps_base = shot.fps, 1.0
-        character = build_character(scene, CharacterSpec.random(plan.character_seed, plan.family))
+        spec = with_mouth_styles(CharacterSpec.random(plan.character_seed, plan.family),
+                                 tuple(options.mouth_styles))
+        character = build_character(scene, spec)
         setup_shot(scene, character.object, face_anchor(character), shot)
         style_scene(scene, character)
         style_realistic(scene, character)

@@ -22,7 +22,7 @@ import shutil
 import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ from ...core.cli.exit_codes import DONE, FAILED, exit_code_of
 from ...core.errors import InputError
 from ...core.progress import ConsoleProgress
 from .clip import CLIP_MARKER, ClipOptions
+from .family_specs import check_mouth_styles
 from .shot import ENGINES
 
 SPLITS = ("train", "val", "test")
@@ -85,7 +86,7 @@ def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: Clip
                          f"{', '.join(splits) or 'none'}")
     families = check_families(families)
     plans = [p for p in plan_clips(n_clips, seed, families=families) if p.split in splits]
-    recipe = {"seed": seed, "clips": n_clips, "options": asdict(options)}
+    recipe = {"seed": seed, "clips": n_clips, "options": json.loads(json.dumps(asdict(options)))}
     if tuple(splits) != SPLITS:
         recipe["splits"] = list(splits)
     if families != DEFAULT_FAMILIES:
@@ -259,6 +260,10 @@ def add_parser(commands) -> None:
     make.add_argument("--families", default=",".join(DEFAULT_FAMILIES),
                       help="character families the clips are drawn from, comma-separated "
                            "(cartoon, anime, creature, realistic; default cartoon)")
+    make.add_argument("--mouth-styles", default="",
+                      help="anime training characters draw their mouth from these styles, "
+                           "comma-separated (line, smile, small, wide, frown, tilt, open; "
+                           "default: line, smile and small, as every earlier plan)")
     from .import_dataset import add_import_parser
 
     imported = add_import_parser(sub)
@@ -284,7 +289,8 @@ def _run(args: argparse.Namespace) -> int:
         from .import_dataset import run_import
 
         return run_import(args, clip_options(args))
-    options = clip_options(args)
+    styles = tuple(m.strip() for m in args.mouth_styles.split(",") if m.strip())
+    options = replace(clip_options(args), mouth_styles=check_mouth_styles(styles))
     splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
     families = tuple(f.strip() for f in args.families.split(",") if f.strip())
     bar = ConsoleProgress("dataset", unit="clips")

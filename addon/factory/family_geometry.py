@@ -24,10 +24,12 @@ from .head_geometry import Face, Pose, Sphere
 from .realistic_geometry import RealisticFace
 
 # Rest gap between an anime mouth's lip centre lines per mouth style, builder units.
-MOUTH_GAP = {"line": 0.03, "smile": 0.028, "small": 0.05, "cat": 0.028}
-_SMILE = {"smile": 0.035}      # rest lift of the mouth corners, builder units
+MOUTH_GAP = {"line": 0.03, "smile": 0.028, "small": 0.05, "cat": 0.028, "wide": 0.026,
+             "frown": 0.03, "tilt": 0.03, "open": 0.075}
+_SMILE = {"smile": 0.035, "frown": -0.03}   # rest lift of the mouth corners, builder units
 _CAT = {"cat": 0.03}           # height of the ω's middle bump, builder units
-_NARROW = {"small": 0.7}       # mouth width factor
+_TILT = {"tilt": 0.025}        # lift of the +x corner (the other drops), builder units
+_NARROW = {"small": 0.7, "wide": 1.35}   # mouth width factor
 _LIP_FORWARD = 0.006           # anime lips sit this much further out, builder units
 _TEETH_SHARE = 0.35            # most of the opening the upper teeth take
 _TONGUE_SHARE = 0.4            # most of the opening the tongue takes (more when it is out)
@@ -64,6 +66,7 @@ class AnimeFace(Face):
         self.gap = MOUTH_GAP[style]
         self.smile = _SMILE.get(style, 0.0)
         self.cat = _CAT.get(style, 0.0)
+        self.tilt = _TILT.get(style, 0.0)
         self.mw = s.mouth_width * _NARROW.get(style, 1.0)
         drop = s.jaw_drop   # the upper lip rises more, so the upper teeth show
         self.poses = {**self.poses, "open": replace(self.poses["open"], up=0.3 * drop + 0.01)}
@@ -71,7 +74,8 @@ class AnimeFace(Face):
     def lip_centre(self, u, upper: bool, p: Pose):
         x, y, z = super().lip_centre(u, upper, p)
         half = 0.5 * self.gap * np.sqrt(np.clip(1.0 - u * u, 0.0, 1.0))
-        shape = self.smile * u * u + self.cat * 0.5 * (1.0 + np.cos(2.0 * np.pi * u))
+        shape = (self.smile * u * u + self.cat * 0.5 * (1.0 + np.cos(2.0 * np.pi * u))
+                 + self.tilt * u)
         return x, y - _LIP_FORWARD, z + (half if upper else -half) + shape
 
     def _opening(self, u, p: Pose):

@@ -27,6 +27,9 @@ from .character_spec import (_MONK_SRGB, _IRIS_SRGB, CharacterSpec, _jitter, _rg
 from .realistic_specs import draw_realistic
 
 MOUTH_STYLES = ("line", "smile", "small", "cat")   # anime mouths; "cat" is the ω shape
+# more anime mouths, drawn only where a data set asks for them (`with_mouth_styles`), so
+# every plan made before them renders as it did: wide, corners down, one corner up, parted
+MORE_MOUTH_STYLES = ("wide", "frown", "tilt", "open")
 _ANIME_HAIR_SRGB = {"black": "1f1d2b", "brown": "6b4426", "blonde": "f0d68a", "pink": "f29ac0",
                     "blue": "4f7fe0", "purple": "8c62c9", "silver": "cfd3dc", "orange": "f08a3c",
                     "green": "5fae7d"}
@@ -72,6 +75,28 @@ def random_family_spec(seed: int, family: str) -> CharacterSpec:
         return replace(base, family=family, **draw_realistic(rng, base, pick))
     draw = _anime if family == "anime" else _creature
     return replace(base, family=family, **draw(seed, rng, base))
+
+
+def check_mouth_styles(styles: tuple[str, ...]) -> tuple[str, ...]:
+    """`styles` as a tuple, or InputError naming what is wrong: each must be a training
+    anime mouth (`MOUTH_STYLES` or `MORE_MOUTH_STYLES`, not a held-out one), named once."""
+    styles = tuple(styles)
+    held = HELD_OUT_VARIANTS["anime"]["mouth_style"]
+    known = [m for m in MOUTH_STYLES + MORE_MOUTH_STYLES if m not in held]
+    bad = [m for m in styles if m not in known]
+    if bad or len(set(styles)) != len(styles):
+        raise InputError(f"--mouth-styles must name some of {', '.join(known)} (each once; "
+                         f"{', '.join(held)} is held out for testing), got {', '.join(styles)}")
+    return styles
+
+
+def with_mouth_styles(spec: CharacterSpec, styles: tuple[str, ...]) -> CharacterSpec:
+    """`spec` with its mouth drawn again from `styles` (seeded by `spec.seed`) when it is
+    an anime character without a held-out variant; any other spec, or no `styles`, as is."""
+    if not styles or spec.family != "anime" or spec.held_out_variant:
+        return spec
+    rng = np.random.default_rng([spec.seed, 0x5EED, _FAMILY_STREAM["anime"], 0x40])
+    return replace(spec, mouth_style=str(rng.choice(check_mouth_styles(styles))))
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:

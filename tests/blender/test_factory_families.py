@@ -6,6 +6,7 @@ toon tones and outline."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -114,3 +115,20 @@ def test_an_anime_clip_in_cycles_has_toon_tones_and_an_outline(tmp_path):
     ring = binary_dilation(head, iterations=1) & ~head
     outside = binary_dilation(head, iterations=5) & ~binary_dilation(head, iterations=3)
     assert image[ring].mean() < 0.9 * image[outside].mean(), "a dark line around the head"
+
+
+def test_a_set_that_asks_for_more_mouth_styles_draws_them_and_resumes(tmp_path):
+    """Its training anime characters wear the asked styles (recorded in clip.json); the
+    same command resumes; other styles are refused as other settings."""
+    from lipsync.core.errors import InputError
+
+    options = ClipOptions(engine="BLENDER_WORKBENCH", max_frames=2, resolution=96,
+                          crop_size=64, mouth_styles=("open", "tilt"))
+    kept = dict(n_clips=3, seed=0, workers=1, families=("anime",), splits=("train",))
+    assert make_dataset(tmp_path, options=options, **kept)["rendered"] == 2
+    for clip in read_manifest(tmp_path):
+        meta = json.loads((tmp_path / clip["clip_id"] / CLIP_MARKER).read_text())
+        assert meta["character"]["mouth_style"] in ("open", "tilt")
+    assert make_dataset(tmp_path, options=options, **kept)["rendered"] == 0
+    with pytest.raises(InputError, match="other settings"):
+        make_dataset(tmp_path, options=replace(options, mouth_styles=("open",)), **kept)

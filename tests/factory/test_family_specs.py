@@ -6,12 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from lipsync.addon.factory.character_spec import CharacterSpec
 from lipsync.addon.factory.family_geometry import AnimeFace, face_for, horns
-from lipsync.addon.factory.family_specs import HELD_OUT_VARIANTS, MOUTH_STYLES
+from lipsync.addon.factory.family_specs import (HELD_OUT_VARIANTS, MORE_MOUTH_STYLES,
+                                                MOUTH_STYLES, check_mouth_styles,
+                                                with_mouth_styles)
 from lipsync.addon.factory.head_geometry import Pose
 from lipsync.core.dataset.plan import plan_clips
 from lipsync.core.errors import InputError
@@ -117,3 +121,47 @@ def test_an_anime_mouth_is_a_line_at_rest_and_shows_teeth_and_tongue_open():
     creature = CharacterSpec.random(next(k for k in range(50)
                                          if CharacterSpec.random(k, "creature").horn_size), "creature")
     assert len(horns(face_for(creature))) == 2
+
+
+def test_more_mouth_styles_only_where_asked_and_never_for_held_out_characters():
+    plans = plan_clips(600, 4, families=("anime", "creature"))
+    specs = [CharacterSpec.random(p.character_seed, p.family) for p in plans]
+    assert not {s.mouth_style for s in specs} & set(MORE_MOUTH_STYLES)
+    drawn = [with_mouth_styles(s, MORE_MOUTH_STYLES) for s in specs]
+    assert drawn == [with_mouth_styles(s, MORE_MOUTH_STYLES) for s in specs]   # seeded
+    for before, after in zip(specs, drawn):
+        changed = {k for k, v in after.to_dict().items() if before.to_dict()[k] != v}
+        assert changed <= {"mouth_style"}
+        if before.family != "anime" or before.held_out_variant:
+            assert after == before
+        else:
+            assert after.mouth_style in MORE_MOUTH_STYLES
+    anime = {s.mouth_style for s, p in zip(drawn, plans) if p.family == "anime"}
+    assert set(MORE_MOUTH_STYLES) <= anime and "cat" in anime
+    assert with_mouth_styles(specs[0], ()) == specs[0]
+
+
+@pytest.mark.parametrize("styles", [("cat",), ("wide", "wide"), ("grin",)])
+def test_bad_mouth_styles_are_refused(styles):
+    with pytest.raises(InputError, match="--mouth-styles"):
+        check_mouth_styles(styles)
+
+
+def test_the_more_mouth_styles_have_their_shapes():
+    """At rest: "wide" is wider than "line", "frown" its corners lower under its middle,
+    "tilt" one corner above the other, "open" a gap wider than the others'."""
+    base = next(s for s in map(lambda k: CharacterSpec.random(k, "anime"), range(1, 50))
+                if s.mouth_style == "line")
+    faces = {m: face_for(with_mouth_styles(replace(base, mouth_style="line"), (m,)))
+             for m in ("line",) + MORE_MOUTH_STYLES}
+    u = np.array([-1.0, 0.0, 1.0])
+    lines = {m: [np.stack(f.lip_centre(u, upper, Pose())) for upper in (True, False)]
+             for m, f in faces.items()}
+    width = {m: np.ptp(up[0]) for m, (up, _) in lines.items()}
+    gap = {m: (up[2] - lo[2])[1] for m, (up, lo) in lines.items()}
+    assert width["wide"] > 1.3 * width["line"]
+    drop = {m: up[2][1] - 0.5 * (up[2][0] + up[2][2]) for m, (up, _) in lines.items()}
+    assert drop["frown"] > drop["line"] + 0.025
+    tilt_up = lines["tilt"][0][2]
+    assert abs(tilt_up[2] - tilt_up[0]) > 0.04
+    assert gap["open"] > 1.5 * max(g for m, g in gap.items() if m != "open")
