@@ -110,7 +110,7 @@ class CharacterSpec:
     roughness: float       # 0.15-0.9
     specular: float        # 0-0.6
     family: str = "cartoon"     # one of core.dataset.plan.FAMILIES
-    mouth_style: str = "lips"   # "lips" (tube lips), or a drawn anime mouth of MOUTH_STYLES
+    mouth_style: str = "lips"   # "lips" (tube lips), or a drawn anime mouth (family_specs)
     toon_bands: int = 0         # 0 smooth shading, else 2 or 3 hard-edged tones
     outline: float = 0.0        # width of the dark outline, builder units (0: none)
     horn_size: float = 0.0      # length of a creature's horns, builder units (0: none)

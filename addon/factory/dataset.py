@@ -34,7 +34,7 @@ from ...core.cli.exit_codes import DONE, FAILED, exit_code_of
 from ...core.errors import InputError
 from ...core.progress import ConsoleProgress
 from .clip import CLIP_MARKER, ClipOptions
-from .family_specs import check_mouth_styles
+from .family_specs import TRAINING_MOUTH_STYLES, check_mouth_styles
 from .shot import ENGINES
 
 SPLITS = ("train", "val", "test")
@@ -262,8 +262,8 @@ def add_parser(commands) -> None:
                            "(cartoon, anime, creature, realistic; default cartoon)")
     make.add_argument("--mouth-styles", default="",
                       help="anime training characters draw their mouth from these styles, "
-                           "comma-separated (line, smile, small, wide, frown, tilt, open; "
-                           "default: line, smile and small, as every earlier plan)")
+                           f"comma-separated ({', '.join(TRAINING_MOUTH_STYLES)}; default: "
+                           "the plan's own, as before this option)")
     from .import_dataset import add_import_parser
 
     imported = add_import_parser(sub)

@@ -44,6 +44,8 @@ HELD_OUT_VARIANTS: dict[str, dict[str, tuple]] = {
     "creature": {"skin_tone": ("purple", "yellow")},
     "realistic": {"facial_hair": ("full_beard",)},
 }
+TRAINING_MOUTH_STYLES = tuple(m for m in MOUTH_STYLES + MORE_MOUTH_STYLES
+                              if m not in HELD_OUT_VARIANTS["anime"]["mouth_style"])
 _HELD_OUT_SHARE = 0.5   # share of held-out characters that get a held-out variant
 _FAMILY_STREAM = {"anime": 1, "creature": 2, "realistic": 3}
 
@@ -78,15 +80,14 @@ def random_family_spec(seed: int, family: str) -> CharacterSpec:
 
 
 def check_mouth_styles(styles: tuple[str, ...]) -> tuple[str, ...]:
-    """`styles` as a tuple, or InputError naming what is wrong: each must be a training
-    anime mouth (`MOUTH_STYLES` or `MORE_MOUTH_STYLES`, not a held-out one), named once."""
+    """`styles` as a tuple, or InputError naming what is wrong: each must be one of
+    `TRAINING_MOUTH_STYLES` (not a held-out mouth), named once."""
     styles = tuple(styles)
-    held = HELD_OUT_VARIANTS["anime"]["mouth_style"]
-    known = [m for m in MOUTH_STYLES + MORE_MOUTH_STYLES if m not in held]
-    bad = [m for m in styles if m not in known]
+    bad = [m for m in styles if m not in TRAINING_MOUTH_STYLES]
     if bad or len(set(styles)) != len(styles):
-        raise InputError(f"--mouth-styles must name some of {', '.join(known)} (each once; "
-                         f"{', '.join(held)} is held out for testing), got {', '.join(styles)}")
+        held = ", ".join(HELD_OUT_VARIANTS["anime"]["mouth_style"])
+        raise InputError(f"--mouth-styles must name some of {', '.join(TRAINING_MOUTH_STYLES)} "
+                         f"(each once; {held} is held out for testing), got {', '.join(styles)}")
     return styles
 
 
