@@ -58,6 +58,7 @@ def _render_one(plan: dict, out_dir: str, options: dict) -> str:
 
 
 def _check_recipe(out: Path, recipe: dict) -> None:
+    recipe = json.loads(json.dumps(recipe))   # as read back: tuples become lists
     path = out / RECIPE
     if path.exists():
         old = json.loads(path.read_text())
@@ -86,7 +87,7 @@ def make_dataset(out: Path, n_clips: int, seed: int, workers: int, options: Clip
                          f"{', '.join(splits) or 'none'}")
     families = check_families(families)
     plans = [p for p in plan_clips(n_clips, seed, families=families) if p.split in splits]
-    recipe = {"seed": seed, "clips": n_clips, "options": json.loads(json.dumps(asdict(options)))}
+    recipe = {"seed": seed, "clips": n_clips, "options": asdict(options)}
     if tuple(splits) != SPLITS:
         recipe["splits"] = list(splits)
     if families != DEFAULT_FAMILIES:
