@@ -243,7 +243,7 @@ def make_clip(plan: ClipPlan, out_dir: str | os.PathLike, options: ClipOptions =
         scene.frame_start, scene.frame_end = 1, speech.n_frames
         scene.render.fps, scene.render.fps_base = shot.fps, 1.0
         spec = with_mouth_styles(CharacterSpec.random(plan.character_seed, plan.family),
-                                 tuple(options.mouth_styles))
+                                 options.mouth_styles)
         character = build_character(scene, spec)
         setup_shot(scene, character.object, face_anchor(character), shot)
         style_scene(scene, character)

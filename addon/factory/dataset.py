@@ -282,6 +282,11 @@ def run(args: argparse.Namespace) -> int:
                                                       "run the same command to resume")
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """The names of a comma-separated option, blanks dropped."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.dataset_command == "show":
         print(show_dataset(args.dir, args.sheet or args.dir / "contact_sheet.png"))
@@ -290,10 +295,9 @@ def _run(args: argparse.Namespace) -> int:
         from .import_dataset import run_import
 
         return run_import(args, clip_options(args))
-    styles = tuple(m.strip() for m in args.mouth_styles.split(",") if m.strip())
-    options = replace(clip_options(args), mouth_styles=check_mouth_styles(styles))
-    splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
-    families = tuple(f.strip() for f in args.families.split(",") if f.strip())
+    options = replace(clip_options(args),
+                      mouth_styles=check_mouth_styles(_names(args.mouth_styles)))
+    splits, families = _names(args.splits), _names(args.families)
     bar = ConsoleProgress("dataset", unit="clips")
     try:
         result = make_dataset(args.out, args.clips, args.seed, args.workers, options, bar,
