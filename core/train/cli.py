@@ -51,7 +51,8 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   ssim_weight=args.ssim_weight,
                                                   flow_weight=args.flow_weight,
                                                   blend_weight=args.blend_weight,
-                                                  colour_weight=args.colour_weight)
+                                                  colour_weight=args.colour_weight,
+                                                  bend=args.bend)
     if name == "detail":
         from .detail import DetailStage
 
@@ -118,6 +119,9 @@ def add_parser(commands) -> None:
                        help="generator (warp): weight of the drawn colour's own error where "
                             "it shows ((1 - blend) |colour - truth|; default 0): keeps a "
                             "faintly shown colour from drifting far off")
+    train.add_argument("--bend", type=float, default=0.0, metavar="SHARE",
+                       help="generator: the share of samples whose mouths are bent by a random "
+                            "smooth curve (core.train.bend), 0 .. 1")
     train.add_argument("--sync-weight", type=float, default=None,
                        help="generator: weight of the sync expert's loss (default 0.05)")
     train.add_argument("--augment", action="store_true",

@@ -66,6 +66,7 @@ from ..models.sync import load_sync_expert
 from ..models.warp import compose, flow_roughness, grow_head, split_head
 from ..models.weights import load_model_weights, save_weights
 from ..preprocess.config import PreprocessConfig
+from .bend import bend as bend_batch, check_share
 from .loop import RunConfig
 from ..models.ssim import masked_ssim
 from .sync import cosine_lr
@@ -104,7 +105,7 @@ class GeneratorStage:
                  init=None, temporal: str = "steady", cosine: bool = False,
                  input_mix: dict[str, float] | None = None, ssim_weight: float = 0.0,
                  flow_weight: float | None = None, blend_weight: float | None = None,
-                 colour_weight: float | None = None):
+                 colour_weight: float | None = None, bend: float = 0.0):
         from ..models import shipped
 
         if temporal not in TEMPORAL_TERMS:
@@ -123,6 +124,7 @@ class GeneratorStage:
         self.colour_weight = COLOUR_WEIGHT if colour_weight is None else colour_weight
         if min(self.flow_weight, self.blend_weight, self.colour_weight) < 0:
             raise InputError("the flow, blend and colour weights must be >= 0")
+        self.bend = check_share(bend)
         self.warp_terms: dict[str, torch.Tensor] = {}   # the last warp's (generate)
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
         self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes,
@@ -241,6 +243,8 @@ class GeneratorStage:
         self.discriminator.train()
         batch = self._tensors(self.train_set.generator_batch(rng, max(1, self.run.batch // 4),
                                                              self.input_mix))
+        if self.bend:
+            batch = bend_batch(rng, batch, self.bend)
         if self.config.visemes:                  # as a reader of the sound would miss them
             noise = torch.from_numpy(rng.normal(0, VISEME_NOISE, batch["visemes"].shape))
             batch["visemes"] = (batch["visemes"] + noise.to(batch["visemes"])).clamp(0, 1)
@@ -356,7 +360,7 @@ class GeneratorStage:
                 "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight),
                 "ssim_weight": str(self.ssim_weight), "flow_weight": str(self.flow_weight),
                 "blend_weight": str(self.blend_weight),
-                "colour_weight": str(self.colour_weight)}
+                "colour_weight": str(self.colour_weight), "bend": str(self.bend)}
 
     def load(self, path) -> None:
         """Weights of a trained generator; an RGB generator's head is grown into a

@@ -380,3 +380,30 @@ def test_a_generator_grows_to_read_viseme_weights_and_learns_from_them(tiny_data
     with pytest.raises(InputError, match="go on from it with --visemes"):
         GeneratorStage(run, torch.device("cpu"), GeneratorConfig(output="warp"),
                        init=tmp_path / "v" / "generator.safetensors")
+
+
+def test_a_bent_run_bends_its_training_batches_and_says_so(tiny_data, tmp_path, recording):
+    """--bend 1: the first batch the generator sees differs from the same seed's batch
+    without the bend, the weights file records the share, and a bad share is refused."""
+    rgb = tmp_path / "rgb.safetensors"
+    _rgb_generator(rgb)
+    first = {}
+    for share in (0.0, 1.0):
+        seen: list = []
+
+        class Watching(GeneratorStage):
+            def generate(self, batch):
+                if self.generator.training:          # a training batch, not the evaluation's
+                    seen.append(batch["input"].clone())
+                return super().generate(batch)
+
+        run = RunConfig(data=str(tiny_data), out=str(tmp_path / f"b{share}"), steps=1,
+                        batch=4, lr=1e-3, eval_every=100)
+        run_stage(recording(Watching, [], config=GeneratorConfig(output="warp"), init=rgb,
+                            bend=share), run)
+        first[share] = seen[0]
+    assert first[0.0].shape == first[1.0].shape
+    assert (first[0.0] - first[1.0]).abs().max() > 0.05
+    assert load_weights(tmp_path / "b1.0" / "generator.safetensors")[1]["bend"] == "1.0"
+    with pytest.raises(InputError, match="share of samples from 0 to 1"):
+        GeneratorStage(run, torch.device("cpu"), GeneratorConfig(output="warp"), bend=2.0)
