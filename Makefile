@@ -39,10 +39,18 @@ HIRES_DATA ?= build/data/hires512
 HIRES_PLAN := --clips 240 --seed 5 --splits train --families $(FAMILIES) --resolution 512 \
   --engine BLENDER_WORKBENCH --full-frame-share 1
 HIRES_ROUNDS ?= 1200:0 1200:0 1200:0 1200:0 1200:0 1200:4 1200:4
+# then rounds with bent mouths (a share of the samples given a random smooth curve across
+# the lips, docs/training.md), STEPS:SHARE each, on 512 px renders of other training
+# characters whose anime mouths take all seven training styles
+STYLES_DATA ?= build/data/styles512
+STYLES_PLAN := --clips 144 --seed 7 --splits train --families $(FAMILIES) --resolution 512 \
+  --engine BLENDER_WORKBENCH --full-frame-share 1 \
+  --mouth-styles line,smile,small,wide,frown,tilt,open
+BEND_ROUNDS ?= 1200:0.5 1200:0.5
 DETAIL_STEPS ?= 12000
 
 .PHONY: setup demo test test-fast bench bench-real eval eval-heldout eval-native extension \
-	clean data data-families data-hires train detail judge results
+	clean data data-families data-hires data-styles train detail judge results
 
 setup: $(STAMP)
 
@@ -119,16 +127,20 @@ data-hires: setup
 	$(PY) -m lipsync dataset make --out $(HIRES_DATA) $(HIRES_PLAN) --workers 2
 	$(PY) -m lipsync dataset show $(HIRES_DATA)
 
+data-styles: setup
+	$(PY) -m lipsync dataset make --out $(STYLES_DATA) $(STYLES_PLAN) --workers 2
+	$(PY) -m lipsync dataset show $(STYLES_DATA)
+
 # sync and parser train side by side on one thread each, then the generator on two: from
 # scratch on every input version, then rounds of DUB_STEPS on dubbed (else neutral) input
 # only, each going on from the last at a restarted cosine learning rate, so that it follows
 # the audio rather than the source mouth; then SSIM_ROUNDS that add 1 - SSIM of the mouth
 # region to the loss; then the warping head on the families' set, and a round in which it
 # also reads the frames' viseme weights, then the HIRES_ROUNDS on sharp 512 px renders
-# (their own clips: --split train). The viseme reader needs no data set (it speaks its
+# and the BEND_ROUNDS on more of them (their own clips: --split train). The viseme reader needs no data set (it speaks its
 # own): it trains last.
 VISEME_STEPS ?= 5000
-train: data data-families data-hires
+train: data data-families data-hires data-styles
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
 	  --cosine-lr --augment --eval-every 1000 & \
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train parser --data $(DATA) --out $(RUNS) --steps $(PARSER_STEPS); \
@@ -168,6 +180,15 @@ train: data data-families data-hires
 	    --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
 	    --colour-weight $${r##*:} --split train --eval-batches 2 || exit 1; \
 	  weights=$(RUNS)/hires$$round/generator.safetensors; \
+	done; \
+	round=0; \
+	for r in $(BEND_ROUNDS); do round=$$((round + 1)); \
+	  $(PY) -m lipsync train generator --data $(STYLES_DATA) --out $(RUNS)/bend$$round \
+	    --steps $${r%%:*} --output warp --visemes --init $$weights \
+	    --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 --sync-weight 0.05 \
+	    --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
+	    --colour-weight 4 --bend $${r##*:} --split train --eval-batches 2 || exit 1; \
+	  weights=$(RUNS)/bend$$round/generator.safetensors; \
 	done; \
 	cp $$weights $(RUNS)/generator.safetensors; \
 	cp $${weights%.safetensors}.md $(RUNS)/generator.md
