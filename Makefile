@@ -47,6 +47,10 @@ STYLES_PLAN := --clips 144 --seed 7 --splits train --families $(FAMILIES) --reso
   --engine BLENDER_WORKBENCH --full-frame-share 1 \
   --mouth-styles line,smile,small,wide,frown,tilt,open
 BEND_ROUNDS ?= 1200:0.5 1200:0.5
+# the settings the 512 px rounds share (the viseme round's, at --lr 1e-4)
+SHARP_ROUND := --output warp --visemes --input-mix dub=1 --lr 1e-4 --sync-weight 0.05 \
+  --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
+  --split train --eval-batches 2
 DETAIL_STEPS ?= 12000
 
 .PHONY: setup demo test test-fast bench bench-real eval eval-heldout eval-native extension \
@@ -137,8 +141,8 @@ data-styles: setup
 # the audio rather than the source mouth; then SSIM_ROUNDS that add 1 - SSIM of the mouth
 # region to the loss; then the warping head on the families' set, and a round in which it
 # also reads the frames' viseme weights, then the HIRES_ROUNDS on sharp 512 px renders
-# and the BEND_ROUNDS on more of them (their own clips: --split train). The viseme reader needs no data set (it speaks its
-# own): it trains last.
+# and the BEND_ROUNDS on more of them (their own clips: --split train). The viseme reader
+# needs no data set (it speaks its own): it trains last.
 VISEME_STEPS ?= 5000
 train: data data-families data-hires data-styles
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
@@ -175,19 +179,15 @@ train: data data-families data-hires data-styles
 	weights=$(RUNS)/visemes/generator.safetensors; round=0; \
 	for r in $(HIRES_ROUNDS); do round=$$((round + 1)); \
 	  $(PY) -m lipsync train generator --data $(HIRES_DATA) --out $(RUNS)/hires$$round \
-	    --steps $${r%%:*} --output warp --visemes --init $$weights \
-	    --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 --sync-weight 0.05 \
-	    --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
-	    --colour-weight $${r##*:} --split train --eval-batches 2 || exit 1; \
+	    --steps $${r%%:*} --init $$weights --sync $(RUNS)/sync.safetensors $(SHARP_ROUND) \
+	    --colour-weight $${r##*:} || exit 1; \
 	  weights=$(RUNS)/hires$$round/generator.safetensors; \
 	done; \
 	round=0; \
 	for r in $(BEND_ROUNDS); do round=$$((round + 1)); \
 	  $(PY) -m lipsync train generator --data $(STYLES_DATA) --out $(RUNS)/bend$$round \
-	    --steps $${r%%:*} --output warp --visemes --init $$weights \
-	    --sync $(RUNS)/sync.safetensors --input-mix dub=1 --lr 1e-4 --sync-weight 0.05 \
-	    --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
-	    --colour-weight 4 --bend $${r##*:} --split train --eval-batches 2 || exit 1; \
+	    --steps $${r%%:*} --init $$weights --sync $(RUNS)/sync.safetensors $(SHARP_ROUND) \
+	    --colour-weight 4 --bend $${r##*:} || exit 1; \
 	  weights=$(RUNS)/bend$$round/generator.safetensors; \
 	done; \
 	cp $$weights $(RUNS)/generator.safetensors; \

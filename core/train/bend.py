@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError
+from ..models.warp import identity_grid
 
 TERMS = 3                   # cosines in one bend
 CYCLES = (0.25, 1.25)       # range of each cosine's frequency, cycles per mouth half-width
@@ -74,20 +75,19 @@ def bend(rng: np.random.Generator, batch: dict[str, torch.Tensor], share: float
     picked = [i for i in range(batch["input"].shape[0]) if rng.random() < share]
     if not picked:
         return batch
-    size = batch["input"].shape[-1]
-    line = (torch.arange(size, dtype=batch["input"].dtype) + 0.5) / size * 2 - 1
-    y, x = torch.meshgrid(line, line, indexing="ij")
+    grid = identity_grid(1, batch["input"].shape[-1], dtype=batch["input"].dtype)
     out = dict(batch)
     for key in (*IMAGES, *MAPS, "reference"):
         out[key] = batch[key].clone()
     for i in picked:
         field = bend_field(rng, batch["heatmap"][i, 0, 0], batch["mask"][i, :, 0])
-        grid = torch.stack([x, y - field * 2 / size], dim=-1)[None]      # (1, S, S, 2)
+        moved_grid = grid.clone()
+        moved_grid[..., 1] -= field * 2 / grid.shape[1]                  # (1, S, S, 2)
         for key in (*IMAGES, *MAPS, "reference"):
-            images = batch[key][i] if key != "reference" else batch[key][i][None]
-            mode = "bilinear" if key in MAPS else "bicubic"
+            images = batch[key][i].reshape(-1, *batch[key].shape[-3:])   # (N, C, S, S)
             moved = nn.functional.grid_sample(
-                images, grid.expand(images.shape[0], -1, -1, -1), mode=mode,
-                padding_mode="border", align_corners=False).clamp(0, 1)
-            out[key][i] = moved if key != "reference" else moved[0]
+                images, moved_grid.expand(images.shape[0], -1, -1, -1),
+                mode="bilinear" if key in MAPS else "bicubic", padding_mode="border",
+                align_corners=False).clamp(0, 1)
+            out[key][i] = moved.reshape(batch[key][i].shape)
     return out
