@@ -9,7 +9,8 @@ APT_PACKAGES := espeak-ng libespeak-ng1
 export BLENDER_USER_RESOURCES ?= $(CURDIR)/build/blender-user
 
 # The shipped weights' recipe (models/*.md): the 240-clip data set, then the networks, on
-# this machine (about 6 hours on 2 cores). The evaluation and the judge use the same set.
+# this machine (the generator alone about 11.5 hours on 2 cores, its card says per run).
+# The evaluation and the judge use the same set.
 DATA ?= build/data/factory
 RUNS ?= build/runs
 CLIPS ?= 240
