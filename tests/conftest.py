@@ -31,7 +31,7 @@ def tiny_data(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("tiny_data")
     options = ClipOptions(engine="BLENDER_WORKBENCH", max_frames=12, resolution=128,
-                          crop_size=96, full_frame_share=0.0)
+                          crop_size=96, full_frame_share=1.0)
     result = make_dataset(out, n_clips=3, seed=TINY_SEED, workers=2, options=options)
     assert result["failed"] == {}
     return out

@@ -4,7 +4,8 @@ A clip folder (see `addon/factory/clip.py`) holds face crops of the `talking`, `
 and (some clips) `dub` renders, part labels, keypoints and audio. `load_clip` turns one
 into model-ready arrays at side `size`: the crops, their step-S20 passes (mouth blur
 picture and gradient map, made at `pass_side(size)` as in the pipeline, computed once and
-cached under ``<data>/cache/``), keypoints in crop pixels, and the MFCC of each audio track.
+cached under ``<data>/cache/``), keypoints in crop pixels, and the MFCC of each audio track;
+for a generator of scale 2 also the crops at twice the side (`core.dataset.large`).
 `ClipSet` holds the clips of a split and draws the batches of each training stage as numpy
 arrays (channels first, float32 in [0, 1] for images) from a `numpy.random.Generator`, so
 a seed fixes every batch.
@@ -26,6 +27,7 @@ import numpy as np
 from ..audio import FRONT_END, AudioFrontEnd, AudioTiming, group_window, load_audio, mfcc
 from ..errors import InputError
 from ..models.config import pass_side
+from .large import load_large_crops
 from ..models.generator import VISEME_COUNT
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.keypoints import Face, KeypointTrack
@@ -62,6 +64,8 @@ class Clip:
     labelled: bool = True             # False: `labels` is a matte (UNLABELLED / 0), no parts
     visemes: np.ndarray | None = None  # (F, 7) float32 viseme weights the talking render
                                        # was driven by (None: the clip holds none)
+    large: dict[str, np.ndarray] | None = None   # version -> (F, L, L, 3) uint8 crops at a
+                                                 # scale-2 generator's parts side L = 2S
 
     @property
     def n_frames(self) -> int:
@@ -78,9 +82,10 @@ class Clip:
         grad = self.gradient[version][frame][None]
         return np.concatenate([rgb, grad]).astype(np.float32) / 255.0
 
-    def image(self, version: str, frame: int) -> np.ndarray:
-        """(3, S, S) float32 crop in [0, 1]."""
-        return self.images[version][frame].transpose(2, 0, 1).astype(np.float32) / 255.0
+    def image(self, version: str, frame: int, large: bool = False) -> np.ndarray:
+        """(3, S, S) float32 crop in [0, 1]; with `large` the crop at 2S (3, 2S, 2S)."""
+        images = self.large if large else self.images
+        return images[version][frame].transpose(2, 0, 1).astype(np.float32) / 255.0
 
 
 def read_manifest(data: Path) -> list[dict]:
@@ -196,7 +201,10 @@ class ClipSet:
 
     def __init__(self, data: str | os.PathLike, split: str | tuple[str, ...] = "train",
                  size: int = 64, max_clips: int | None = None, progress=None,
-                 config: PreprocessConfig | None = None, front_end: AudioFrontEnd = FRONT_END):
+                 config: PreprocessConfig | None = None, front_end: AudioFrontEnd = FRONT_END,
+                 scale: int = 1):
+        """scale 2: the clips also hold their crops at 2 x `size` (`Clip.large`), and the
+        generator's samples those crops and their mouth region (`generator_sample`)."""
         data = Path(data)
         splits = (split,) if isinstance(split, str) else tuple(split)
         records = [r for r in read_manifest(data) if r["split"] in splits]
@@ -209,7 +217,10 @@ class ClipSet:
         self.group = front_end.group_frames    # G, frames per sync group
         self.clips: list[Clip] = []
         for i, record in enumerate(records):
-            self.clips.append(load_clip(data, record, size, config, front_end))
+            clip = load_clip(data, record, size, config, front_end)
+            if scale == 2:
+                clip.large = load_large_crops(data, clip.clip_id, clip.versions, 2 * size)
+            self.clips.append(clip)
             if progress:
                 progress(i + 1, len(records), record["clip_id"])
         self._weights = np.array([max(c.n_frames - self.group, 1) for c in self.clips], float)
@@ -273,7 +284,10 @@ class ClipSet:
             target (B, T, 3, S, S): the talking crops;
             reference (B, 3, S, S): the neutral crop at a random frame (identity);
             visemes (B, T, 7): the viseme weights the talking frames were driven by
-                (zeros for a clip without them).
+                (zeros for a clip without them);
+            and when the clips hold crops at L = 2S (`Clip.large`): input_large,
+            target_large (B, T, 3, L, L), reference_large (B, 3, L, L) and mask_large
+            (B, T, 1, L, L), the same images and region at that side.
         """
         mix = input_mix or DEFAULT_INPUT_MIX
         names, shares = list(mix), np.array(list(mix.values()), float)
@@ -294,7 +308,13 @@ class ClipSet:
         size, half = (self.size, self.size), self.group // 2
         frames = range(first, first + self.group)
         points = [clip.keypoints[version][t] for t in frames]
-        return {
+        large = {} if clip.large is None else {
+            "mask_large": np.stack([mouth_region_mask(2 * p, (2 * size[0],) * 2)[None]
+                                    for p in points]),
+            "input_large": np.stack([clip.image(version, t, True) for t in frames]),
+            "target_large": np.stack([clip.image("talking", t, True) for t in frames]),
+            "reference_large": clip.image("neutral", reference, True)}
+        return {**large,
             "passes": np.stack([clip.passes(version, t)
                                 for t in range(first - half, first + self.group + half)]),
             "audio": np.stack([clip.audio_window("talking", t - half)[None] for t in frames]),

@@ -35,7 +35,8 @@ import numpy as np
 
 from ..audio import AudioTiming, group_window
 from ..errors import InputError
-from ..pipeline.character import HALF_GROUP, CharacterState, CharacterTrack
+from ..pipeline.character import CharacterState, CharacterTrack
+from ..pipeline.networks import HALF_GROUP
 from ..pipeline.bank import MouthBank, bank_side, bank_size, cut_exemplar, spread
 from ..pipeline.crop import box_to_crop
 from ..pipeline.models import LipSyncModels

@@ -8,7 +8,11 @@ conditioned at the bottleneck on the frozen sync expert's visual embedding of th
 group of frames and audio embedding of the same moment (`GeneratorConfig.audio`: the audio
 front end of those embeddings) and, `GeneratorConfig.visemes` > 0, on the frame's viseme
 weights (the mouth shape the sound asks for, as `core.models.visemes` reads it). A U-Net (S -> S/8 px and back) with the condition tiled
-over the S/8 x S/8 bottleneck. Output RGB in [0, 1]; the caller composites
+over the S/8 x S/8 bottleneck. A warping generator of `GeneratorConfig.scale` 2 adds an
+outer level: it reads the reference crop at 2S and the U-Net's last features, and adds its
+own correction to the U-Net's head upsampled to 2S, so flow, blend and colour come at twice
+the crop side (its correction starts at 0: grown from a generator of scale 1, it first
+gives that generator's parts, upsampled). Output RGB in [0, 1]; the caller composites
 it back inside the feathered mouth-region mask (`composite`), so pixels outside the region
 are the input's own. Two heads (`GeneratorConfig.output`): "rgb" draws the crop; "warp"
 moves the reference's own pixels by a dense flow and synthesises only what they lack
@@ -48,7 +52,8 @@ class GeneratorConfig:
     audio: AudioFrontEnd = FRONT_END  # the audio its sync expert's embeddings read
     output: str = "rgb"      # the head: one of OUTPUTS
     visemes: int = 0         # viseme weights per frame the condition reads: 0 or VISEME_COUNT
-    LATER_FIELDS = ("visemes",)   # files written before it read none
+    scale: int = 1           # a warping head's parts are drawn at scale x size px: 1 or 2
+    LATER_FIELDS = ("visemes", "scale")   # files written before them read none / scale 1
 
     def __post_init__(self) -> None:
         check_size(self.size, "generator")
@@ -59,6 +64,14 @@ class GeneratorConfig:
             raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         if self.visemes not in (0, VISEME_COUNT):
             raise ValueError(f"visemes must be 0 or {VISEME_COUNT}, got {self.visemes!r}")
+        if self.scale not in (1, 2) or (self.scale == 2 and self.output != "warp"):
+            raise ValueError(f"scale must be 1, or 2 for a warping head; got {self.scale!r} "
+                             f"with output {self.output!r}")
+
+    @property
+    def out_size(self) -> int:
+        """The side (px) of the parts the head draws: scale x size."""
+        return self.scale * self.size
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,6 +95,18 @@ class Generator(nn.Module):
         self.up2 = Up(3 * w, 2 * w, 2 * w)
         self.up1 = Up(2 * w, w, w)
         self.head = nn.Conv2d(w, WARP_CHANNELS if config.output == "warp" else 3, 3, 1, 1)
+        if config.scale == 2:                   # the outer level, at 2S (module docstring)
+            self.outer_in = conv(3, w // 2)
+            self.outer_up = Up(w, w // 2, w // 2)
+            self.outer_head = nn.Conv2d(w // 2, WARP_CHANNELS, 3, 1, 1)
+            nn.init.zeros_(self.outer_head.weight)
+            nn.init.zeros_(self.outer_head.bias)
+
+    OUTER = ("outer_in", "outer_up", "outer_head")   # the outer level's modules
+
+    def outer_parameters(self) -> list[nn.Parameter]:
+        """The outer level's parameters (empty at scale 1)."""
+        return [p for name, p in self.named_parameters() if name.split(".")[0] in self.OUTER]
 
     @property
     def warps(self) -> bool:
@@ -90,30 +115,40 @@ class Generator(nn.Module):
 
     def forward(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
                 visual_embedding: torch.Tensor, audio_embedding: torch.Tensor,
-                visemes: torch.Tensor | None = None, return_features: bool = False):
+                visemes: torch.Tensor | None = None, return_features: bool = False,
+                reference_large: torch.Tensor | None = None):
         """source (B,4,S,S), heatmap (B,1,S,S), reference (B,3,S,S), embeddings (B,D) each,
-        visemes (B,7) (only for a generator that reads them) -> RGB (B,3,S,S) in [0, 1] (a
-        warping head's parts composed with the reference); with `return_features` also the
-        bottleneck features (B,4W,S/8,S/8)."""
+        visemes (B,7) (only for a generator that reads them), reference_large (B,3,2S,2S) the
+        reference at the parts' size (scale 2 only) -> RGB (B,3,S',S') in [0, 1], S' =
+        `config.out_size` (a warping head's parts composed with the reference at that
+        size); with `return_features` also the bottleneck features (B,4W,S/8,S/8)."""
         raw, features = self.raw(source, heatmap, reference, visual_embedding, audio_embedding,
-                                 visemes)
-        rgb = compose(split_head(raw), reference) if self.warps else torch.sigmoid(raw)
+                                 visemes, reference_large)
+        if self.warps:
+            rgb = compose(split_head(raw), reference if reference_large is None else reference_large)
+        else:
+            rgb = torch.sigmoid(raw)
         return (rgb, features) if return_features else rgb
 
     def parts(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
               visual_embedding: torch.Tensor, audio_embedding: torch.Tensor,
-              visemes: torch.Tensor | None = None) -> WarpParts:
-        """A warping generator's parts at model size (inputs as `forward`)."""
+              visemes: torch.Tensor | None = None,
+              reference_large: torch.Tensor | None = None) -> WarpParts:
+        """A warping generator's parts at `config.out_size` (inputs as `forward`)."""
         if not self.warps:
             raise ValueError("an RGB generator has no warp parts")
         return split_head(self.raw(source, heatmap, reference, visual_embedding,
-                                   audio_embedding, visemes)[0])
+                                   audio_embedding, visemes, reference_large)[0])
 
     def raw(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
             visual_embedding: torch.Tensor, audio_embedding: torch.Tensor,
-            visemes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The head's output before its activation (B, 3 or 6, S, S) and the bottleneck
+            visemes: torch.Tensor | None = None,
+            reference_large: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The head's output before its activation (B, 3 or 6, S', S') and the bottleneck
         features (B, 4W, S/8, S/8)."""
+        if (self.config.scale == 2) != (reference_large is not None):
+            raise ValueError("a generator of scale 2, and only one, reads the reference at "
+                             "twice the crop side: pass reference_large")
         condition = [visual_embedding, audio_embedding]
         if self.config.visemes:
             if visemes is None:
@@ -127,7 +162,12 @@ class Generator(nn.Module):
         c = c[:, :, None, None].expand(-1, -1, *e4.shape[-2:])
         features = self.middle(torch.cat([e4, c], dim=1))
         x = self.up1(self.up2(self.up3(features, e3), e2), e1)
-        return self.head(x), features
+        raw = self.head(x)
+        if self.config.scale == 2:
+            outer = self.outer_up(x, self.outer_in(reference_large))
+            raw = nn.functional.interpolate(raw, size=outer.shape[-2:], mode="bilinear",
+                                            align_corners=False) + self.outer_head(outer)
+        return raw, features
 
 
 def select_inputs(inputs: str, passes: torch.Tensor, heatmap: torch.Tensor,

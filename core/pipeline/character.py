@@ -33,28 +33,24 @@ import cv2
 import numpy as np
 import torch
 
-from ..audio import FRONT_END, AudioTiming, group_window, mfcc, shot_audio
+from ..audio import AudioTiming, mfcc, shot_audio
 from ..errors import InputError
 from ..models.config import pass_side
 from ..models.detail import DetailNet
-from ..models.generator import select_inputs
 from ..models.visemes import read_visemes
-from ..models.warp import WarpParts, compose
 from ..preprocess.config import PreprocessConfig
 from ..preprocess.gradient import gradient_map
 from ..preprocess.keypoints import Face, KeypointTrack, contour_heights
 from ..preprocess.mouth_blur import mouth_blur_picture
-from .region import jaw_face, keypoint_heatmap
+from .region import jaw_face
 from .crop import box_to_crop, crop, crop_boxes, steady_crop_boxes
-from .bank import BANK_REACH, Exemplar
-from .finish import (KEEP_CLASSES, bank_keep, colour_reference, match_colour, near_mouth,
-                     sharpen)
+from .bank import Exemplar
 from .models import LipSyncModels
 from .native import NativeWarp
+from .networks import run_networks
 from .own_mouths import plan_sources
 from .whole_mouths import WholeMouths
 
-HALF_GROUP = FRONT_END.group_frames // 2   # frames each side of a frame in its sync group
 NO_MOUTH = "mouth not visible in the keypoints"
 SPEAKING_SPREAD = 0.05   # lip-height std (mouth widths) above which the input already speaks
                          # (between the factory's neutral and speaking renders)
@@ -91,7 +87,8 @@ class Generated:
     """One generated frame of one character: crop px -> frame via `box`."""
 
     box: np.ndarray        # (4,) crop box, frame px
-    rgb: np.ndarray        # (S, S, 3) float32 sRGB in [0, 1]
+    rgb: np.ndarray        # (S', S', 3) float32 sRGB in [0, 1]: S' = S, or a warping
+                           # generator's parts' side (`GeneratorConfig.out_size`)
     keep: np.ndarray       # (S, S) float32: the parser's face probability near the
                            # mouth (`near_mouth`; a bank's mouth: `bank_keep`): 1 = the
                            # generated pixel is used
@@ -141,6 +138,9 @@ class CharacterState:
         self.notes += [note] if note else []
         self.mfcc = mfcc(self.samples, timing.front_end)         # (M, T)
         self.reference: torch.Tensor | None = None               # (3, S, S)
+        self.large = models.generator.config.scale == 2      # its parts come at 2S
+        self.reference_large: torch.Tensor | None = None         # scale 2: (3, 2S, 2S)
+        self.crops_large: dict[int, np.ndarray] = {}   # scale 2, own reference: (2S, 2S, 3)
         self.reference_pixels: tuple[np.ndarray, np.ndarray] | None = None  # (display, box)
         self.rest: tuple[np.ndarray, int] | None = None          # revoice: (display, index)
         self.crops: dict[int, np.ndarray] = {}                   # i -> (S, S, 3) uint8
@@ -203,6 +203,10 @@ class CharacterState:
         also the re-voicing source."""
         image = self._crop(display, index)[0]
         self.reference = torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255)
+        if self.large:
+            large = crop(display, self.boxes[index], 2 * self.size)
+            self.reference_large = torch.from_numpy(large.transpose(2, 0, 1)
+                                                    .astype(np.float32) / 255)
         self.reference_pixels = (display, self.boxes[index])
         if self.revoice:
             self.rest = (display, index)
@@ -220,6 +224,8 @@ class CharacterState:
              self.points[index]) = self._crop(rest, at, True, self._rest_box(index))
         else:
             self.crops[index], blur, grad, self.points[index] = self._crop(display, index, True)
+        if self.large and self.own_reference and self.visible[index]:
+            self.crops_large[index] = crop(display, self.boxes[index], 2 * self.size)
         self.passes[index] = np.concatenate([blur.transpose(2, 0, 1), grad[None]]
                                             ).astype(np.float32) / 255
 
@@ -290,7 +296,8 @@ class CharacterState:
 
     def forget_before(self, index: int) -> None:
         """Drop per-frame data of frames before `index` (no longer needed by any group)."""
-        for store in (self.crops, self.rest_crops, self.passes, self.points):
+        for store in (self.crops, self.rest_crops, self.passes, self.points,
+                      self.crops_large):
             for i in [i for i in store if i < index]:
                 del store[i]
 
@@ -302,7 +309,7 @@ class CharacterState:
         out: dict[int, Generated] = {}
         for start in range(0, len(todo), batch):
             part = todo[start:start + batch]
-            rgb, keep, parts, exemplars = self._run_networks(part)
+            rgb, keep, parts, exemplars = run_networks(self, part)
             for k, i in enumerate(part):
                 warp = None if parts is None else NativeWarp(
                     parts.flow[k].permute(1, 2, 0).float().cpu().numpy(),
@@ -323,70 +330,6 @@ class CharacterState:
         reader = self.models.reader
         return None if reader is None else read_visemes(reader, self.samples, self.timing,
                                                         self.n_frames)
-
-    def _run_networks(self, indices: list[int]
-                      ) -> tuple[np.ndarray, np.ndarray, WarpParts | None, list]:
-        """(colour (N, S, S, 3), keep (N, S, S), a warping generator's parts or None, the
-        bank's mouths (`_bank_rows`)) of the frames `indices`: the crop (or a warping
-        generator's synthesised colour), sharpened and colour-matched, and where its pixels
-        are kept (`Generated`)."""
-        models, device, size = self.models, self.models.device, self.size
-        last = self.n_frames - 1
-        groups = np.stack([np.concatenate([self.passes[min(max(i + k, 0), last)]
-                                           for k in range(-HALF_GROUP, HALF_GROUP + 1)])
-                           for i in indices])                              # (N, 4G, S, S)
-        audio = np.stack([group_window(self.mfcc, self.timing, i - HALF_GROUP)[None]
-                          for i in indices])                               # (N, 1, M, W)
-        heat = np.stack([keypoint_heatmap(self.points[i], (size, size))[None]
-                         for i in indices])                                # (N, 1, S, S)
-        source = np.stack([self.passes[i] for i in indices])               # (N, 4, S, S)
-
-        def tensor(a):
-            return torch.from_numpy(a).to(device)
-
-        def images(store):                                                 # (N, 3, S, S)
-            return tensor(np.stack([store[i] for i in indices]).transpose(0, 3, 1, 2)
-                          .astype(np.float32) / 255)
-
-        crops = images(self.crops)
-        visual = models.sync.embed_visual(tensor(groups))
-        sound = models.sync.embed_audio(tensor(audio))
-        reference = (crops if self.own_reference else
-                     self.reference.to(device)[None].expand(len(indices), -1, -1, -1))
-        source, heat = select_inputs(models.generator.config.inputs, tensor(source),
-                                     tensor(heat), crops)
-        visemes = tensor(self.heard[indices]) if models.generator.config.visemes else None
-        parts = None
-        if models.generator.warps:
-            parts = models.generator.parts(source, heat, reference, visual, sound, visemes)
-            rgb = compose(parts, reference)
-        else:
-            rgb = models.generator(source, heat, reference, visual, sound, visemes)
-        rgb = sharpen(rgb) if self.sharpen else rgb
-        probs = models.parse(crops)                                        # (N, 12, S, S)
-        made = models.parse(rgb)
-        rest = rest_probs = None
-        if self.revoice:
-            rest = images(self.rest_crops)
-            rest_probs = models.parse(rest)
-        matched = match_colour(rgb, *colour_reference(crops, probs, made, rest, rest_probs))
-        still = crops if rest is None else rest                       # the mouth at rest
-        wanted = (still + BANK_REACH * (matched - still)).clamp(0, 1)
-        smalls, exemplars = self.whole.pick(indices, wanted, self.points, self.heard,
-                                            self.crop_frame)
-        shown = self.whole.shown_probs(smalls, made)
-        if parts is not None:            # the colour correction moves the drawn colour only
-            colour = sharpen(parts.colour) if self.sharpen else parts.colour
-            matched = (colour + matched - rgb).clamp(0, 1)
-        rgb = matched
-        face = list(KEEP_CLASSES)
-        keep = (probs[:, face].sum(dim=1) * near_mouth(probs, shown) if self.refine
-                else torch.ones_like(probs[:, 0]))
-        banked = [k for k, e in enumerate(exemplars) if e is not None]
-        if self.refine and banked:       # the bank's own skin: the whole face, and its jaw
-            keep[banked] = bank_keep(probs[banked], shown[banked])
-        return (rgb.permute(0, 2, 3, 1).float().cpu().numpy(),
-                keep.float().cpu().numpy(), parts, exemplars)
 
 
 def _inside(box: np.ndarray, side: int) -> tuple[float, float, float, float]:

@@ -37,7 +37,8 @@ from ..errors import FrameError, InputError
 from ..preprocess.frames import enable_exr, read_frame_raw
 from ..progress import CancelFn, ProgressFn, check_cancel, never_cancel, no_progress
 from .composite import composite_mouth
-from .character import HALF_GROUP, NO_MOUTH, CharacterState, CharacterTrack
+from .character import NO_MOUTH, CharacterState, CharacterTrack
+from .networks import HALF_GROUP
 from .damage import check_inside_faces
 from .models import LipSyncModels
 from .options import LipSyncOptions

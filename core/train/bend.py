@@ -12,7 +12,8 @@ and the network learns to open a mouth whatever its curve at rest.
 
 g(y) 1 over the mouth region's rows and fading to 0 a quarter crop side above and below
 it, d(x) fading to 0 beyond the lips' corners and of zero mean across the mouth (the mouth
-stays where the crop put it).
+stays where the crop put it). A sample's crops at twice the side (a scale-2 generator's,
+the keys ending in `_large`) move by the same displacement, upsampled.
 """
 
 from __future__ import annotations
@@ -75,19 +76,24 @@ def bend(rng: np.random.Generator, batch: dict[str, torch.Tensor], share: float
     picked = [i for i in range(batch["input"].shape[0]) if rng.random() < share]
     if not picked:
         return batch
-    grid = identity_grid(1, batch["input"].shape[-1], dtype=batch["input"].dtype)
+    keys = [k for base in (*IMAGES, *MAPS, "reference") for k in (base, base + "_large")
+            if k in batch]
     out = dict(batch)
-    for key in (*IMAGES, *MAPS, "reference"):
+    for key in keys:
         out[key] = batch[key].clone()
+    size = batch["input"].shape[-1]
     for i in picked:
         field = bend_field(rng, batch["heatmap"][i, 0, 0], batch["mask"][i, :, 0])
-        moved_grid = grid.clone()
-        moved_grid[..., 1] -= field * 2 / grid.shape[1]                  # (1, S, S, 2)
-        for key in (*IMAGES, *MAPS, "reference"):
-            images = batch[key][i].reshape(-1, *batch[key].shape[-3:])   # (N, C, S, S)
+        shift = (field * 2 / size)[None, None]                 # (1, 1, S, S) normalised units
+        for key in keys:
+            images = batch[key][i].reshape(-1, *batch[key].shape[-3:])   # (N, C, s, s)
+            side = images.shape[-1]
+            grid = identity_grid(1, side, dtype=images.dtype).clone()
+            grid[..., 1] -= (shift if side == size else nn.functional.interpolate(
+                shift, size=(side, side), mode="bilinear", align_corners=False))[:, 0]
             moved = nn.functional.grid_sample(
-                images, moved_grid.expand(images.shape[0], -1, -1, -1),
-                mode="bilinear" if key in MAPS else "bicubic", padding_mode="border",
-                align_corners=False).clamp(0, 1)
+                images, grid.expand(images.shape[0], -1, -1, -1),
+                mode="bilinear" if key.startswith(MAPS) else "bicubic",
+                padding_mode="border", align_corners=False).clamp(0, 1)
             out[key][i] = moved.reshape(batch[key][i].shape)
     return out

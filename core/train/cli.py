@@ -38,8 +38,11 @@ def make_stage(name: str, args: argparse.Namespace):
         from ..models.generator import VISEME_COUNT, GeneratorConfig
         from .generator import GeneratorStage
 
+        if args.scale == 2 and args.output != "warp":
+            raise InputError("--scale 2 draws a warping head's parts at twice the crop side: "
+                             "give --output warp too.")
         config = GeneratorConfig(size=args.size, inputs=args.inputs, output=args.output,
-                                 visemes=VISEME_COUNT if args.visemes else 0)
+                                 visemes=VISEME_COUNT if args.visemes else 0, scale=args.scale)
         return lambda run, device: GeneratorStage(run, device, config, sync_weights=args.sync,
                                                   eval_split=args.split,
                                                   finetune_steps=args.finetune_steps,
@@ -109,6 +112,11 @@ def add_parser(commands) -> None:
                        help="generator: it also reads each frame's viseme weights (those the "
                             "talking render was driven by in training, the viseme reader's in "
                             "use); --init from one that does not grows its condition")
+    train.add_argument("--scale", type=int, default=1, choices=(1, 2),
+                       help="generator (warp): draw the parts at this many times the crop "
+                            "side, by an outer level that reads the reference at that side "
+                            "(the data set must keep full frames); --init from a generator of "
+                            "scale 1 grows the level and trains it alone")
     train.add_argument("--flow-weight", type=float, default=None,
                        help="generator (warp): weight of the flow's roughness (default 0.05)")
     train.add_argument("--blend-weight", type=float, default=None,

@@ -57,7 +57,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..dataset.reader import DEFAULT_INPUT_MIX, Clip, ClipSet
+from ..dataset.reader import DEFAULT_INPUT_MIX, ClipSet
 from ..errors import InputError
 from ..models.generator import (Discriminator, Generator, GeneratorConfig, composite,
                                 select_inputs)
@@ -67,6 +67,7 @@ from ..models.warp import compose, flow_roughness, grow_head, split_head
 from ..models.weights import load_model_weights, save_weights
 from ..preprocess.config import PreprocessConfig
 from .bend import bend as bend_batch, check_share
+from .generator_eval import clip_measures
 from .loop import RunConfig
 from ..models.ssim import masked_ssim
 from .sync import cosine_lr
@@ -80,7 +81,6 @@ COLOUR_WEIGHT = 0.0    # the drawn colour's own error where it shows (off before
 TEMPORAL_WEIGHT = 1.0  # w of the fine-tune: L1(f_t - f_t+1) + w * (J_t + J_t+1)
 STEADY_SCALE = 0.01    # truth change (0-1 units, mouth region) at which a pair counts 1/e
 TEMPORAL_TERMS = ("features", "steady")
-EVAL_SEED = 4321
 VISEME_NOISE = 0.05    # std of the noise on the driven viseme weights a step reads
 EVAL_VERSIONS = ("neutral", "dub", "talking")
 
@@ -128,9 +128,9 @@ class GeneratorStage:
         self.warp_terms: dict[str, torch.Tensor] = {}   # the last warp's (generate)
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
         self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes,
-                                 front_end=config.audio)
+                                 front_end=config.audio, scale=config.scale)
         self.eval_set = ClipSet(run.data, eval_split, config.size, run.max_clips, config=passes,
-                                front_end=config.audio)
+                                front_end=config.audio, scale=config.scale)
         self.group = config.audio.group_frames
         sync_path = sync_weights or shipped("sync")
         self.sync = load_sync_expert(sync_path, device)
@@ -143,10 +143,13 @@ class GeneratorStage:
             p.requires_grad_(False)
         self.passes = SoftPasses(config.size).to(device)
         self.generator = Generator(config).to(device)
+        self.growing = False     # True: the outer level is new and learns alone (`load`)
         if init is not None:                 # go on from trained weights (a new expert)
             self.load(init)
         self.discriminator = Discriminator().to(device)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=run.lr, betas=(0.5, 0.999))
+        learnt = (self.generator.outer_parameters() if self.growing
+                  else self.generator.parameters())
+        self.opt_g = torch.optim.Adam(learnt, lr=run.lr, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=run.lr,
                                       betas=(0.5, 0.999))
         self.finetune_steps = (max(1, run.steps // 5) if finetune_steps is None
@@ -160,8 +163,14 @@ class GeneratorStage:
 
     # -- the forward pass shared by training and evaluation ---------------------------------
 
+    def at_out(self, key: str) -> str:
+        """The batch key of image `key` at the size the generator draws (`_large` at
+        scale 2)."""
+        return key + "_large" if self.config.scale == 2 else key
+
     def generate(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Composited output (B, T, 3, S, S) and bottleneck features (B, T, C, s, s)."""
+        """Composited output (B, T, 3, S', S') at the parts' size S' (`config.out_size`)
+        and bottleneck features (B, T, C, s, s)."""
         b, t = batch["input"].shape[:2]
         with torch.no_grad():
             groups = torch.stack([batch["passes"][:, k:k + self.group].flatten(1, 2)
@@ -172,35 +181,46 @@ class GeneratorStage:
                                         batch["passes"][:, 2:2 + t].flatten(0, 1),
                                         batch["heatmap"].flatten(0, 1),
                                         batch["input"].flatten(0, 1))
-        reference = batch["reference"][:, None].expand(-1, t, -1, -1, -1).flatten(0, 1)
+        def per_frame(key):                                  # (B, C, s, s) -> (B*T, C, s, s)
+            return batch[key][:, None].expand(-1, t, -1, -1, -1).flatten(0, 1)
+
+        reference = per_frame("reference")
+        large = per_frame("reference_large") if self.config.scale == 2 else None
         visemes = batch["visemes"].flatten(0, 1) if self.config.visemes else None
-        raw, features = self.generator.raw(source, heatmap, reference, visual, audio, visemes)
+        raw, features = self.generator.raw(source, heatmap, reference, visual, audio, visemes,
+                                           large)
+        mask = batch[self.at_out("mask")].flatten(0, 1)
         if self.generator.warps:
             parts = split_head(raw)
-            rgb = compose(parts, reference)
-            mask = batch["mask"].flatten(0, 1)
-            shown = (1 - parts.blend) * mask                               # (N, 1, S, S)
-            wrong = (parts.colour - batch["target"].flatten(0, 1)).abs().mean(1, keepdim=True)
+            rgb = compose(parts, reference if large is None else large)
+            shown = (1 - parts.blend) * mask                               # (N, 1, S', S')
+            wrong = (parts.colour - batch[self.at_out("target")].flatten(0, 1)
+                     ).abs().mean(1, keepdim=True)
             self.warp_terms = {"flow": flow_roughness(parts.flow),
                                "drawn": shown.sum() / (mask.sum() + 1e-6),
                                "colour": (shown * wrong).sum() / (mask.sum() + 1e-6)}
         else:
             rgb = torch.sigmoid(raw)
-        out = composite(rgb, batch["input"].flatten(0, 1), batch["mask"].flatten(0, 1))
+        out = composite(rgb, batch[self.at_out("input")].flatten(0, 1), mask)
         return out.unflatten(0, (b, t)), features.unflatten(0, (b, t))
 
     def sync_logit(self, frames: torch.Tensor, mask: torch.Tensor,
                    audio: torch.Tensor) -> torch.Tensor:
-        """Sync expert logit (B,) of G frames (B, G, 3, S, S) with their audio (B, 1, M, W)."""
+        """Sync expert logit (B,) of G frames (B, G, 3, S', S') with their audio (B, 1, M,
+        W) and their model-size mask (B, G, 1, S, S); frames larger than the model's side
+        (a scale-2 generator's) are shrunk to it by pixel-area averaging first."""
+        if frames.shape[-1] != mask.shape[-1]:
+            frames = nn.functional.adaptive_avg_pool2d(frames.flatten(0, 1), mask.shape[-2:]
+                                                       ).unflatten(0, frames.shape[:2])
         b, t = frames.shape[:2]
         passes = self.passes(frames.flatten(0, 1), mask.flatten(0, 1)).unflatten(0, (b, t))
         return self.sync(passes.flatten(1, 2), audio)
 
     def _losses(self, batch: dict, out: torch.Tensor) -> dict[str, torch.Tensor]:
-        target, mask = batch["target"], batch["mask"]
+        target, mask = batch[self.at_out("target")], batch[self.at_out("mask")]
         l1 = (out - target).abs()
         recon = l1.mean() + MOUTH_WEIGHT * (l1 * mask).sum() / (3 * mask.sum() + 1e-6)
-        sync = self.bce(self.sync_logit(out, mask, batch["group_audio"]),
+        sync = self.bce(self.sync_logit(out, batch["mask"], batch["group_audio"]),
                         torch.ones(out.shape[0], device=out.device))
         adv_logits = self.discriminator(out.flatten(0, 1))
         adv = self.bce(adv_logits, torch.ones_like(adv_logits))
@@ -240,8 +260,12 @@ class GeneratorStage:
                 for group in optimizer.param_groups:
                     group["lr"] = cosine_lr(self.run.lr, step, self.run.steps)
         self.generator.train()
+        if self.growing:                          # the grown-from part keeps its statistics
+            for name, module in self.generator.named_children():
+                if name not in Generator.OUTER:
+                    module.eval()
         self.discriminator.train()
-        batch = self._tensors(self.train_set.generator_batch(rng, max(1, self.run.batch // 4),
+        batch = self.tensors(self.train_set.generator_batch(rng, max(1, self.run.batch // 4),
                                                              self.input_mix))
         if self.bend:
             batch = bend_batch(rng, batch, self.bend)
@@ -250,7 +274,7 @@ class GeneratorStage:
             batch["visemes"] = (batch["visemes"] + noise.to(batch["visemes"])).clamp(0, 1)
         out, features = self.generate(batch)
 
-        real = self.discriminator(batch["target"].flatten(0, 1))
+        real = self.discriminator(batch[self.at_out("target")].flatten(0, 1))
         fake = self.discriminator(out.detach().flatten(0, 1))
         loss_d = self.bce(real, torch.ones_like(real)) + self.bce(fake, torch.zeros_like(fake))
         self.opt_d.zero_grad(set_to_none=True)
@@ -260,7 +284,8 @@ class GeneratorStage:
         losses = self._losses(batch, out)
         loss_g = losses["total"]
         if finetune:
-            temporal = self.temporal_term(features, batch["target"], batch["mask"])
+            temporal = self.temporal_term(features, batch[self.at_out("target")],
+                                          batch[self.at_out("mask")])
             loss_g = temporal + TEMPORAL_WEIGHT * 2 * losses["total"]
             losses["temporal"] = temporal
         self.opt_g.zero_grad(set_to_none=True)
@@ -268,7 +293,8 @@ class GeneratorStage:
         self.opt_g.step()
         return {"d": loss_d.item(), **{k: v.item() for k, v in losses.items() if k != "total"}}
 
-    def _tensors(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    def tensors(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        """A batch's arrays as tensors on the stage's device."""
         return {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
 
     # -- held-out evaluation ------------------------------------------------------------------
@@ -291,7 +317,7 @@ class GeneratorStage:
         self.generator.eval()
         results: dict[str, list] = {}
         for version in EVAL_VERSIONS:
-            rows = [self._evaluate_clip(clip, version) for clip in clip_set.clips
+            rows = [clip_measures(self, clip, version) for clip in clip_set.clips
                     if version in clip.versions and clip.n_frames >= 2 * self.group - 1]
             if not rows:
                 continue
@@ -301,43 +327,6 @@ class GeneratorStage:
         metrics = {k: v[0] for k, v in results.items()}
         metrics.update(self.before)
         return metrics
-
-    def _evaluate_clip(self, clip: Clip, version: str) -> dict[str, float]:
-        rng = np.random.default_rng(EVAL_SEED)
-        reference = int(rng.integers(0, clip.n_frames))
-        out, truth, neutral, masks, sync_p, sync_truth, sync_input = [], [], [], [], [], [], []
-        half = self.group // 2
-        for first in range(half, clip.n_frames - self.group - 1, self.group):
-            sample = self.train_set.generator_sample(clip, version, first, reference)
-            batch = self._tensors({k: v[None] for k, v in sample.items()})
-            frames, _ = self.generate(batch)
-            for name, images, store in (("out", frames, sync_p),
-                                        ("truth", batch["target"], sync_truth),
-                                        ("input", batch["input"], sync_input)):
-                logit = self.sync_logit(images, batch["mask"], batch["group_audio"])
-                store.append(float(torch.sigmoid(logit)[0]))
-            out.append(frames[0].cpu().numpy())
-            truth.append(sample["target"])
-            neutral.append(np.stack([clip.image("neutral", t)
-                                     for t in range(first, first + self.group)]))
-            masks.append(sample["mask"])
-        out, truth, neutral, masks = (np.concatenate(x) for x in (out, truth, neutral, masks))
-        weight = masks.sum(axis=(1, 2, 3)) * 3 + 1e-6                     # (N,)
-        err = (np.abs(out - truth) * masks).sum(axis=(1, 2, 3)) / weight
-        mse = (((out - truth) ** 2) * masks).sum(axis=(1, 2, 3)) / weight
-        away_out = (np.abs(out - neutral) * masks).sum(axis=(1, 2, 3)) / weight
-        away_truth = (np.abs(truth - neutral) * masks).sum(axis=(1, 2, 3)) / weight
-        both = masks[1:] * masks[:-1]
-        flicker = (np.abs(np.diff(out, axis=0)) * both).sum() / (3 * both.sum() + 1e-6)
-        flicker_truth = (np.abs(np.diff(truth, axis=0)) * both).sum() / (3 * both.sum() + 1e-6)
-        corr = (float(np.corrcoef(away_out, away_truth)[0, 1])
-                if away_out.std() > 1e-6 and away_truth.std() > 1e-6 else float("nan"))
-        return {"mouth_l1": float(err.mean()),
-                "mouth_psnr": float(np.mean(10 * np.log10(1.0 / np.maximum(mse, 1e-10)))),
-                "sync_p": float(np.mean(sync_p)), "sync_p_truth": float(np.mean(sync_truth)),
-                "sync_p_input": float(np.mean(sync_input)), "motion_corr": corr,
-                "motion": float(away_out.mean() / max(float(away_truth.mean()), 1e-6)),
-                "flicker": float(flicker), "flicker_truth": float(flicker_truth)}
 
     # -- export -------------------------------------------------------------------------------
 
@@ -360,13 +349,16 @@ class GeneratorStage:
                 "sync_weight": str(self.sync_weight), "adv_weight": str(self.adv_weight),
                 "ssim_weight": str(self.ssim_weight), "flow_weight": str(self.flow_weight),
                 "blend_weight": str(self.blend_weight),
-                "colour_weight": str(self.colour_weight), "bend": str(self.bend)}
+                "colour_weight": str(self.colour_weight), "bend": str(self.bend),
+                "outer_level_only": str(self.growing)}
 
     def load(self, path) -> None:
         """Weights of a trained generator; an RGB generator's head is grown into a
-        warping one (`core.models.warp.grow_head`) when this generator warps, and a
+        warping one (`core.models.warp.grow_head`) when this generator warps, a
         generator's condition that reads no viseme weights is grown into one that reads
-        them (their columns start at 0: the same output until they are learnt)."""
+        them (their columns start at 0: the same output until they are learnt), and one of
+        scale 1 into one of scale 2 (its outer level starts at 0 and learns alone:
+        `growing`)."""
         tensors, config = load_model_weights(path, "generator")
         if config.get("output", "rgb") == "warp" and not self.generator.warps:
             raise InputError(f"'{path}' is a warping generator: go on from it with "
@@ -380,5 +372,13 @@ class GeneratorStage:
             weight = tensors["condition.0.weight"]
             tensors["condition.0.weight"] = torch.cat(
                 [weight, weight.new_zeros(weight.shape[0], self.config.visemes)], dim=1)
+        scale = config.get("scale", 1)
+        if scale > self.config.scale:
+            raise InputError(f"'{path}' draws its parts at scale {scale}: go on from it with "
+                             f"--scale {scale}.")
+        self.growing = scale < self.config.scale
+        if self.growing:                        # the new outer level keeps its start
+            state = self.generator.state_dict()
+            tensors.update({k: v for k, v in state.items() if k.split(".")[0] in Generator.OUTER})
         self.generator.load_state_dict(tensors)
 

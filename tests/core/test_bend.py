@@ -66,3 +66,22 @@ def test_no_share_bends_nothing_and_a_share_outside_0_1_is_refused():
         with pytest.raises(InputError, match="share of samples from 0 to 1"):
             check_share(share)
     assert check_share(0.5) == 0.5
+
+
+def test_the_crops_at_twice_the_side_take_the_same_bend():
+    """A scale-2 generator's crops (`_large` keys, 2S) move by the same bend, upsampled: the
+    bent large line, shrunk to S, lies where the bent model-size line lies."""
+    batch = _sample(1)
+    large = torch.nn.functional.interpolate(batch["input"][0], scale_factor=2, mode="nearest")
+    batch["input_large"] = large[None]
+    batch["mask_large"] = torch.nn.functional.interpolate(
+        batch["mask"][0], scale_factor=2, mode="nearest")[None]
+    out = bend(np.random.default_rng(3), batch, 1.0)
+    assert out["input_large"].shape == (1, T, 3, 2 * S, 2 * S)
+    shrunk = torch.nn.functional.avg_pool2d(out["input_large"][0, :1], 2)[0, 0]
+    small = out["input"][0, 0, 0]
+    rows_small = _line_rows(small)[LEFT:RIGHT + 1].float()
+    rows_large = _line_rows(shrunk)[LEFT:RIGHT + 1].float()
+    assert (rows_small.max() - rows_small.min()) >= 2
+    assert float((rows_small - rows_large).abs().max()) <= 1
+    assert not torch.equal(out["mask_large"], batch["mask_large"])

@@ -60,7 +60,7 @@ def test_generator_stage_adds_the_weighted_term(tiny_data, tmp_path):
     for weight in (0.0, 2.0):
         torch.manual_seed(0)
         stage = GeneratorStage(run, torch.device("cpu"), ssim_weight=weight)
-        batch = stage._tensors(stage.train_set.generator_batch(np.random.default_rng(0), 1, None))
+        batch = stage.tensors(stage.train_set.generator_batch(np.random.default_rng(0), 1, None))
         with torch.no_grad():
             losses = stage._losses(batch, stage.generate(batch)[0])
         totals[weight] = losses

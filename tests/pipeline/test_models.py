@@ -100,6 +100,37 @@ def test_a_warping_generator_keeps_the_frames_own_pixels_at_their_resolution(tmp
         assert np.abs(out - noise).max() <= 1
 
 
+@pytest.mark.parametrize("outer_flow", [0.0, 0.3])
+def test_a_scale_2_generator_draws_its_parts_at_twice_the_side(tmp_path, outer_flow):
+    """A warping generator of scale 2 whose inner flow rests and blend is open: with its
+    outer level at rest the still shot of fine noise comes out as it went in (the
+    reference at 2S is the frame's own), and the outer level's own flow moves the mouth's
+    pixels (its parts are what reaches the frame)."""
+    _save_set(tmp_path / "models", 96, 96, 96)
+    torch.manual_seed(0)
+    warping = Generator(GeneratorConfig(size=96, output="warp", scale=2))
+    state = dict(warping.state_dict())
+    state["head.weight"] = torch.zeros_like(state["head.weight"])
+    state["head.bias"] = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, 40.0])   # flow 0, blend 1
+    state["outer_head.bias"] = torch.tensor([0.0, 0.0, 0.0, outer_flow, 0.0, 0.0])
+    save_weights(tmp_path / "models" / "generator.safetensors", state,
+                 {"model": "generator", "config": json.dumps(warping.config.to_dict())})
+    paths, hero = _shot(tmp_path / "in")
+    noise = np.random.default_rng(0).integers(0, 256, (128, 160, 3), dtype=np.uint8)
+    for path in paths:
+        cv2.imwrite(str(path), noise)
+    hero.keypoints.points[:] = hero.keypoints.points[:1]                 # a still
+    models = LipSyncModels.load("cpu", tmp_path / "models")
+    assert models.generator.config.out_size == 192
+    report = lipsync_frames(paths, [hero], 25, tmp_path / "out",
+                            PipelineOptions(LipSyncOptions(device="cpu", batch=2), chunk=3),
+                            models=models)
+    assert report.characters == {"hero": N_FRAMES}
+    change = max(np.abs(cv2.imread(str(tmp_path / "out" / p.name)).astype(int) - noise).max()
+                 for p in paths)
+    assert change <= 1 if outer_flow == 0 else change > 10
+
+
 def test_a_generator_that_reads_viseme_weights_gets_the_readers_and_needs_one(tmp_path):
     """A generator that reads viseme weights runs on the weights the shipped viseme reader
     reads from the shot's sound (frame by frame, as `CharacterState.heard`); a models folder

@@ -351,7 +351,7 @@ def test_a_generator_grows_to_read_viseme_weights_and_learns_from_them(tiny_data
     run = RunConfig(data=str(tiny_data), out=str(tmp_path / "v"), steps=8, batch=4, lr=1e-3,
                     eval_every=100)
     stage = GeneratorStage(run, torch.device("cpu"), config, init=deaf)
-    batch = stage._tensors(stage.train_set.generator_batch(np.random.default_rng(0), 2))
+    batch = stage.tensors(stage.train_set.generator_batch(np.random.default_rng(0), 2))
     assert batch["visemes"].shape == (2, 5, VISEME_COUNT)
     clip = stage.train_set.clips[0]
     assert clip.visemes is not None and clip.visemes.shape == (clip.n_frames, VISEME_COUNT)
