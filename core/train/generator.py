@@ -147,9 +147,12 @@ class GeneratorStage:
         if init is not None:                 # go on from trained weights (a new expert)
             self.load(init)
         self.discriminator = Discriminator().to(device)
-        learnt = (self.generator.outer_parameters() if self.growing
-                  else self.generator.parameters())
-        self.opt_g = torch.optim.Adam(learnt, lr=run.lr, betas=(0.5, 0.999))
+        learnt = self.generator.outer_parameters() if self.growing else None
+        if learnt is not None:                  # no gradients for what does not learn
+            for parameter in set(self.generator.parameters()) - set(learnt):
+                parameter.requires_grad_(False)
+        self.opt_g = torch.optim.Adam(learnt or self.generator.parameters(), lr=run.lr,
+                                      betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=run.lr,
                                       betas=(0.5, 0.999))
         self.finetune_steps = (max(1, run.steps // 5) if finetune_steps is None
