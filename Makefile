@@ -9,7 +9,7 @@ APT_PACKAGES := espeak-ng libespeak-ng1
 export BLENDER_USER_RESOURCES ?= $(CURDIR)/build/blender-user
 
 # The shipped weights' recipe (models/*.md): the 240-clip data set, then the networks, on
-# this machine (the generator alone about 11.5 hours on 2 cores, its card says per run).
+# this machine (the generator alone about 12.4 hours on 2 cores, its card says per run).
 # The evaluation and the judge use the same set.
 DATA ?= build/data/factory
 RUNS ?= build/runs
@@ -48,6 +48,9 @@ STYLES_PLAN := --clips 144 --seed 7 --splits train --families $(FAMILIES) --reso
   --engine BLENDER_WORKBENCH --full-frame-share 1 \
   --mouth-styles line,smile,small,wide,frown,tilt,open
 BEND_ROUNDS ?= 1200:0.5 1200:0.5
+# then a round that grows the generator to draw its parts at twice the crop side (an outer
+# level that learns alone, docs/training.md), on the same renders
+SCALE_STEPS ?= 1200
 # the settings the 512 px rounds share (the viseme round's, at --lr 1e-4)
 SHARP_ROUND := --output warp --visemes --input-mix dub=1 --lr 1e-4 --sync-weight 0.05 \
   --cosine-lr --temporal steady --ssim-weight 2 --blend-weight 0.2 --eval-every 400 \
@@ -142,8 +145,8 @@ data-styles: setup
 # the audio rather than the source mouth; then SSIM_ROUNDS that add 1 - SSIM of the mouth
 # region to the loss; then the warping head on the families' set, and a round in which it
 # also reads the frames' viseme weights, then the HIRES_ROUNDS on sharp 512 px renders
-# and the BEND_ROUNDS on more of them (their own clips: --split train). The viseme reader
-# needs no data set (it speaks its own): it trains last.
+# and the BEND_ROUNDS and the scale-2 round on more of them (their own clips: --split
+# train). The viseme reader needs no data set (it speaks its own): it trains last.
 VISEME_STEPS ?= 5000
 train: data data-families data-hires data-styles
 	OMP_NUM_THREADS=1 $(PY) -m lipsync train sync --data $(DATA) --out $(RUNS) --steps $(SYNC_STEPS) \
@@ -191,6 +194,10 @@ train: data data-families data-hires data-styles
 	    --colour-weight 4 --bend $${r##*:} || exit 1; \
 	  weights=$(RUNS)/bend$$round/generator.safetensors; \
 	done; \
+	$(PY) -m lipsync train generator --data $(STYLES_DATA) --out $(RUNS)/scale2 \
+	  --steps $(SCALE_STEPS) --init $$weights --sync $(RUNS)/sync.safetensors $(SHARP_ROUND) \
+	  --colour-weight 4 --bend 0.5 --scale 2 --lr 2e-4 || exit 1; \
+	weights=$(RUNS)/scale2/generator.safetensors; \
 	cp $$weights $(RUNS)/generator.safetensors; \
 	cp $${weights%.safetensors}.md $(RUNS)/generator.md
 	$(PY) -m lipsync train visemes --out $(RUNS) --steps $(VISEME_STEPS) --eval-every 500
