@@ -124,10 +124,10 @@ class Generator(nn.Module):
         size); with `return_features` also the bottleneck features (B,4W,S/8,S/8)."""
         raw, features = self.raw(source, heatmap, reference, visual_embedding, audio_embedding,
                                  visemes, reference_large)
-        if self.warps:
-            rgb = compose(split_head(raw), reference if reference_large is None else reference_large)
-        else:
+        if not self.warps:
             rgb = torch.sigmoid(raw)
+        else:
+            rgb = compose(split_head(raw), reference_large if self.config.scale == 2 else reference)
         return (rgb, features) if return_features else rgb
 
     def parts(self, source: torch.Tensor, heatmap: torch.Tensor, reference: torch.Tensor,
