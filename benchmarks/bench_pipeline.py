@@ -333,18 +333,21 @@ def bench_networks(models, batch: int, min_seconds: float) -> dict:
     reference, crops = rand(batch, 3, size, size), rand(batch, 3, size, size)
     visemes = (torch.softmax(rand(batch, models.generator.config.visemes), dim=1)
                if models.generator.config.visemes else None)
+    large = (rand(batch, 3, 2 * size, 2 * size) if models.generator.config.scale == 2
+             else None)                             # a scale-2 generator's reference at 2S
     keep = list(KEEP_CLASSES)
     with torch.no_grad():
         visual, sound = models.sync.embed_visual(groups), models.sync.embed_audio(audio)
         parts = {
             "sync": lambda: (models.sync.embed_visual(groups), models.sync.embed_audio(audio)),
-            "generator": lambda: models.generator(source, heat, reference, visual, sound, visemes),
+            "generator": lambda: models.generator(source, heat, reference, visual, sound, visemes,
+                                                  reference_large=large),
             "parser": lambda: torch.softmax(models.parser(crops)[0], dim=1)[:, keep].sum(1),
         }
 
         def all_three():
             v, a = models.sync.embed_visual(groups), models.sync.embed_audio(audio)
-            models.generator(source, heat, reference, v, a, visemes)
+            models.generator(source, heat, reference, v, a, visemes, reference_large=large)
             torch.softmax(models.parser(crops)[0], dim=1)[:, keep].sum(1)
 
         def per_frame_ms(fn, seconds):

@@ -51,9 +51,11 @@ def test_shipped_networks_run_one_batch():
         visual = sync.embed_visual(torch.rand(2, 20, 64, 64))
         audio = sync.embed_audio(torch.randn(2, 1, 13, 20))
         visemes = torch.softmax(torch.randn(2, generator.config.visemes), dim=1)
+        side = generator.config.out_size            # the parts' side: 128 at scale 2
+        large = torch.rand(2, 3, side, side) if generator.config.scale == 2 else None
         out = generator(torch.rand(2, 4, 64, 64), torch.rand(2, 1, 64, 64),
-                        torch.rand(2, 3, 64, 64), visual, audio, visemes)
-    assert out.shape == (2, 3, 64, 64) and torch.isfinite(out).all()
+                        torch.rand(2, 3, 64, 64), visual, audio, visemes, reference_large=large)
+    assert out.shape == (2, 3, side, side) and torch.isfinite(out).all()
     assert generator.config.visemes == 7, "the shipped generator reads the viseme weights"
     labels = segment(parser, np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), np.uint8))
     assert labels.shape == (2, 64, 64) and labels.dtype == np.uint8

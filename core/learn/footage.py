@@ -63,6 +63,8 @@ class Footage:
     bank: MouthBank | None  # footage: its own mouths (`core.pipeline.bank`); renders: None
     visemes: np.ndarray | None = None  # (F', 7) the sound's viseme weights as the models'
                                        # reader reads them (None: no reader)
+    reference_large: np.ndarray | None = None  # (3, 2S, 2S) the reference at a scale-2
+                                               # generator's parts side (else None)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -141,7 +143,8 @@ def _collect(paths, targets, track: CharacterTrack, fps: float, models: LipSyncM
     footage = Footage(visible, crops, crops if targets is None else np.stack(inputs), passes,
                       np.stack(heatmaps).astype(np.float32), masks,
                       np.stack(audio).astype(np.float32), state.reference.numpy(), None,
-                      None if state.heard is None else state.heard[visible])
+                      None if state.heard is None else state.heard[visible],
+                      None if state.reference_large is None else state.reference_large.numpy())
     if small:
         footage.bank = hear(MouthBank.from_crops(np.stack(small), np.stack(large)), footage,
                             state.heard)

@@ -6,7 +6,8 @@ crops of one face would skew them) and every weight learns, for at most `steps` 
 
     L1 (whole crop) + MOUTH_WEIGHT * L1 (mouth region) + SSIM_WEIGHT * (1 - SSIM) (mouth)
 
-of the composited output against the frame itself. The last `HOLDOUT` of the visible
+of the composited output against the frame itself (a generator of scale 2 composes its
+crop at twice the side from the reference cut there, then shrunk to the side). The last `HOLDOUT` of the visible
 frames (a run of them at the end of the shot) is never learnt from: the mouth region's
 SSIM and L1 there, before and after, say what learning gained (`LearnResult`).
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..models.generator import Generator, composite, select_inputs
 from ..models.ssim import masked_ssim
@@ -91,7 +93,12 @@ class Tuner:
                                      self._tensor(f.heatmaps[rows]), crops)
         reference = self._tensor(f.reference)[None].expand(len(rows), -1, -1, -1)
         visemes = self._tensor(f.visemes[rows]) if self.generator.config.visemes else None
-        made = self.generator(source, heat, reference, visual, audio, visemes)
+        large = (None if f.reference_large is None else
+                 self._tensor(f.reference_large)[None].expand(len(rows), -1, -1, -1))
+        made = self.generator(source, heat, reference, visual, audio, visemes,
+                              reference_large=large)
+        if large is not None:           # a scale-2 generator's crop, learnt at the crops' side
+            made = nn.functional.adaptive_avg_pool2d(made, crops.shape[-2:])
         return composite(made, crops, mask), self._tensor(f.crops[rows]), mask
 
     def step(self) -> float:
