@@ -431,11 +431,11 @@ def test_auto_re_voices_a_speaking_input_and_says_so(tiny_data, clip, models):
 
 def test_final_quality_sharpens_the_generated_mouth_and_draft_does_not(clip, models, tmp_path,
                                                                       monkeypatch):
-    from lipsync.core.pipeline import character
+    from lipsync.core.pipeline import networks
 
     calls = []
-    original = character.sharpen
-    monkeypatch.setattr(character, "sharpen", lambda rgb: calls.append(len(rgb)) or original(rgb))
+    original = networks.sharpen
+    monkeypatch.setattr(networks, "sharpen", lambda rgb: calls.append(len(rgb)) or original(rgb))
     paths = write_frames(tmp_path / "in", clip["neutral"])
     hero = CharacterTrack("hero", clip["track"], clip["audio"])
     visible = int(clip["track"].visible[:, 0].all(axis=1).sum())

@@ -217,7 +217,7 @@ def test_generator_can_start_from_trained_weights(tiny_data, tmp_path):
     from lipsync.core.models import shipped
 
     run = RunConfig(data=str(tiny_data), out=str(tmp_path), steps=2, batch=4)
-    warping = GeneratorConfig(output="warp", visemes=7)   # the shipped generator's
+    warping = GeneratorConfig(output="warp", visemes=7, scale=2)   # the shipped generator's
     stage = GeneratorStage(run, torch.device("cpu"), warping, init=shipped("generator"))
     shipped_weights = load_weights(shipped("generator"))[0]
     for name, value in stage.generator.state_dict().items():
