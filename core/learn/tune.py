@@ -7,9 +7,10 @@ crops of one face would skew them) and every weight learns, for at most `steps` 
     L1 (whole crop) + MOUTH_WEIGHT * L1 (mouth region) + SSIM_WEIGHT * (1 - SSIM) (mouth)
 
 of the composited output against the frame itself (a generator of scale 2 composes its
-crop at twice the side from the reference cut there, then shrunk to the side). The last `HOLDOUT` of the visible
-frames (a run of them at the end of the shot) is never learnt from: the mouth region's
-SSIM and L1 there, before and after, say what learning gained (`LearnResult`).
+crop at twice the side from the reference cut there, then shrunk to the side). The last
+`HOLDOUT` of the visible frames (a run of them at the end of the shot) is never learnt
+from: the mouth region's SSIM and L1 there, before and after, say what learning gained
+(`LearnResult`).
 """
 
 from __future__ import annotations

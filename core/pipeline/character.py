@@ -204,7 +204,7 @@ class CharacterState:
         image = self._crop(display, index)[0]
         self.reference = torch.from_numpy(image.transpose(2, 0, 1).astype(np.float32) / 255)
         if self.large:
-            large = crop(display, self.boxes[index], 2 * self.size)
+            large = self._crop_large(display, index)
             self.reference_large = torch.from_numpy(large.transpose(2, 0, 1)
                                                     .astype(np.float32) / 255)
         self.reference_pixels = (display, self.boxes[index])
@@ -225,7 +225,7 @@ class CharacterState:
         else:
             self.crops[index], blur, grad, self.points[index] = self._crop(display, index, True)
         if self.large and self.own_reference and self.visible[index]:
-            self.crops_large[index] = crop(display, self.boxes[index], 2 * self.size)
+            self.crops_large[index] = self._crop_large(display, index)
         self.passes[index] = np.concatenate([blur.transpose(2, 0, 1), grad[None]]
                                             ).astype(np.float32) / 255
 
@@ -270,6 +270,11 @@ class CharacterState:
         """(S, S, 3) uint8: the model-size crop of `display` (another render of frame
         `index`, (H, W, 3) uint8) at frame `index`'s crop box."""
         return self._crop(display, index)[0]
+
+    def _crop_large(self, display: np.ndarray, index: int) -> np.ndarray:
+        """(2S, 2S, 3) uint8: frame `index`'s crop at a scale-2 generator's parts side, cut
+        straight from `display` (as training cuts it from the full frames)."""
+        return crop(display, self.boxes[index], 2 * self.size)
 
     def _crop(self, display: np.ndarray, index: int, with_passes: bool = False,
               box: np.ndarray | None = None):
