@@ -33,10 +33,10 @@ IMAGES = ("passes", "input", "target")          # (B, T, C, S, S) images, bicubi
 MAPS = ("heatmap", "mask")                      # (B, T, 1, S, S) soft maps, bilinear
 
 
-def check_share(share: float) -> float:
-    """The share of bent samples, checked (0 .. 1)."""
+def check_share(share: float, option: str = "bend") -> float:
+    """The share of samples an augmentation (`option`) changes, checked (0 .. 1)."""
     if not 0.0 <= share <= 1.0:
-        raise InputError(f"bend share {share}: give a share of samples from 0 to 1")
+        raise InputError(f"--{option} {share}: give a share of samples from 0 to 1")
     return share
 
 

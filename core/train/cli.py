@@ -55,7 +55,8 @@ def make_stage(name: str, args: argparse.Namespace):
                                                   flow_weight=args.flow_weight,
                                                   blend_weight=args.blend_weight,
                                                   colour_weight=args.colour_weight,
-                                                  bend=args.bend)
+                                                  bend=args.bend,
+                                                  recolour=args.recolour)
     if name == "detail":
         from .detail import DetailStage
 
@@ -130,6 +131,9 @@ def add_parser(commands) -> None:
     train.add_argument("--bend", type=float, default=0.0, metavar="SHARE",
                        help="generator: the share of samples whose mouths are bent by a random "
                             "smooth curve (core.train.bend), 0 .. 1")
+    train.add_argument("--recolour", type=float, default=0.0, metavar="SHARE",
+                       help="generator: the share of samples whose colours are turned about "
+                            "the grey axis, luma kept (core.train.recolour), 0 .. 1")
     train.add_argument("--sync-weight", type=float, default=None,
                        help="generator: weight of the sync expert's loss (default 0.05)")
     train.add_argument("--augment", action="store_true",

@@ -67,6 +67,7 @@ from ..models.warp import compose, flow_roughness, grow_head, split_head
 from ..models.weights import load_model_weights, save_weights
 from ..preprocess.config import PreprocessConfig
 from .bend import bend as bend_batch, check_share
+from .recolour import recolour as recolour_batch
 from .generator_eval import clip_measures
 from .loop import RunConfig
 from ..models.ssim import masked_ssim
@@ -105,7 +106,8 @@ class GeneratorStage:
                  init=None, temporal: str = "steady", cosine: bool = False,
                  input_mix: dict[str, float] | None = None, ssim_weight: float = 0.0,
                  flow_weight: float | None = None, blend_weight: float | None = None,
-                 colour_weight: float | None = None, bend: float = 0.0):
+                 colour_weight: float | None = None, bend: float = 0.0,
+                 recolour: float = 0.0):
         from ..models import shipped
 
         if temporal not in TEMPORAL_TERMS:
@@ -125,6 +127,7 @@ class GeneratorStage:
         if min(self.flow_weight, self.blend_weight, self.colour_weight) < 0:
             raise InputError("the flow, blend and colour weights must be >= 0")
         self.bend = check_share(bend)
+        self.recolour = check_share(recolour, "recolour")
         self.warp_terms: dict[str, torch.Tensor] = {}   # the last warp's (generate)
         passes = PreprocessConfig(blur_fraction=config.blur_fraction)
         self.train_set = ClipSet(run.data, "train", config.size, run.max_clips, config=passes,
@@ -272,6 +275,8 @@ class GeneratorStage:
                                                              self.input_mix))
         if self.bend:
             batch = bend_batch(rng, batch, self.bend)
+        if self.recolour:
+            batch = recolour_batch(rng, batch, self.recolour)
         if self.config.visemes:                  # as a reader of the sound would miss them
             noise = torch.from_numpy(rng.normal(0, VISEME_NOISE, batch["visemes"].shape))
             batch["visemes"] = (batch["visemes"] + noise.to(batch["visemes"])).clamp(0, 1)
@@ -353,6 +358,7 @@ class GeneratorStage:
                 "ssim_weight": str(self.ssim_weight), "flow_weight": str(self.flow_weight),
                 "blend_weight": str(self.blend_weight),
                 "colour_weight": str(self.colour_weight), "bend": str(self.bend),
+                "recolour": str(self.recolour),
                 "outer_level_only": str(self.growing)}
 
     def load(self, path) -> None:
