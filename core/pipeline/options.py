@@ -23,8 +23,9 @@ class LipSyncOptions:
     """How a shot is lip-synced (each field checked here; a bad one is an `InputError`
     naming it).
 
-    quality 'final' shapes the mouth mask with the face parser and sharpens the generated
-    mouth, 'draft' uses the keypoint mask alone. revoice 'auto' re-voices a character whose
+    quality 'final' sharpens the generated mouth and shapes the mask of an RGB generator's,
+    a re-voiced or a learnt mouth with the face parser, 'draft' uses the keypoint mask
+    alone. revoice 'auto' re-voices a character whose
     lips already move as in speech, 'on' always, 'off' never (True and False mean 'on' and
     'off'): re-voicing draws the new mouth from the shot's most closed mouth instead of
     each frame's (see `character`).
@@ -58,7 +59,7 @@ class LipSyncOptions:
 
     @property
     def refine(self) -> bool:
-        """Whether the face parser shapes the mouth mask ('final' quality)."""
+        """Whether the face parser shapes the mouth mask where it does ('final' quality)."""
         return self.quality == "final"
 
     @property

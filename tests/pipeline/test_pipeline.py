@@ -367,6 +367,23 @@ def test_not_revoiced_a_warping_generator_takes_each_frame_as_its_own_reference(
         assert (made[0].reference is None) != revoice
         assert np.array_equal(made[0].flow, made[1].flow) != revoice
 
+
+def test_a_warping_generators_own_frame_is_kept_over_the_whole_region(clip, models):
+    """Not re-voiced, the warp moves the frame's own pixels, so the whole keypoint region
+    keeps them (a jaw may drop past the parser's face); re-voiced, they are the rest
+    frame's, and only the parser's face near the mouth keeps them."""
+    assert models.generator.warps
+    frames = clip["neutral"]
+    keeps = {}
+    for revoice in (False, True):
+        state, _ = _state(clip, models, revoice, frames)
+        shown = [i for i in range(len(frames)) if state.visible[i]][:4]
+        made = state.generate(shown, len(shown))
+        keeps[revoice] = np.stack([made[i].keep for i in shown])
+    assert np.array_equal(keeps[False], np.ones_like(keeps[False]))
+    assert keeps[True].min() < 0.5 and keeps[True].max() > 0.9
+
+
 def test_the_rest_box_follows_the_face_box(clip, models):
     """A frame whose face sits 6 px right and 1.5 times as wide as the rest frame's takes
     its source from where its crop box lies relative to its face, mapped into the rest."""
