@@ -1,7 +1,8 @@
 """The generated crop's finishing touches, after the networks (torch, no bpy).
 
 `sharpen` (unsharp mask), `colour_reference` and `match_colour` (remove the generator's
-low-frequency colour cast against the input, or the rest crop when re-voiced) and
+low-frequency colour cast against the input, or the rest crop when re-voiced),
+`grey_teeth` (drawn teeth lose the tint a held-out character's colours give them) and
 `near_mouth` (where generated pixels are kept). Tensors are (N, C, S, S) float, images
 in [0, 1], parser probabilities (N, 12, S, S); every scale is in crop sides, so the
 same values hold at any crop side S.
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from ..models.parser import CLASS_NAMES, MOUTH_CLASSES
+from ..models.ssim import LUMA
 
 KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
     "skin", "nose", "upper lip", "teeth", "lower lip", "mouth interior"))
@@ -20,6 +22,9 @@ SKIN_CLASSES = tuple(CLASS_NAMES.index(n) for n in ("skin", "nose"))
 COLOUR_SIGMA = 1 / 8     # colour correction scale, in crop sides
 SHARPEN_SIGMA = 1 / 64   # unsharp mask of the generated crop: blur scale, in crop sides,
 SHARPEN_AMOUNT = 0.5     # and the share of (crop - blurred crop) added back
+TEETH = CLASS_NAMES.index("teeth")
+TEETH_CHROMA = 0.2       # share of the drawn teeth's chroma kept (teeth are near grey),
+TEETH_SURE = 0.5         # from this teeth probability on
 MOUTH_REACH = 1 / 16     # generated pixels reach this far (crop sides) past either mouth
 
 
@@ -29,6 +34,20 @@ def sharpen(rgb: torch.Tensor) -> torch.Tensor:
     replicated. The generator's mouths are softer than the renders'."""
     blurred = gaussian_blur(rgb, SHARPEN_SIGMA * rgb.shape[-1], "replicate")
     return (rgb + SHARPEN_AMOUNT * (rgb - blurred)).clamp(0, 1)
+
+
+def grey_teeth(rgb: torch.Tensor, made_probs: torch.Tensor) -> torch.Tensor:
+    """(N, 3, s, s) drawn colour in [0, 1] with its chroma shrunk to TEETH_CHROMA where the
+    parser sees teeth in the generated crop (probability TEETH_SURE or more; below it, in
+    proportion; `made_probs` (N, 12, S, S), resampled to s), its luma (BT.601) kept. On a held-out character's colours the generator tints the teeth
+    it draws (green on dark skin, docs/experiments.md 2026-12-06)."""
+    teeth = (made_probs[:, TEETH:TEETH + 1] / TEETH_SURE).clamp(max=1)
+    if teeth.shape[-1] != rgb.shape[-1]:
+        teeth = nn.functional.interpolate(teeth, size=rgb.shape[-2:], mode="bilinear",
+                                          align_corners=False)
+    weights = torch.tensor(LUMA, device=rgb.device, dtype=rgb.dtype).view(1, 3, 1, 1)
+    luma = (rgb * weights).sum(dim=1, keepdim=True)
+    return (luma + (rgb - luma) * (1 - (1 - TEETH_CHROMA) * teeth)).clamp(0, 1)
 
 
 def gaussian_blur(z: torch.Tensor, sigma: float, padding: str = "constant") -> torch.Tensor:

@@ -3,8 +3,8 @@
 The sync expert embeds each frame's 5-frame group and its sound; the generator draws the
 mouth (a warping generator: its parts, at `GeneratorConfig.out_size`, with the reference
 at that size when it is twice the crop side); the parser says where the face is; the
-drawn colour is sharpened and colour-matched (`finish`), and a learnt bank may stand in a
-mouth of its own (`whole_mouths`). An RGB generator's mouth is kept where the parser sees
+drawn colour is sharpened, colour-matched and its teeth greyed (`finish`), and a learnt
+bank may stand in a mouth of its own (`whole_mouths`). An RGB generator's mouth is kept where the parser sees
 the face near either mouth (its skin is softer than the frame's), and so is a re-voiced
 warping generator's (its skin is the rest frame's); otherwise a warping generator's mouth
 takes the whole mouth region, its pixels being the frame's own, moved. Parsing and
@@ -24,7 +24,8 @@ from ..audio import FRONT_END, group_window
 from ..models.generator import select_inputs
 from ..models.warp import WarpParts, compose
 from .bank import BANK_REACH
-from .finish import KEEP_CLASSES, bank_keep, colour_reference, match_colour, near_mouth, sharpen
+from .finish import (KEEP_CLASSES, bank_keep, colour_reference, grey_teeth, match_colour,
+                     near_mouth, sharpen)
 from .region import keypoint_heatmap
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def run_networks(state: CharacterState, indices: list[int]
             correction = nn.functional.interpolate(correction, size=colour.shape[-2:],
                                                    mode="bilinear", align_corners=False)
         matched = (colour + correction).clamp(0, 1)
-    rgb = matched
+    rgb = grey_teeth(matched, made)
     face = list(KEEP_CLASSES)
     if state.refine and (parts is None or state.revoice):   # skin that is not the frame's
         keep = probs[:, face].sum(dim=1) * near_mouth(probs, shown)

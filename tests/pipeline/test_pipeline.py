@@ -500,6 +500,29 @@ def test_match_colour_removes_a_cast_where_the_skin_agrees():
     assert torch.allclose(fixed[..., :8], target[..., :8], atol=1e-4)
 
 
+def test_drawn_teeth_lose_their_tint_and_keep_their_brightness():
+    """Where the parser is sure of teeth, a green-tinted drawn colour keeps TEETH_CHROMA of
+    its chroma and all of its luma; where it sees none, the colour is untouched; the
+    parser's 64 px probabilities are resampled to a scale-2 generator's 128 px colour."""
+    import torch
+
+    from lipsync.core.models.ssim import LUMA
+    from lipsync.core.pipeline.finish import TEETH, TEETH_CHROMA, grey_teeth
+
+    colour = torch.tensor([0.72, 0.90, 0.69]).view(1, 3, 1, 1).expand(1, 3, 128, 128)
+    probs = torch.zeros(1, 12, 64, 64)
+    probs[:, 1] = 1.0                                              # skin everywhere
+    probs[:, 1, :, 32:], probs[:, TEETH, :, 32:] = 0.0, 1.0        # teeth on the right half
+    grey = grey_teeth(colour, probs)
+    weights = torch.tensor(LUMA).view(1, 3, 1, 1)
+    luma = (colour * weights).sum(dim=1, keepdim=True)
+    assert torch.allclose((grey * weights).sum(dim=1, keepdim=True), luma, atol=1e-6)
+    assert torch.equal(grey[..., :60], colour[..., :60])          # no teeth: as it was
+    chroma = (colour - luma)[..., 70:].abs().amax()
+    assert torch.allclose((grey - luma)[..., 70:].abs().amax(), TEETH_CHROMA * chroma,
+                          atol=1e-6)
+
+
 def test_a_re_voiced_mouth_takes_its_colour_from_the_rest_crop_and_the_skin_from_the_frame():
     """Re-voiced, the input's old mouth (here wide open and dark) must not tint the new lips:
     the colour reference is the rest crop where the generated crop shows mouth, the input
