@@ -29,6 +29,7 @@ from .config import check_front_end, config_from_dict, front_end_field
 from .weights import load_model_weights
 
 MODEL = "visemes"   # the model name its weights files carry
+READ_COLUMNS = 6000  # columns (60 s) the reader reads at once (`read_windows`)
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,31 @@ def read_visemes(reader: VisemeReader, samples: np.ndarray, timing: AudioTiming,
     """Viseme weights (n_frames, 7) float32, rows summing to 1, of video frames 0..n-1 of
     `timing` heard in `samples` (N,) mono at its sample rate: the column nearest each
     frame's time, as `viseme_weights` samples the factory's (frames past the audio: its
-    last column)."""
+    last column). The track is read in windows (`read_windows`)."""
     device = next(reader.parameters()).device
-    mel = torch.from_numpy(reader_input(samples, timing.front_end))[None].to(device)
-    weights = torch.softmax(reader(mel)[0].float(), dim=0).cpu().numpy()     # (7, T)
+    mel = torch.from_numpy(reader_input(samples, timing.front_end)).to(device)  # (n_mels, T)
+    weights = np.concatenate([
+        torch.softmax(reader(mel[None, :, start:stop])[0].float(), dim=0)[:, keep].cpu().numpy()
+        for start, stop, keep in read_windows(mel.shape[1], reader.config)], axis=1)  # (7, T)
     columns = np.clip(timing.feature_indices(np.arange(n_frames)), 0, weights.shape[1] - 1)
     return np.ascontiguousarray(weights[:, columns].T)
+
+
+def read_windows(n_columns: int, config: ReaderConfig) -> list[tuple[int, int, slice]]:
+    """How a track of `n_columns` is read: (start, stop, keep) per window, the reader reading
+    columns start:stop and keeping `keep` of its output; the kept parts tile the track in
+    order. Windows of at most READ_COLUMNS, equal in length, each read with the stack's
+    reach of context either side, so the reader's memory does not grow with the track (its
+    GroupNorm then takes each window's statistics, as it did the 4 s segments it learnt
+    from)."""
+    reach = 2 + 2 * sum(config.dilations)
+    count = -(-n_columns // READ_COLUMNS)
+    bounds = np.linspace(0, n_columns, count + 1).round().astype(int)
+    windows = []
+    for first, last in zip(bounds[:-1], bounds[1:]):
+        start, stop = max(first - reach, 0), min(last + reach, n_columns)
+        windows.append((start, stop, slice(first - start, last - start)))
+    return windows
 
 
 def load_reader(path, device: torch.device | str = "cpu") -> VisemeReader:
@@ -109,5 +129,5 @@ def load_reader(path, device: torch.device | str = "cpu") -> VisemeReader:
     return reader.to(device).eval()
 
 
-__all__ = ["MODEL", "ReaderConfig", "VisemeReader", "load_reader", "normalise", "read_visemes",
-           "reader_input"]
+__all__ = ["MODEL", "READ_COLUMNS", "ReaderConfig", "VisemeReader", "load_reader", "normalise",
+           "read_visemes", "read_windows", "reader_input"]
