@@ -222,20 +222,12 @@ class GeneratorStage:
         passes = self.passes(frames.flatten(0, 1), mask.flatten(0, 1)).unflatten(0, (b, t))
         return self.sync(passes.flatten(1, 2), audio)
 
-    def sync_term(self, out: torch.Tensor, batch: dict) -> torch.Tensor:
-        """The sync expert's loss (in sync = 1) of the output frames (B, G, 3, S', S'),
-        averaged over the samples whose colours were not turned (`recolour`)."""
-        logits = self.sync_logit(out, batch["mask"], batch["group_audio"])      # (B,)
-        judged = 1 - batch.get("recoloured", torch.zeros_like(logits))
-        wrong = nn.functional.binary_cross_entropy_with_logits(
-            logits, torch.ones_like(logits), reduction="none")
-        return (wrong * judged).sum() / judged.sum().clamp_min(1)
-
     def _losses(self, batch: dict, out: torch.Tensor) -> dict[str, torch.Tensor]:
         target, mask = batch[self.at_out("target")], batch[self.at_out("mask")]
         l1 = (out - target).abs()
         recon = l1.mean() + MOUTH_WEIGHT * (l1 * mask).sum() / (3 * mask.sum() + 1e-6)
-        sync = self.sync_term(out, batch)
+        sync = self.bce(self.sync_logit(out, batch["mask"], batch["group_audio"]),
+                        torch.ones(out.shape[0], device=out.device))
         adv_logits = self.discriminator(out.flatten(0, 1))
         adv = self.bce(adv_logits, torch.ones_like(adv_logits))
         structure = 1 - masked_ssim(out.flatten(0, 1), target.flatten(0, 1), mask.flatten(0, 1))

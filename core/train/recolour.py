@@ -34,18 +34,13 @@ def hue_turn(angle: float) -> torch.Tensor:
 def recolour(rng: np.random.Generator, batch: dict[str, torch.Tensor], share: float
              ) -> dict[str, torch.Tensor]:
     """`batch` (as `ClipSet.generator_batch`, tensors) with a `share` of its samples
-    recoloured, each by its own angle (the others unchanged), and "recoloured" (B,) 1 for
-    those, 0 for the others: the sync expert never saw turned colours, so its loss spares
-    them (`GeneratorStage`); a new dict."""
+    recoloured, each by its own angle (the others unchanged); a new dict."""
     share = check_share(share, "recolour")
     picked = [i for i in range(batch["input"].shape[0]) if rng.random() < share]
     if not picked:
         return batch
     keys = [k for base in IMAGES for k in (base, base + "_large") if k in batch]
     out = dict(batch)
-    out["recoloured"] = torch.zeros(batch["input"].shape[0], dtype=batch["input"].dtype,
-                                    device=batch["input"].device)
-    out["recoloured"][picked] = 1
     for key in keys:
         out[key] = batch[key].clone()
     for i in picked:
