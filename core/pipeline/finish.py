@@ -23,8 +23,8 @@ COLOUR_SIGMA = 1 / 8     # colour correction scale, in crop sides
 SHARPEN_SIGMA = 1 / 64   # unsharp mask of the generated crop: blur scale, in crop sides,
 SHARPEN_AMOUNT = 0.5     # and the share of (crop - blurred crop) added back
 TEETH = CLASS_NAMES.index("teeth")
-TEETH_CHROMA = 0.2       # share of the drawn teeth's chroma kept (teeth are near grey),
-TEETH_SURE = 0.5         # from this teeth probability on
+TEETH_CHROMA = 0.2       # share of the drawn teeth's chroma kept (teeth are near grey)
+TEETH_SURE = 0.5         # the teeth probability from which that share is all that is kept
 MOUTH_REACH = 1 / 16     # generated pixels reach this far (crop sides) past either mouth
 
 
@@ -39,8 +39,9 @@ def sharpen(rgb: torch.Tensor) -> torch.Tensor:
 def grey_teeth(rgb: torch.Tensor, made_probs: torch.Tensor) -> torch.Tensor:
     """(N, 3, s, s) drawn colour in [0, 1] with its chroma shrunk to TEETH_CHROMA where the
     parser sees teeth in the generated crop (probability TEETH_SURE or more; below it, in
-    proportion; `made_probs` (N, 12, S, S), resampled to s), its luma (BT.601) kept. On a held-out character's colours the generator tints the teeth
-    it draws (green on dark skin, docs/experiments.md 2026-12-06)."""
+    proportion; `made_probs` (N, 12, S, S), resampled to s), its luma (BT.601) kept. On a
+    held-out character's colours the generator tints the teeth it draws (green on dark
+    skin, docs/experiments.md 2026-12-06)."""
     teeth = (made_probs[:, TEETH:TEETH + 1] / TEETH_SURE).clamp(max=1)
     if teeth.shape[-1] != rgb.shape[-1]:
         teeth = nn.functional.interpolate(teeth, size=rgb.shape[-2:], mode="bilinear",
