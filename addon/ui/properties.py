@@ -64,8 +64,8 @@ class LIPSYNC_PG_settings(bpy.types.PropertyGroup):
     extra_index: IntProperty(name="Active Character", default=0, min=0)
     quality: EnumProperty(name="Quality", default=OPTIONS.quality.upper(), items=[
         ("DRAFT", "Draft", "Mouth region from the keypoints only (faster)"),
-        ("FINAL", "Final", "Generated mouth sharpened, a learnt or re-voiced mouth "
-                           "masked by the face parser")])
+        ("FINAL", "Final", "Generated mouth sharpened; a learnt mouth, or one drawn from "
+                           "another frame, masked by the face parser")])
     revoice: EnumProperty(name="Re-voice", default=OPTIONS.revoice.upper(), items=[
         ("AUTO", "Auto", "Re-voice a character whose lips already move in the frames (a "
                          "lip-synced shot in another language)"),

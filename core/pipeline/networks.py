@@ -4,10 +4,12 @@ The sync expert embeds each frame's 5-frame group and its sound; the generator d
 mouth (a warping generator: its parts, at `GeneratorConfig.out_size`, with the reference
 at that size when it is twice the crop side); the parser says where the face is; the
 drawn colour is sharpened, colour-matched and its teeth greyed (`finish`), and a learnt
-bank may stand in a mouth of its own (`whole_mouths`). An RGB generator's mouth is kept where the parser sees
-the face near either mouth (its skin is softer than the frame's), and so is a re-voiced
-warping generator's (its skin is the rest frame's); otherwise a warping generator's mouth
-takes the whole mouth region, its pixels being the frame's own, moved. Parsing and
+bank may stand in a mouth of its own (`whole_mouths`). An RGB generator's mouth is kept
+where the parser sees the face near either mouth (its skin is softer than the frame's),
+and so is a warping generator's that moves another frame's pixels (re-voiced: the rest
+frame's; a moving mouth left as it is: the shot's most closed); a warping generator that
+moves the frame's own pixels (a mouth at rest, its own reference) takes the whole mouth
+region. Parsing and
 colour matching work at the model size S: a scale-2 generator's composed crop is shrunk to
 S for them, and the colour correction found there is upsampled onto its drawn colour.
 """
@@ -100,7 +102,7 @@ def run_networks(state: CharacterState, indices: list[int]
         matched = (colour + correction).clamp(0, 1)
     rgb = grey_teeth(matched, made)
     face = list(KEEP_CLASSES)
-    if state.refine and (parts is None or state.revoice):   # skin that is not the frame's
+    if state.refine and (parts is None or not state.own_reference):   # not the frame's skin
         keep = probs[:, face].sum(dim=1) * near_mouth(probs, shown)
     else:                               # a warp moves the frame's own pixels: all are kept
         keep = torch.ones_like(probs[:, 0])

@@ -368,20 +368,37 @@ def test_not_revoiced_a_warping_generator_takes_each_frame_as_its_own_reference(
         assert np.array_equal(made[0].flow, made[1].flow) != revoice
 
 
-def test_a_warping_generators_own_frame_is_kept_over_the_whole_region(clip, models):
-    """Not re-voiced, the warp moves the frame's own pixels, so the whole keypoint region
-    keeps them (a jaw may drop past the parser's face); re-voiced, they are the rest
-    frame's, and only the parser's face near the mouth keeps them."""
+def test_a_warping_generators_own_frame_is_kept_over_the_whole_region(tiny_data, clip,
+                                                                       models):
+    """A mouth at rest is its own reference: the warp moves the frame's own pixels, so the
+    whole keypoint region keeps them (a jaw may drop past the parser's face). Re-voiced,
+    they are the rest frame's; a moving mouth left as it is, the most closed frame's: only
+    the parser's face near the mouth keeps them."""
+    from lipsync.core.pipeline.character import CharacterState
+
     assert models.generator.warps
-    frames = clip["neutral"]
+    record = next(r for r in read_manifest(tiny_data) if r["split"] == "test")
+    folder = tiny_data / record["clip_id"]
+    talking = (KeypointTrack.load(folder / "keypoints_talking.npz"),
+               np.load(folder / "frames.npz")["talking"])
     keeps = {}
-    for revoice in (False, True):
-        state, _ = _state(clip, models, revoice, frames)
+    for name, (track, frames), revoice in (
+            ("at rest", (clip["track"], clip["neutral"]), "off"),
+            ("re-voiced", (clip["track"], clip["neutral"]), "on"),
+            ("moving, as it is", talking, "off")):
+        state = CharacterState(CharacterTrack("hero", track, clip["audio"]), len(frames),
+                               clip["timing"], models, revoice=revoice)
+        assert state.own_reference == (name == "at rest")
+        rest = state.reference_frame()
+        state.set_reference(frames[rest], rest)
+        for i, frame in enumerate(frames):
+            state.add(i, frame)
         shown = [i for i in range(len(frames)) if state.visible[i]][:4]
         made = state.generate(shown, len(shown))
-        keeps[revoice] = np.stack([made[i].keep for i in shown])
-    assert np.array_equal(keeps[False], np.ones_like(keeps[False]))
-    assert keeps[True].min() < 0.5 and keeps[True].max() > 0.9
+        keeps[name] = np.stack([made[i].keep for i in shown])
+    assert np.array_equal(keeps["at rest"], np.ones_like(keeps["at rest"]))
+    for name in ("re-voiced", "moving, as it is"):
+        assert keeps[name].min() < 0.5 and keeps[name].max() > 0.9, name
 
 
 def test_the_rest_box_follows_the_face_box(clip, models):
