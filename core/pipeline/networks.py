@@ -9,9 +9,9 @@ where the parser sees the face near either mouth (its skin is softer than the fr
 and so is a warping generator's that moves another frame's pixels (re-voiced: the rest
 frame's; a moving mouth left as it is: the shot's most closed); a warping generator that
 moves the frame's own pixels (a mouth at rest, its own reference) takes the whole mouth
-region. Parsing and
-colour matching work at the model size S: a scale-2 generator's composed crop is shrunk to
-S for them, and the colour correction found there is upsampled onto its drawn colour.
+region. Parsing and colour matching work at the model size S: a scale-2 generator's
+composed crop is shrunk to S for them, and the colour correction found there is upsampled
+onto its drawn colour.
 """
 
 from __future__ import annotations

@@ -25,10 +25,10 @@ class LipSyncOptions:
 
     quality 'final' sharpens the generated mouth and shapes the mask of an RGB generator's,
     a learnt mouth and one drawn from another frame (re-voiced, or moving already) with the
-    face parser, 'draft' uses the keypoint mask alone. revoice 'auto' re-voices a character whose
-    lips already move as in speech, 'on' always, 'off' never (True and False mean 'on' and
-    'off'): re-voicing draws the new mouth from the shot's most closed mouth instead of
-    each frame's (see `character`).
+    face parser, 'draft' uses the keypoint mask alone. revoice 'auto' re-voices a character
+    whose lips already move as in speech, 'on' always, 'off' never (True and False mean
+    'on' and 'off'): re-voicing draws the new mouth from the shot's most closed mouth
+    instead of each frame's (see `character`).
     """
 
     quality: str = "final"      # one of QUALITIES
