@@ -25,7 +25,6 @@ SHARPEN_AMOUNT = 0.5     # and the share of (crop - blurred crop) added back
 TEETH = CLASS_NAMES.index("teeth")
 TEETH_CHROMA = 0.2       # share of the drawn teeth's chroma kept (teeth are near grey)
 TEETH_SURE = 0.5         # the teeth probability from which that share is all that is kept
-TEETH_REACH = 1 / 64     # and the teeth grown by this much (crop sides): their tinted edges
 MOUTH_REACH = 1 / 16     # generated pixels reach this far (crop sides) past either mouth
 
 
@@ -40,13 +39,10 @@ def sharpen(rgb: torch.Tensor) -> torch.Tensor:
 def grey_teeth(rgb: torch.Tensor, made_probs: torch.Tensor) -> torch.Tensor:
     """(N, 3, s, s) drawn colour in [0, 1] with its chroma shrunk to TEETH_CHROMA where the
     parser sees teeth in the generated crop (probability TEETH_SURE or more; below it, in
-    proportion; grown by TEETH_REACH; `made_probs` (N, 12, S, S), resampled to s), its luma
-    (BT.601) kept. On a held-out character's colours the generator tints the teeth it
-    draws (green on dark skin, docs/experiments.md 2026-12-06)."""
-    reach = max(1, round(TEETH_REACH * made_probs.shape[-1]))
-    teeth = nn.functional.max_pool2d(made_probs[:, TEETH:TEETH + 1], 2 * reach + 1, stride=1,
-                                     padding=reach)
-    teeth = (teeth / TEETH_SURE).clamp(max=1)
+    proportion; `made_probs` (N, 12, S, S), resampled to s), its luma (BT.601) kept. On a
+    held-out character's colours the generator tints the teeth it draws (green on dark
+    skin, docs/experiments.md 2026-12-06)."""
+    teeth = (made_probs[:, TEETH:TEETH + 1] / TEETH_SURE).clamp(max=1)
     if teeth.shape[-1] != rgb.shape[-1]:
         teeth = nn.functional.interpolate(teeth, size=rgb.shape[-2:], mode="bilinear",
                                           align_corners=False)
