@@ -22,11 +22,16 @@ def _gaussian(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     return (g / g.sum()).view(1, 1, WINDOW)
 
 
+def luma(rgb: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB -> (N, 1, H, W) its BT.601 luma (`LUMA`)."""
+    weights = torch.tensor(LUMA, device=rgb.device, dtype=rgb.dtype).view(1, 3, 1, 1)
+    return (rgb * weights).sum(1, keepdim=True)
+
+
 def ssim_map(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-pixel SSIM (N, 1, H, W) of RGB images a, b (N, 3, H, W) in [0, 1], on the luma
     with reflected borders (as cv2.GaussianBlur)."""
-    weights = torch.tensor(LUMA, device=a.device, dtype=a.dtype).view(1, 3, 1, 1)
-    x, y = (a * weights).sum(1, keepdim=True), (b * weights).sum(1, keepdim=True)
+    x, y = luma(a), luma(b)
     g = _gaussian(a.device, a.dtype)
     pad = WINDOW // 2
 

@@ -42,6 +42,12 @@ class ReaderConfig:
         object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
         object.__setattr__(self, "audio", front_end_field(self.audio))
 
+    @property
+    def reach(self) -> int:
+        """Columns of context `read_windows` gives a window either side (at least what the
+        stack's convolutions see)."""
+        return 2 + 2 * sum(self.dilations)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -109,7 +115,7 @@ def read_windows(n_columns: int, config: ReaderConfig) -> list[tuple[int, int, s
     reach of context either side, so the reader's memory does not grow with the track (its
     GroupNorm then takes each window's statistics, as it did the 4 s segments it learnt
     from)."""
-    reach = 2 + 2 * sum(config.dilations)
+    reach = config.reach
     count = -(-n_columns // READ_COLUMNS)
     bounds = np.linspace(0, n_columns, count + 1).round().astype(int)
     windows = []

@@ -90,8 +90,9 @@ class Generated:
     rgb: np.ndarray        # (S', S', 3) float32 sRGB in [0, 1]: S' = S, or a warping
                            # generator's parts' side (`GeneratorConfig.out_size`)
     keep: np.ndarray       # (S, S) float32, 1 = the generated pixel is used: an RGB
-                           # or re-voiced generator's, the parser's face probability
-                           # near the mouth (`near_mouth`); a bank's, `bank_keep`; else 1
+                           # generator's, or a warp of another frame's, the parser's face
+                           # probability near the mouth (`near_mouth`); a bank's,
+                           # `bank_keep`; else 1
     regions: list[np.ndarray]   # (25, 2) keypoint sets, frame px, whose mouth regions
                                 # together are where pixels may change (`region_points`)
     face: np.ndarray       # (4,) the face box (x0, y0, x1, y1), frame px: nothing changes

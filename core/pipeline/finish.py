@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..models.parser import CLASS_NAMES, MOUTH_CLASSES
-from ..models.ssim import LUMA
+from ..models.ssim import luma
 
 KEEP_CLASSES = tuple(CLASS_NAMES.index(n) for n in (
     "skin", "nose", "upper lip", "teeth", "lower lip", "mouth interior"))
@@ -46,9 +46,8 @@ def grey_teeth(rgb: torch.Tensor, made_probs: torch.Tensor) -> torch.Tensor:
     if teeth.shape[-1] != rgb.shape[-1]:
         teeth = nn.functional.interpolate(teeth, size=rgb.shape[-2:], mode="bilinear",
                                           align_corners=False)
-    weights = torch.tensor(LUMA, device=rgb.device, dtype=rgb.dtype).view(1, 3, 1, 1)
-    luma = (rgb * weights).sum(dim=1, keepdim=True)
-    return (luma + (rgb - luma) * (1 - (1 - TEETH_CHROMA) * teeth)).clamp(0, 1)
+    grey = luma(rgb)
+    return (grey + (rgb - grey) * (1 - (1 - TEETH_CHROMA) * teeth)).clamp(0, 1)
 
 
 def gaussian_blur(z: torch.Tensor, sigma: float, padding: str = "constant") -> torch.Tensor:

@@ -15,7 +15,7 @@ from lipsync.core.models.visemes import ReaderConfig, VisemeReader, read_visemes
 
 def test_windows_tile_the_track_within_their_size_and_a_short_track_is_one():
     config = ReaderConfig()
-    reach = 2 + 2 * sum(config.dilations)
+    reach = config.reach
     assert read_windows(900, config) == [(0, 900, slice(0, 900))]
     windows = read_windows(3 * visemes.READ_COLUMNS + 7, config)
     assert len(windows) == 4
