@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.dataset.plan import held_out_look
 from ...core.errors import InputError
 
 # The Monk Skin Tone scale (Ellis Monk, 2019; sRGB hex as published by Google).
@@ -137,11 +138,8 @@ class CharacterSpec:
     @property
     def held_out_variant(self) -> bool:
         """True when the spec has a variant drawn only for held-out characters
-        (`family_specs.HELD_OUT_VARIANTS`), so it never appears in training."""
-        from .family_specs import HELD_OUT_VARIANTS
-
-        return any(getattr(self, name) in values
-                   for name, values in HELD_OUT_VARIANTS.get(self.family, {}).items())
+        (`plan.HELD_OUT_VARIANTS`), so it never appears in training."""
+        return held_out_look(self.family, vars(self))
 
     @classmethod
     def random(cls, seed: int, family: str = "cartoon") -> CharacterSpec:

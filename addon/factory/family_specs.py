@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ...core.dataset.plan import FAMILIES, held_out_character
+from ...core.dataset.plan import FAMILIES, HELD_OUT_VARIANTS, held_out_character
 from ...core.errors import InputError
 from .character_spec import (_MONK_SRGB, _IRIS_SRGB, CharacterSpec, _jitter, _rgb,
                              _srgb_hex_to_linear)
@@ -39,11 +39,6 @@ _CREATURE_SKIN_SRGB = {"green": "6fb35a", "blue": "5b8fd9", "teal": "3fa3a0", "r
                        "purple": "8a5bc2", "yellow": "e3cf4a"}
 _HORN_SRGB = ("efe6cf", "5a4a3a", "2b2622", "b8a27a")
 
-HELD_OUT_VARIANTS: dict[str, dict[str, tuple]] = {
-    "anime": {"mouth_style": ("cat",)},
-    "creature": {"skin_tone": ("purple", "yellow")},
-    "realistic": {"facial_hair": ("full_beard",)},
-}
 TRAINING_MOUTH_STYLES = tuple(m for m in MOUTH_STYLES + MORE_MOUTH_STYLES
                               if m not in HELD_OUT_VARIANTS["anime"]["mouth_style"])
 _HELD_OUT_SHARE = 0.5   # share of held-out characters that get a held-out variant

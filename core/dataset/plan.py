@@ -14,6 +14,7 @@ so they appear in val and test alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -26,6 +27,12 @@ FAMILIES = ("cartoon", "anime", "creature", "realistic")
 DEFAULT_FAMILIES = ("cartoon",)
 CHARACTER_POOL = 1_000_000        # character seeds are drawn from [0, CHARACTER_POOL)
 HELD_OUT_CHARACTER_EVERY = 10     # seeds divisible by this are never trained on
+# a character field's values the factory draws only for held-out characters, per family
+HELD_OUT_VARIANTS: dict[str, dict[str, tuple]] = {
+    "anime": {"mouth_style": ("cat",)},
+    "creature": {"skin_tone": ("purple", "yellow")},
+    "realistic": {"facial_hair": ("full_beard",)},
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,13 @@ class ClipPlan:
 def held_out_character(seed: int) -> bool:
     """Whether character `seed` belongs to the held-out characters."""
     return seed % HELD_OUT_CHARACTER_EVERY == 0
+
+
+def held_out_look(family: str, fields: Mapping[str, object]) -> bool:
+    """Whether a character of `family` whose spec reads `fields` (name -> value, as a
+    clip.json's "character") wears a variant training never shows (`HELD_OUT_VARIANTS`)."""
+    return any(fields.get(name) in values
+               for name, values in HELD_OUT_VARIANTS.get(family, {}).items())
 
 
 def _character_seed(rng: np.random.Generator, held_out: bool) -> int:

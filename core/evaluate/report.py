@@ -49,18 +49,21 @@ def summarise(per_clip: dict[str, dict]) -> dict:
     return summary
 
 
-GROUPS = ("engine", "fps", "language", "family")   # manifest fields a breakdown groups by
+# record fields a breakdown groups by: the manifest's, and "look" (`run.look_of`)
+GROUPS = ("engine", "fps", "language", "family", "look")
 GROUP_DEFAULTS = {"family": "cartoon"}   # the value of a field a record lacks (older sets)
 GROUP_METRICS = ("lse_c", "truth_lse_c", "opening_corr", "truth_opening_corr", "ssim")
 
 
 def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
-    """Means of GROUP_METRICS over the clips of each render engine, frame rate, language and
-    character family (the manifest's fields; a record without one takes GROUP_DEFAULTS):
-    {group: {value: {"clips": n, metric: mean}}}, so a weakness on one engine, language or
-    family shows. records: clip id -> manifest record."""
+    """Means of GROUP_METRICS over the clips of each render engine, frame rate, language,
+    character family and look (a record without one takes GROUP_DEFAULTS; a group no
+    record has is left out): {group: {value: {"clips": n, metric: mean}}}, so a weakness
+    on one engine, language, family or unseen look shows. records: clip id -> record."""
     result: dict = {}
     for group in GROUPS:
+        if group not in GROUP_DEFAULTS and not any(group in records[c] for c in per_clip):
+            continue
         def value_of(clip: str) -> str:
             return str(records[clip].get(group, GROUP_DEFAULTS.get(group)))
 
@@ -78,7 +81,7 @@ def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
 
 def format_breakdown(results: dict) -> str:
     """A Markdown table per scenario of `breakdown`: one row per engine, frame rate,
-    language and family."""
+    language, family and look."""
     heads = ("clips", "LSE-C", "truth LSE-C", "opening corr", "truth opening corr", "SSIM")
     blocks = []
     for scenario, s in results["scenarios"].items():

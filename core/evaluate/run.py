@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from ..audio import FRONT_END, AudioTiming, load_audio
+from ..dataset.plan import held_out_look
 from ..dataset.reader import RECIPE, read_manifest
 from ..errors import InputError
 from ..models import shipped
@@ -254,7 +255,8 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     if not folders:
         raise InputError(f"split '{split}' of '{data}' has no clip with full frames "
                          "(frames.npz): held-out clips keep them; make the data set again.")
-    records = {r["clip_id"]: r for r in records}
+    records = {r["clip_id"]: {**r, "look": look_of(data / r["clip_id"])} for r in records
+               if (data / r["clip_id"] / "clip.json").exists()}
     models = models or LipSyncModels.load(options.job.device)
     judge_net, judge_name = _judge(models, judge)
     results: dict = {"split": split, "clips": len(folders), "judge": judge_name,
@@ -286,6 +288,14 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     if out is not None:
         write_report(Path(out), results, strips)
     return results
+
+
+def look_of(folder: Path) -> str:
+    """"held-out look" when the clip's character wears a variant training never shows (a
+    mouth style, a skin colour, a beard: `plan.HELD_OUT_VARIANTS`), else "trained look"."""
+    character = json.loads((folder / "clip.json").read_text())["character"]
+    held = held_out_look(character.get("family") or "cartoon", character)
+    return "held-out look" if held else "trained look"
 
 
 def data_conditions(data: Path, sizes: set[tuple[int, int]]) -> dict:

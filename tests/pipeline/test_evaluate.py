@@ -14,7 +14,7 @@ from lipsync.core.errors import InputError
 from lipsync.core.evaluate.metrics import (correlation, flicker, motion, psnr, sharpness,
                                            ssim, sync_score)
 from lipsync.core.evaluate.report import breakdown, format_conditions, format_table
-from lipsync.core.evaluate.run import SCENARIOS, evaluate
+from lipsync.core.evaluate.run import SCENARIOS, evaluate, look_of
 from lipsync.core.models.sync import SyncConfig, SyncExpert
 
 
@@ -195,6 +195,30 @@ def test_breakdown_groups_clips_by_family_and_older_records_count_as_cartoon():
     assert by["family"]["cartoon"]["clips"] == 2
     assert by["family"]["cartoon"]["lse_c"] == pytest.approx(0.3)
     assert by["family"]["anime"]["lse_c"] == pytest.approx(0.3) and by["family"]["anime"]["clips"] == 1
+
+
+def test_breakdown_splits_held_out_looks_from_trained_ones_and_skips_a_missing_group(tmp_path):
+    looks = {"a": ("anime", "cat"), "b": ("anime", "line"), "c": ("creature", "yellow")}
+    for clip, (family, variant) in looks.items():
+        field = "mouth_style" if family == "anime" else "skin_tone"
+        (tmp_path / clip).mkdir()
+        (tmp_path / clip / "clip.json").write_text(json.dumps(
+            {"character": {"family": family, field: variant}}))
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "clip.json").write_text(json.dumps(
+        {"character": {"family": None, "skin_tone": "monk_05"}}))          # a cartoon
+    assert [look_of(tmp_path / c) for c in "abcd"] == [
+        "held-out look", "trained look", "held-out look", "trained look"]
+    per_clip = {c: {"lse_c": v, "truth_lse_c": 0.4, "opening_corr": 0.9,
+                    "truth_opening_corr": 0.9, "ssim": v} for c, v in
+                (("a", 0.5), ("b", 0.9), ("c", 0.7), ("d", 0.8))}
+    records = {c: {"engine": "CYCLES", "fps": 24, "language": "en",
+                   "look": look_of(tmp_path / c)} for c in per_clip}
+    by = breakdown(per_clip, records)
+    assert by["look"]["held-out look"]["clips"] == 2
+    assert by["look"]["held-out look"]["ssim"] == pytest.approx(0.6)
+    assert by["look"]["trained look"]["ssim"] == pytest.approx(0.85)
+    assert "look" not in breakdown(per_clip, {c: {"engine": "CYCLES"} for c in per_clip})
 
 
 def test_eval_weights_runs_a_given_generator_in_place_of_the_shipped(tiny_data, tmp_path):
