@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...core.mesh.viseme_names import VISEMES
 from .character_spec import CharacterSpec
 
 UNIT = 0.11

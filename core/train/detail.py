@@ -27,7 +27,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from ..dataset.reader import read_manifest
 from ..errors import InputError

@@ -8,7 +8,6 @@ import dataclasses
 from pathlib import Path
 
 import bpy
-import numpy as np
 
 FPS = 25
 

@@ -4,7 +4,6 @@ rendered with Cycles, keypoints projected, passes put on the sequencer."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import cv2

@@ -3,7 +3,6 @@
 import pkgutil
 import subprocess
 import sys
-from pathlib import Path
 
 import lipsync.core
 

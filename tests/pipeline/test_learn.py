@@ -5,7 +5,6 @@ is overwritten."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
