@@ -52,7 +52,11 @@ def summarise(per_clip: dict[str, dict]) -> dict:
 # record fields a breakdown groups by: the manifest's, and "look" (`run.look_of`)
 GROUPS = ("engine", "fps", "language", "family", "look")
 GROUP_DEFAULTS = {"family": "cartoon"}   # the value of a field a record lacks (older sets)
-GROUP_METRICS = ("lse_c", "truth_lse_c", "opening_corr", "truth_opening_corr", "ssim")
+GROUP_METRICS = ("lse_c", "truth_lse_c", "opening_corr", "truth_opening_corr", "psnr", "ssim",
+                 "sharpness", "motion")
+GROUP_HEADS = ("LSE-C", "truth LSE-C", "opening corr", "truth opening corr", "PSNR dB", "SSIM",
+               "sharpness", "motion")
+SAME_INPUT = {"dubbed_as_is": "dubbed"}   # a scenario whose "do nothing" is another's
 
 
 def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
@@ -81,19 +85,24 @@ def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
 
 def format_breakdown(results: dict) -> str:
     """A Markdown table per scenario of `breakdown`: one row per engine, frame rate,
-    language, family and look."""
-    heads = ("clips", "LSE-C", "truth LSE-C", "opening corr", "truth opening corr", "SSIM")
+    language, family and look, each followed by the same clips' input left as it is."""
     blocks = []
     for scenario, s in results["scenarios"].items():
-        lines = [f"### {scenario}", "", "| group | " + " | ".join(heads) + " |",
-                 "|---" * (len(heads) + 1) + "|"]
+        nothing = results["do_nothing"].get(SAME_INPUT.get(scenario, scenario), {}).get("by", {})
+        lines = [f"### {scenario}", "", "| group | clips | " + " | ".join(GROUP_HEADS) + " |",
+                 "|---" * (len(GROUP_HEADS) + 2) + "|"]
         for group, cells in s.get("by", {}).items():
             for value, cell in cells.items():
-                numbers = ["n/a" if not np.isfinite(cell[k]) else f"{cell[k]:.3f}"
-                           for k in GROUP_METRICS]
-                lines.append(f"| {group} {value} | {cell['clips']} | " + " | ".join(numbers) + " |")
+                lines.append(_group_row(f"{group} {value}", cell))
+                if value in nothing.get(group, {}):
+                    lines.append(_group_row(f"{group} {value}: do nothing", nothing[group][value]))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _group_row(name: str, cell: dict) -> str:
+    numbers = ["n/a" if not np.isfinite(cell[k]) else f"{cell[k]:.3f}" for k in GROUP_METRICS]
+    return f"| {name} | {cell['clips']} | " + " | ".join(numbers) + " |"
 
 
 COLUMNS = (("clips", "clips", "{:d}"), ("LSE-D", "lse_d", "{:.3f}"),
@@ -133,7 +142,8 @@ def write_report(out: Path, results: dict, strips: dict[str, np.ndarray]) -> Non
              f"{format_conditions(results)}.", "",
              format_table(results), "", "Targets: " + "; ".join(
                  f"{k} {v}" for k, v in TARGETS.items()), "",
-             "## By render engine, frame rate, language and character family", "", format_breakdown(results), ""]
+             "## By render engine, frame rate, language, character family and look", "",
+             format_breakdown(results), ""]
     for scenario, strip in strips.items():
         cv2.imwrite(str(out / f"{scenario}.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
         lines += [f"## {scenario}", "", "Rows: input, output, ground truth.", "",

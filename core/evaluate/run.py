@@ -54,7 +54,7 @@ from ..preprocess.keypoints import INNER, KeypointTrack, contour_heights
 from ..progress import ProgressFn, no_progress
 from ..pipeline.region import JAW, MOUTH, RegionForm, mouth_region_mask
 from .metrics import correlation, flicker, motion, psnr, sharpness, ssim, sync_score
-from .report import TARGETS, breakdown, summarise, write_report
+from .report import SAME_INPUT, TARGETS, breakdown, summarise, write_report
 
 SCENARIOS = ("neutral", "dubbed", "dubbed_as_is", "still")
 INPUT_VERSION = {"neutral": "neutral", "dubbed": "dub", "dubbed_as_is": "dub",
@@ -244,7 +244,7 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     judge: sync expert weights for LSE-D/C (default: the shipped judge, else the models'
     own sync expert, which the generator was trained against; "judge" in the result says
     which). Returns {"split", "clips", "judge", "targets", "scenarios": {scenario:
-    {"clips": n, metric: mean, ..., "per_clip": {...}}}, "do_nothing": the same for the
+    {"clips": n, metric: mean, ..., "per_clip": {...}, "by": `breakdown`}}, "do_nothing": the same for the
     input left as it is (per input: neutral, dubbed, still), "data": `data_conditions`}; with
     `out`, also writes eval.json, report.md and one strip PNG per scenario there.
     """
@@ -282,8 +282,9 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
             if per_clip:
                 results["scenarios"][scenario] = summarise(per_clip)
                 results["scenarios"][scenario]["by"] = breakdown(per_clip, records)
-                if scenario != "dubbed_as_is":      # the same input as dubbed
+                if scenario not in SAME_INPUT:      # dubbed_as_is: the same input as dubbed
                     results["do_nothing"][scenario] = summarise(unchanged)
+                    results["do_nothing"][scenario]["by"] = breakdown(unchanged, records)
     results["data"] = data_conditions(data, sizes)
     if out is not None:
         write_report(Path(out), results, strips)

@@ -94,8 +94,10 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
     assert results["judge"].startswith("independent") and results["judge"] in report
     by_engine = results["scenarios"]["neutral"]["by"]["engine"]
     assert sum(cell["clips"] for cell in by_engine.values()) == 1
-    assert "## By render engine, frame rate, language and character family" in report \
+    assert "## By render engine, frame rate, language, character family and look" in report \
         and "| engine " in report and "| family cartoon " in report
+    assert "| family cartoon: do nothing | 1 |" in report and "| look trained look " in report
+    assert results["do_nothing"]["neutral"]["by"]["family"]["cartoon"]["motion"] == 0.0
     data = results["data"]
     assert data["recipe"]["seed"] == 101 and data["recipe"]["options"]["resolution"] == 128
     assert data["frame_sizes"] == [[128, 128]]
@@ -103,14 +105,17 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
            "frames 128x128 px" in report
 
 
+PICTURE = {"psnr": 30.0, "sharpness": 0.9, "motion": 1.1}   # a clip's picture measures
+
+
 def test_breakdown_groups_clips_by_engine_fps_and_language():
     nan = float("nan")
     per_clip = {"a": {"lse_c": 0.5, "truth_lse_c": 0.4, "opening_corr": 0.9,
-                      "truth_opening_corr": 0.9, "ssim": 0.8},
+                      "truth_opening_corr": 0.9, "ssim": 0.8, **PICTURE},
                 "b": {"lse_c": 0.3, "truth_lse_c": 0.4, "opening_corr": 0.7,
-                      "truth_opening_corr": 0.8, "ssim": nan},
+                      "truth_opening_corr": 0.8, "ssim": nan, **PICTURE},
                 "c": {"lse_c": 0.1, "truth_lse_c": 0.2, "opening_corr": 0.5,
-                      "truth_opening_corr": 0.6, "ssim": 0.6}}
+                      "truth_opening_corr": 0.6, "ssim": 0.6, **PICTURE}}
     records = {"a": {"engine": "CYCLES", "fps": 24, "language": "en"},
                "b": {"engine": "CYCLES", "fps": 25, "language": "de"},
                "c": {"engine": "BLENDER_WORKBENCH", "fps": 24, "language": "en"}}
@@ -185,7 +190,7 @@ def test_every_scenario_is_measured_in_the_neutral_renders_framing(tiny_data):
 
 def test_breakdown_groups_clips_by_family_and_older_records_count_as_cartoon():
     per_clip = {c: {"lse_c": v, "truth_lse_c": 0.4, "opening_corr": 0.9,
-                    "truth_opening_corr": 0.9, "ssim": 0.8} for c, v in
+                    "truth_opening_corr": 0.9, "ssim": 0.8, **PICTURE} for c, v in
                 (("a", 0.5), ("b", 0.3), ("c", 0.1))}
     records = {"a": {"engine": "CYCLES", "fps": 24, "language": "en"},
                "b": {"engine": "CYCLES", "fps": 24, "language": "en", "family": "anime"},
@@ -210,7 +215,7 @@ def test_breakdown_splits_held_out_looks_from_trained_ones_and_skips_a_missing_g
     assert [look_of(tmp_path / c) for c in "abcd"] == [
         "held-out look", "trained look", "held-out look", "trained look"]
     per_clip = {c: {"lse_c": v, "truth_lse_c": 0.4, "opening_corr": 0.9,
-                    "truth_opening_corr": 0.9, "ssim": v} for c, v in
+                    "truth_opening_corr": 0.9, "ssim": v, **PICTURE} for c, v in
                 (("a", 0.5), ("b", 0.9), ("c", 0.7), ("d", 0.8))}
     records = {c: {"engine": "CYCLES", "fps": 24, "language": "en",
                    "look": look_of(tmp_path / c)} for c in per_clip}
@@ -218,6 +223,7 @@ def test_breakdown_splits_held_out_looks_from_trained_ones_and_skips_a_missing_g
     assert by["look"]["held-out look"]["clips"] == 2
     assert by["look"]["held-out look"]["ssim"] == pytest.approx(0.6)
     assert by["look"]["trained look"]["ssim"] == pytest.approx(0.85)
+    assert by["look"]["trained look"]["motion"] == pytest.approx(1.1), "picture measures too"
     assert "look" not in breakdown(per_clip, {c: {"engine": "CYCLES"} for c in per_clip})
 
 
