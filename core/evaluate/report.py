@@ -52,11 +52,11 @@ def summarise(per_clip: dict[str, dict]) -> dict:
 # record fields a breakdown groups by: the manifest's, and "look" (`run.look_of`)
 GROUPS = ("engine", "fps", "language", "family", "look")
 GROUP_DEFAULTS = {"family": "cartoon"}   # the value of a field a record lacks (older sets)
-GROUP_METRICS = ("lse_c", "truth_lse_c", "opening_corr", "truth_opening_corr", "psnr", "ssim",
-                 "sharpness", "motion")
-GROUP_HEADS = ("LSE-C", "truth LSE-C", "opening corr", "truth opening corr", "PSNR dB", "SSIM",
-               "sharpness", "motion")
-SAME_INPUT = {"dubbed_as_is": "dubbed"}   # a scenario whose "do nothing" is another's
+GROUP_COLUMNS = (("LSE-C", "lse_c"), ("truth LSE-C", "truth_lse_c"),
+                 ("opening corr", "opening_corr"), ("truth opening corr", "truth_opening_corr"),
+                 ("PSNR dB", "psnr"), ("SSIM", "ssim"), ("sharpness", "sharpness"),
+                 ("motion", "motion"))   # (head, measure) of a breakdown's table
+GROUP_METRICS = tuple(key for _, key in GROUP_COLUMNS)
 
 
 def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
@@ -68,6 +68,7 @@ def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
     for group in GROUPS:
         if group not in GROUP_DEFAULTS and not any(group in records[c] for c in per_clip):
             continue
+
         def value_of(clip: str) -> str:
             return str(records[clip].get(group, GROUP_DEFAULTS.get(group)))
 
@@ -85,12 +86,14 @@ def breakdown(per_clip: dict[str, dict], records: dict[str, dict]) -> dict:
 
 def format_breakdown(results: dict) -> str:
     """A Markdown table per scenario of `breakdown`: one row per engine, frame rate,
-    language, family and look, each followed by the same clips' input left as it is."""
+    language, family and look, each followed by the same clips' input left as it is
+    (the scenario's "by_do_nothing")."""
+    heads = [head for head, _ in GROUP_COLUMNS]
     blocks = []
     for scenario, s in results["scenarios"].items():
-        nothing = results["do_nothing"].get(SAME_INPUT.get(scenario, scenario), {}).get("by", {})
-        lines = [f"### {scenario}", "", "| group | clips | " + " | ".join(GROUP_HEADS) + " |",
-                 "|---" * (len(GROUP_HEADS) + 2) + "|"]
+        nothing = s.get("by_do_nothing", {})
+        lines = [f"### {scenario}", "", "| group | clips | " + " | ".join(heads) + " |",
+                 "|---" * (len(heads) + 2) + "|"]
         for group, cells in s.get("by", {}).items():
             for value, cell in cells.items():
                 lines.append(_group_row(f"{group} {value}", cell))

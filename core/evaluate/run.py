@@ -54,7 +54,7 @@ from ..preprocess.keypoints import INNER, KeypointTrack, contour_heights
 from ..progress import ProgressFn, no_progress
 from ..pipeline.region import JAW, MOUTH, RegionForm, mouth_region_mask
 from .metrics import correlation, flicker, motion, psnr, sharpness, ssim, sync_score
-from .report import SAME_INPUT, TARGETS, breakdown, summarise, write_report
+from .report import TARGETS, breakdown, summarise, write_report
 
 SCENARIOS = ("neutral", "dubbed", "dubbed_as_is", "still")
 INPUT_VERSION = {"neutral": "neutral", "dubbed": "dub", "dubbed_as_is": "dub",
@@ -244,10 +244,10 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     judge: sync expert weights for LSE-D/C (default: the shipped judge, else the models'
     own sync expert, which the generator was trained against; "judge" in the result says
     which). Returns {"split", "clips", "judge", "targets", "scenarios": {scenario:
-    {"clips": n, metric: mean, ..., "per_clip": {...}, "by": `breakdown`}}, "do_nothing":
-    the same for the input left as it is (per input: neutral, dubbed, still), "data":
-    `data_conditions`}; with `out`, also writes eval.json, report.md and one strip PNG per
-    scenario there.
+    {"clips": n, metric: mean, ..., "per_clip": {...}, "by": `breakdown`, "by_do_nothing":
+    the same of its input left as it is}}, "do_nothing": the means and per-clip
+    figures of the input left as it is (per input: neutral, dubbed, still), "data": `data_conditions`};
+    with `out`, also writes eval.json, report.md and one strip PNG per scenario there.
     """
     data = Path(data)
     records = [r for r in read_manifest(data) if r["split"] == split]
@@ -256,8 +256,8 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     if not folders:
         raise InputError(f"split '{split}' of '{data}' has no clip with full frames "
                          "(frames.npz): held-out clips keep them; make the data set again.")
-    records = {r["clip_id"]: {**r, "look": look_of(data / r["clip_id"])} for r in records
-               if (data / r["clip_id"] / "clip.json").exists()}
+    by_id = {r["clip_id"]: r for r in records}
+    records = {f.name: {**by_id[f.name], "look": look_of(f)} for f in folders}
     models = models or LipSyncModels.load(options.job.device)
     judge_net, judge_name = _judge(models, judge)
     results: dict = {"split": split, "clips": len(folders), "judge": judge_name,
@@ -283,9 +283,9 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
             if per_clip:
                 results["scenarios"][scenario] = summarise(per_clip)
                 results["scenarios"][scenario]["by"] = breakdown(per_clip, records)
-                if scenario not in SAME_INPUT:      # dubbed_as_is: the same input as dubbed
+                results["scenarios"][scenario]["by_do_nothing"] = breakdown(unchanged, records)
+                if scenario != "dubbed_as_is":      # the same input as dubbed
                     results["do_nothing"][scenario] = summarise(unchanged)
-                    results["do_nothing"][scenario]["by"] = breakdown(unchanged, records)
     results["data"] = data_conditions(data, sizes)
     if out is not None:
         write_report(Path(out), results, strips)

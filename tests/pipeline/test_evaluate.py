@@ -97,7 +97,7 @@ def test_evaluation_of_the_tiny_split(tiny_data, tmp_path):
     assert "## By render engine, frame rate, language, character family and look" in report \
         and "| engine " in report and "| family cartoon " in report
     assert "| family cartoon: do nothing | 1 |" in report and "| look trained look " in report
-    assert results["do_nothing"]["neutral"]["by"]["family"]["cartoon"]["motion"] == 0.0
+    assert results["scenarios"]["neutral"]["by_do_nothing"]["family"]["cartoon"]["motion"] == 0.0
     data = results["data"]
     assert data["recipe"]["seed"] == 101 and data["recipe"]["options"]["resolution"] == 128
     assert data["frame_sizes"] == [[128, 128]]
