@@ -245,9 +245,10 @@ def evaluate(data: str | Path, split: str = "test", out: str | Path | None = Non
     own sync expert, which the generator was trained against; "judge" in the result says
     which). Returns {"split", "clips", "judge", "targets", "scenarios": {scenario:
     {"clips": n, metric: mean, ..., "per_clip": {...}, "by": `breakdown`, "by_do_nothing":
-    the same of its input left as it is}}, "do_nothing": the means and per-clip
-    figures of the input left as it is (per input: neutral, dubbed, still), "data": `data_conditions`};
-    with `out`, also writes eval.json, report.md and one strip PNG per scenario there.
+    the same of its input left as it is}}, "do_nothing": the means and per-clip figures
+    of the input left as it is (per input: neutral, dubbed, still), "data":
+    `data_conditions`}; with `out`, also writes eval.json, report.md and one strip PNG per
+    scenario there.
     """
     data = Path(data)
     records = [r for r in read_manifest(data) if r["split"] == split]
